@@ -1,0 +1,103 @@
+//! The command line: `iflowd serve`, `check-config`, `parse`, `hash-password`, `healthcheck`.
+
+mod healthcheck;
+mod parse;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{self, Env};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "iflowd",
+    version,
+    about = "Receive SuccessFactors ISC events like an SAP Cloud Integration iFlow endpoint"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the service (the default when no command is given).
+    Serve {
+        /// TOML configuration; without one, iflowd runs on its built-in defaults.
+        #[arg(long, short, env = "IFLOWD_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Validate a configuration file without starting anything.
+    CheckConfig { file: PathBuf },
+    /// Print the typed events of a SOAP envelope as JSON, the shape handlers emit.
+    Parse {
+        /// The envelope (a file with the request body).
+        file: PathBuf,
+        /// Use this configuration's [events] type strings.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Read a password from standard input and print an argon2 hash for `password_hash`.
+    HashPassword,
+    /// Exit 0 when the server on IFLOWD_LISTEN answers /health (for container health checks).
+    Healthcheck {
+        /// Check this URL instead, e.g. http://127.0.0.1:8080/health.
+        #[arg(long)]
+        url: Option<String>,
+    },
+}
+
+/// Runs the command line; `main` only calls this.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Serve { config: None }) {
+        Command::Serve { config } => serve::run(config),
+        Command::CheckConfig { file } => check_config(&file),
+        Command::Parse { file, config } => parse::run(&file, config.as_deref()),
+        Command::HashPassword => hash_password(),
+        Command::Healthcheck { url } => healthcheck::run(url.as_deref()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("iflowd: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check_config(file: &std::path::Path) -> anyhow::Result<()> {
+    let loaded = config::load(Some(file), &Env::default())?;
+    for warning in &loaded.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let config = &loaded.config;
+    println!(
+        "{}: ok ({} endpoint{}, {} user{}, {} handler{})",
+        file.display(),
+        config.endpoints.len(),
+        plural(config.endpoints.len()),
+        config.users.len(),
+        plural(config.users.len()),
+        config.handlers.len(),
+        plural(config.handlers.len()),
+    );
+    Ok(())
+}
+
+fn hash_password() -> anyhow::Result<()> {
+    let mut password = String::new();
+    std::io::stdin().read_line(&mut password)?;
+    let password = password.trim_end_matches(['\r', '\n']);
+    anyhow::ensure!(!password.is_empty(), "no password on standard input");
+    let hash = crate::auth::hash_password(password).map_err(anyhow::Error::msg)?;
+    println!("{hash}");
+    Ok(())
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}

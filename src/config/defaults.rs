@@ -1,0 +1,51 @@
+//! The embedded defaults: what a run without a configuration file gets.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use super::{EventsConfig, Limits};
+use crate::event::{DEFAULT_CHANGE_IN_MANAGER, DEFAULT_HIRE, DEFAULT_REHIRE, DEFAULT_TERMINATION};
+
+pub const DEFAULT_USER: &str = "isc";
+pub const DEFAULT_ROLE: &str = "ESBMessaging.send";
+pub const DEFAULT_ENDPOINT_NAME: &str = "ISC_Events";
+/// Served as `/cxf/isc/events`.
+pub const DEFAULT_ENDPOINT_ADDRESS: &str = "/isc/events";
+
+pub fn listen() -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::LOCALHOST, 8080))
+}
+
+pub fn role() -> String {
+    DEFAULT_ROLE.to_owned()
+}
+
+pub fn roles() -> Vec<String> {
+    vec![role()]
+}
+
+pub fn handlers() -> Vec<String> {
+    vec!["log".to_owned()]
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 30_000,
+            shutdown_timeout_ms: 5_000,
+        }
+    }
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        let owned = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect();
+        Self {
+            change_in_manager: owned(DEFAULT_CHANGE_IN_MANAGER),
+            hire: owned(DEFAULT_HIRE),
+            rehire: owned(DEFAULT_REHIRE),
+            termination: owned(DEFAULT_TERMINATION),
+        }
+    }
+}

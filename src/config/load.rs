@@ -1,0 +1,108 @@
+//! Reading, defaulting and validating a configuration.
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use secrecy::SecretString;
+
+use super::defaults::{DEFAULT_ENDPOINT_ADDRESS, DEFAULT_ENDPOINT_NAME, DEFAULT_USER};
+use super::{Adapter, Config, EndpointConfig, Env, UserConfig, defaults, validate};
+
+/// A configuration error, naming where it comes from (the file, or the environment variable)
+/// and what is wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("{origin}: {message}")]
+pub struct ConfigError {
+    pub origin: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(origin: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            origin: origin.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A validated configuration and what start-up should tell the user about it.
+#[derive(Debug)]
+pub struct Loaded {
+    pub config: Config,
+    /// The file it came from, if any.
+    pub source: Option<PathBuf>,
+    /// Set when no password was configured and one was generated: start-up prints it once.
+    pub generated_password: Option<SecretString>,
+    /// Things that are allowed but probably not what the user meant.
+    pub warnings: Vec<String>,
+}
+
+/// Loads `path` (or only the defaults when `None`), applies `env`, and validates.
+pub fn load(path: Option<&Path>, env: &Env) -> Result<Loaded, ConfigError> {
+    let origin = path.map_or_else(
+        || "built-in defaults".to_owned(),
+        |p| p.display().to_string(),
+    );
+    let text = match path {
+        Some(p) => std::fs::read_to_string(p)
+            .map_err(|e| ConfigError::new(&origin, format!("cannot read the file: {e}")))?,
+        None => String::new(),
+    };
+    let mut config: Config = toml::from_str(&text)
+        .map_err(|e| ConfigError::new(&origin, e.to_string().trim_end().to_owned()))?;
+
+    if let Some(listen) = &env.listen {
+        config.listen = listen.parse().map_err(|_| {
+            ConfigError::new(
+                "IFLOWD_LISTEN",
+                format!("'{listen}' is not an address and port such as 127.0.0.1:8080"),
+            )
+        })?;
+    }
+
+    let mut warnings = Vec::new();
+    let mut generated_password = None;
+    if config.users.is_empty() {
+        let password = env.password.clone().unwrap_or_else(|| {
+            let password = random_password();
+            generated_password = Some(password.clone());
+            password
+        });
+        config.users.push(UserConfig {
+            name: env.user.clone().unwrap_or_else(|| DEFAULT_USER.to_owned()),
+            password: Some(password),
+            password_hash: None,
+            roles: defaults::roles(),
+        });
+    } else if env.user.is_some() || env.password.is_some() {
+        warnings.push(format!(
+            "IFLOWD_USER and IFLOWD_PASSWORD are ignored because {origin} defines [[users]]"
+        ));
+    }
+
+    if config.endpoints.is_empty() {
+        config.endpoints.push(EndpointConfig {
+            name: DEFAULT_ENDPOINT_NAME.to_owned(),
+            adapter: Adapter::Soap,
+            address: DEFAULT_ENDPOINT_ADDRESS.to_owned(),
+            role: defaults::role(),
+            handlers: defaults::handlers(),
+        });
+    }
+
+    validate::validate(&config).map_err(|message| ConfigError::new(&origin, message))?;
+    Ok(Loaded {
+        config,
+        source: path.map(Path::to_path_buf),
+        generated_password,
+        warnings,
+    })
+}
+
+/// 144 random bits, URL-safe so it pastes into a curl `-u` without quoting.
+fn random_password() -> SecretString {
+    let bytes: [u8; 18] = rand::random();
+    SecretString::from(URL_SAFE_NO_PAD.encode(bytes))
+}

@@ -1,0 +1,141 @@
+//! Configuration: the TOML file, the environment, and the embedded defaults.
+//!
+//! Raw configuration stops here. [`load`] reads an optional file, applies the `IFLOWD_*`
+//! overrides captured in an [`Env`] (tests build one in code; only [`Env::from_process`] reads the
+//! real environment), fills in the defaults that make a no-config run useful, and validates the
+//! whole thing. Every error names the file and the key.
+//!
+//! The types are plain serde data with `deny_unknown_fields`; the runtime objects (endpoints,
+//! handler chains, the authenticator) are built from them once, at start-up, by [`crate::app`].
+
+mod defaults;
+mod env;
+mod load;
+#[cfg(test)]
+mod tests;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+pub use defaults::{DEFAULT_ENDPOINT_ADDRESS, DEFAULT_ENDPOINT_NAME, DEFAULT_ROLE, DEFAULT_USER};
+pub use env::Env;
+pub use load::{ConfigError, Loaded, load};
+pub use validate::endpoint_path;
+
+/// The whole configuration, as in `iflowd.example.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address and port to listen on. `IFLOWD_LISTEN` overrides it.
+    #[serde(default = "defaults::listen")]
+    pub listen: SocketAddr,
+    #[serde(default)]
+    pub limits: Limits,
+    #[serde(default)]
+    pub log: LogConfig,
+    #[serde(default)]
+    pub users: Vec<UserConfig>,
+    #[serde(default)]
+    pub endpoints: Vec<EndpointConfig>,
+    #[serde(default)]
+    pub handlers: BTreeMap<String, HandlerConfig>,
+    #[serde(default)]
+    pub events: EventsConfig,
+}
+
+/// Bounds that keep a slow or oversized client from holding the server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest accepted request body; larger ones get 413.
+    pub max_body_bytes: usize,
+    /// Time a client has to send the request line and headers.
+    pub header_read_timeout_ms: u64,
+    /// Time a client has to send the whole body once the headers are in; then 408.
+    pub body_read_timeout_ms: u64,
+    /// How long a shutdown waits for requests in flight before it closes them.
+    pub shutdown_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `text` (default) or `json` lines on standard error.
+    pub format: LogFormat,
+    /// A tracing filter such as `info` or `iflowd=debug`; `IFLOWD_LOG` overrides it.
+    pub level: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// A Basic-auth user.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    pub name: String,
+    /// Plain password; give this or `password_hash`.
+    pub password: Option<SecretString>,
+    /// An argon2 PHC string (`$argon2id$...`), as printed by `iflowd hash-password`.
+    pub password_hash: Option<String>,
+    #[serde(default = "defaults::roles")]
+    pub roles: Vec<String>,
+}
+
+/// Where the endpoint lives, as in CPI: SOAP flows under `/cxf`, HTTPS flows under `/http`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Adapter {
+    #[default]
+    Soap,
+    Https,
+}
+
+/// One "iFlow": a path, the role it requires, and its handler chain.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointConfig {
+    pub name: String,
+    #[serde(default)]
+    pub adapter: Adapter,
+    /// The address below the adapter's prefix, starting with `/`.
+    pub address: String,
+    #[serde(default = "defaults::role")]
+    pub role: String,
+    /// Handler names, run in this order; `log` is built in.
+    #[serde(default = "defaults::handlers")]
+    pub handlers: Vec<String>,
+}
+
+/// A named handler in `[handlers.<name>]`, chosen by its `type`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum HandlerConfig {
+    /// One structured log line per event.
+    Log {},
+    /// Appends one JSON object per event to a file.
+    Jsonl {
+        /// The file, created if missing; relative paths are relative to the working directory.
+        path: PathBuf,
+    },
+}
+
+/// Which type strings mean which event kind. A list given here replaces that kind's defaults.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EventsConfig {
+    pub change_in_manager: Vec<String>,
+    pub hire: Vec<String>,
+    pub rehire: Vec<String>,
+    pub termination: Vec<String>,
+}

@@ -1,0 +1,181 @@
+//! Checks that need the whole configuration: names that must be unique, references that must
+//! resolve, secrets that must parse. Each message names the key.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::{Adapter, Config, EndpointConfig, HandlerConfig};
+
+/// The request path an endpoint answers on: the adapter prefix plus the address, without a
+/// trailing `/` or `/*`. HTTPS addresses are case-insensitive, so they are compared lowercased.
+pub fn endpoint_path(adapter: Adapter, address: &str) -> String {
+    let trimmed = address
+        .strip_suffix("/*")
+        .unwrap_or(address)
+        .trim_end_matches('/');
+    let prefix = match adapter {
+        Adapter::Soap => "/cxf",
+        Adapter::Https => "/http",
+    };
+    let path = format!("{prefix}{trimmed}");
+    match adapter {
+        Adapter::Soap => path,
+        Adapter::Https => path.to_ascii_lowercase(),
+    }
+}
+
+pub fn validate(config: &Config) -> Result<(), String> {
+    validate_limits(config)?;
+    validate_users(config)?;
+    validate_endpoints(config)?;
+    validate_handlers(&config.handlers)?;
+    validate_events(config)
+}
+
+fn validate_limits(config: &Config) -> Result<(), String> {
+    let limits = &config.limits;
+    for (key, value) in [
+        ("max_body_bytes", limits.max_body_bytes as u64),
+        ("header_read_timeout_ms", limits.header_read_timeout_ms),
+        ("body_read_timeout_ms", limits.body_read_timeout_ms),
+        ("shutdown_timeout_ms", limits.shutdown_timeout_ms),
+    ] {
+        if value == 0 {
+            return Err(format!("limits.{key} must be greater than 0"));
+        }
+    }
+    Ok(())
+}
+
+fn validate_users(config: &Config) -> Result<(), String> {
+    let mut seen = HashMap::new();
+    for (i, user) in config.users.iter().enumerate() {
+        let key = format!("users[{i}]");
+        if user.name.is_empty() {
+            return Err(format!("{key}.name must not be empty"));
+        }
+        if user.name.contains(':') {
+            return Err(format!(
+                "{key}.name '{}' contains ':', which Basic authentication cannot carry in a user name",
+                user.name
+            ));
+        }
+        if let Some(first) = seen.insert(user.name.as_str(), i) {
+            return Err(format!(
+                "{key}.name '{}' is already used by users[{first}]",
+                user.name
+            ));
+        }
+        match (&user.password, &user.password_hash) {
+            (Some(_), Some(_)) => {
+                return Err(format!(
+                    "{key} ('{}') sets both password and password_hash; keep one",
+                    user.name
+                ));
+            }
+            (None, None) => {
+                return Err(format!(
+                    "{key} ('{}') needs a password or a password_hash",
+                    user.name
+                ));
+            }
+            (None, Some(hash)) => {
+                argon2::PasswordHash::new(hash).map_err(|e| {
+                    format!("{key}.password_hash of '{}' is not an argon2 PHC string ({e}); make one with `iflowd hash-password`", user.name)
+                })?;
+            }
+            (Some(_), None) => {}
+        }
+        if let Some(role) = user.roles.iter().find(|r| r.trim().is_empty()) {
+            return Err(format!("{key}.roles contains an empty role {role:?}"));
+        }
+    }
+    Ok(())
+}
+
+fn validate_endpoints(config: &Config) -> Result<(), String> {
+    let mut names = HashMap::new();
+    let mut paths: HashMap<String, &EndpointConfig> = HashMap::new();
+    for (i, endpoint) in config.endpoints.iter().enumerate() {
+        let key = format!("endpoints[{i}]");
+        if endpoint.name.trim().is_empty() {
+            return Err(format!("{key}.name must not be empty"));
+        }
+        if let Some(first) = names.insert(endpoint.name.as_str(), i) {
+            return Err(format!(
+                "{key}.name '{}' is already used by endpoints[{first}]",
+                endpoint.name
+            ));
+        }
+        let address = &endpoint.address;
+        if !address.starts_with('/') {
+            return Err(format!("{key}.address '{address}' must start with '/'"));
+        }
+        if address
+            .chars()
+            .any(|c| c.is_whitespace() || matches!(c, '?' | '#' | '%'))
+        {
+            return Err(format!(
+                "{key}.address '{address}' may not contain spaces, '?', '#' or '%'"
+            ));
+        }
+        if endpoint.adapter == Adapter::Soap && address.ends_with("/*") {
+            return Err(format!(
+                "{key}.address '{address}': only https addresses may end in '/*' (soap addresses always match their sub-paths)"
+            ));
+        }
+        let path = endpoint_path(endpoint.adapter, address);
+        if let Some(other) = paths.insert(path.to_ascii_lowercase(), endpoint) {
+            return Err(format!(
+                "{key}.address: endpoint '{}' and endpoint '{}' both answer {path}",
+                other.name, endpoint.name
+            ));
+        }
+        if endpoint.role.trim().is_empty() {
+            return Err(format!("{key}.role must not be empty"));
+        }
+        for handler in &endpoint.handlers {
+            if handler != "log" && !config.handlers.contains_key(handler) {
+                return Err(format!(
+                    "{key}.handlers names '{handler}', which is neither built in nor defined as [handlers.{handler}]"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn validate_handlers(handlers: &BTreeMap<String, HandlerConfig>) -> Result<(), String> {
+    for (name, handler) in handlers {
+        match handler {
+            HandlerConfig::Log {} => {}
+            HandlerConfig::Jsonl { path } => {
+                if path.as_os_str().is_empty() {
+                    return Err(format!("handlers.{name}.path must not be empty"));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn validate_events(config: &Config) -> Result<(), String> {
+    let events = &config.events;
+    let mut seen: HashMap<&str, &str> = HashMap::new();
+    for (kind, list) in [
+        ("change_in_manager", &events.change_in_manager),
+        ("hire", &events.hire),
+        ("rehire", &events.rehire),
+        ("termination", &events.termination),
+    ] {
+        for type_string in list {
+            if let Some(other) = seen.insert(type_string, kind)
+                && other != kind
+            {
+                return Err(format!(
+                    "events.{kind} lists '{type_string}', which events.{other} lists too"
+                ));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,79 @@
+//! Endpoints: CPI's "iFlows". Each has a path, a required role and a handler chain.
+//!
+//! [`Endpoint::receive`] is the protocol-free core of a call: parse, type, run the chain, and
+//! report an [`Outcome`]. The HTTP layer authenticates before it and renders the outcome after
+//! it; nothing here knows about status codes.
+
+mod table;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+pub use table::EndpointTable;
+
+use crate::config::Adapter;
+use crate::event::{Envelope, EventTypes};
+use crate::handler::{Chain, ChainFailure};
+use crate::message::{Ack, Message, MessageContext};
+use crate::soap::{self, ParseError, SoapVersion};
+
+pub struct Endpoint {
+    /// The iFlow name, as in logs and monitoring.
+    pub name: Arc<str>,
+    pub adapter: Adapter,
+    /// The request path it answers, sub-paths included (see [`EndpointTable`]).
+    pub path: String,
+    /// The role a caller needs.
+    pub role: String,
+    pub chain: Chain,
+}
+
+/// How one call ended.
+pub enum Outcome {
+    /// Parsed and every handler succeeded: answer `ack`.
+    Accepted { message: Message, ack: Ack },
+    /// The body is not an `ExternalEvent` call: a sender fault.
+    Rejected {
+        context: MessageContext,
+        version: SoapVersion,
+        error: ParseError,
+    },
+    /// A handler failed: a receiver fault naming the message id.
+    Failed {
+        message: Message,
+        failure: ChainFailure,
+    },
+}
+
+impl Endpoint {
+    /// Processes one call whose caller is already authenticated and authorised.
+    /// `announced` is the SOAP version the `Content-Type` announced, used to answer a body too
+    /// broken to tell its own.
+    pub async fn receive(
+        &self,
+        context: MessageContext,
+        announced: SoapVersion,
+        types: &EventTypes,
+    ) -> Outcome {
+        let request = match soap::parse(&context.raw_body) {
+            Ok(request) => request,
+            Err(failure) => {
+                return Outcome::Rejected {
+                    context,
+                    version: failure.version.unwrap_or(announced),
+                    error: failure.error,
+                };
+            }
+        };
+        let message = Message {
+            envelope: Envelope::recognise(request, types),
+            context,
+        };
+        let mut ack = Ack::accepted(&message.context, message.envelope.events.len());
+        match self.chain.run(&message, &mut ack).await {
+            Ok(()) => Outcome::Accepted { message, ack },
+            Err(failure) => Outcome::Failed { message, failure },
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! Typed SuccessFactors events.
+//!
+//! [`crate::soap`] reads the XML into generic records ([`Meta`], [`EventRecord`]); this module
+//! decides what each record *is*. Recognition goes by the event's type string through the
+//! configurable [`EventTypes`] table, because the exact strings today's Intelligent Services
+//! Center sends are not all public. A type nobody configured is not an error: it becomes
+//! [`Event::Other`], keeps everything, and is acknowledged like any other.
+//!
+//! Every variant carries its full [`EventRecord`], so a typed view never loses a key or param.
+
+mod change_in_manager;
+mod hire;
+pub mod json;
+mod termination;
+#[cfg(test)]
+mod tests;
+mod types;
+
+use serde::Serialize;
+
+pub use change_in_manager::ChangeInManager;
+pub use hire::Hire;
+pub use termination::Termination;
+pub use types::{
+    DEFAULT_CHANGE_IN_MANAGER, DEFAULT_HIRE, DEFAULT_REHIRE, DEFAULT_TERMINATION, EventKind,
+    EventTypes,
+};
+
+use crate::soap::ExternalEventRequest;
+
+/// A `name`/`value` pair of `entityKeys` or `params`; also how unknown elements are kept (local
+/// name, raw content).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Pair {
+    pub name: String,
+    pub value: Option<String>,
+}
+
+/// `externalEventMeta`: what the sender says about the delivery as a whole.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Meta {
+    /// UUID of the delivery; the key for duplicate detection.
+    pub external_event_id: Option<String>,
+    pub event_type: Option<String>,
+    /// Epoch milliseconds, as sent.
+    pub published_at: Option<String>,
+    pub published_by: Option<String>,
+    /// `current` or `future`.
+    pub effective: Option<String>,
+    /// `true` when the sender re-delivers.
+    pub repost: Option<bool>,
+    /// Leaves the contract does not name (legacy v1 fields among them).
+    pub extra: Vec<Pair>,
+}
+
+/// One `event` element, untyped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventRecord {
+    /// Only legacy v1 events carry their own type; v2 types live in [`Meta::event_type`].
+    pub event_type: Option<String>,
+    pub event_id: Option<String>,
+    pub entity_type: Option<String>,
+    pub effective_start_date: Option<String>,
+    pub published_at: Option<String>,
+    pub published_by: Option<String>,
+    pub repost: Option<bool>,
+    pub entity_keys: Vec<Pair>,
+    pub params: Vec<Pair>,
+    /// Raw inner XML of `eventPayload`.
+    pub payload: Option<String>,
+    pub extra: Vec<Pair>,
+}
+
+impl EventRecord {
+    /// The value of the first entity key with this name.
+    pub fn key(&self, name: &str) -> Option<&str> {
+        find(&self.entity_keys, name)
+    }
+
+    /// The value of the first param with this name.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        find(&self.params, name)
+    }
+
+    /// A key, or else a param, under any of `names`. Senders differ in where they put a field
+    /// (`personIdExternal` is a param in EmpJob events, a key elsewhere).
+    pub(crate) fn field(&self, names: &[&str]) -> Option<String> {
+        names
+            .iter()
+            .find_map(|name| self.key(name).or_else(|| self.param(name)))
+            .map(str::to_owned)
+    }
+}
+
+fn find<'a>(pairs: &'a [Pair], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|pair| pair.name == name)
+        .and_then(|pair| pair.value.as_deref())
+}
+
+/// A recognised event. Each variant keeps its whole record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    ChangeInManager(ChangeInManager),
+    Hire(Hire),
+    Rehire(Hire),
+    Termination(Termination),
+    /// Any type not configured as one of the above: accepted, kept as is.
+    Other(EventRecord),
+}
+
+impl Event {
+    /// Types `record` by its type string (the event's own, or else the message's).
+    pub fn recognise(record: EventRecord, meta_type: Option<&str>, types: &EventTypes) -> Self {
+        let kind = record
+            .event_type
+            .as_deref()
+            .or(meta_type)
+            .map_or(EventKind::Other, |t| types.kind_of(t));
+        match kind {
+            EventKind::ChangeInManager => {
+                Self::ChangeInManager(ChangeInManager::from_record(record))
+            }
+            EventKind::Hire => Self::Hire(Hire::from_record(record)),
+            EventKind::Rehire => Self::Rehire(Hire::from_record(record)),
+            EventKind::Termination => Self::Termination(Termination::from_record(record)),
+            EventKind::Other => Self::Other(record),
+        }
+    }
+
+    pub fn kind(&self) -> EventKind {
+        match self {
+            Self::ChangeInManager(_) => EventKind::ChangeInManager,
+            Self::Hire(_) => EventKind::Hire,
+            Self::Rehire(_) => EventKind::Rehire,
+            Self::Termination(_) => EventKind::Termination,
+            Self::Other(_) => EventKind::Other,
+        }
+    }
+
+    pub fn record(&self) -> &EventRecord {
+        match self {
+            Self::ChangeInManager(e) => &e.record,
+            Self::Hire(e) | Self::Rehire(e) => &e.record,
+            Self::Termination(e) => &e.record,
+            Self::Other(record) => record,
+        }
+    }
+}
+
+/// A whole `ExternalEvent` call with its events typed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Envelope {
+    pub request_namespace: crate::soap::EventNamespace,
+    pub soap_version: crate::soap::SoapVersion,
+    pub meta: Meta,
+    pub events: Vec<Event>,
+}
+
+impl Envelope {
+    pub fn recognise(request: ExternalEventRequest, types: &EventTypes) -> Self {
+        let meta = request.meta;
+        let events = request
+            .events
+            .into_iter()
+            .map(|record| Event::recognise(record, meta.event_type.as_deref(), types))
+            .collect();
+        Self {
+            request_namespace: request.namespace,
+            soap_version: request.version,
+            meta,
+            events,
+        }
+    }
+
+    /// The type string of an event: its own (v1), else the message's (v2).
+    pub fn type_of<'a>(&'a self, event: &'a Event) -> Option<&'a str> {
+        event
+            .record()
+            .event_type
+            .as_deref()
+            .or(self.meta.event_type.as_deref())
+    }
+}

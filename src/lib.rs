@@ -1,0 +1,33 @@
+//! iflowd: a stand-in for an SAP Cloud Integration iFlow endpoint that receives SuccessFactors
+//! Intelligent Services Center events.
+//!
+//! A request travels through the modules in this order:
+//!
+//! * [`server`]: the accept loop, timeouts and graceful shutdown.
+//! * [`http`]: routes; authentication and authorisation via [`auth`]; body limits; and the only
+//!   place where outcomes become status codes, SOAP faults and JSON errors.
+//! * [`endpoint`]: CPI path matching, and [`endpoint::Endpoint::receive`], the protocol-free core
+//!   of a call.
+//! * [`soap`]: raw XML stops here. Parses envelopes, writes acknowledgements, faults and the WSDL.
+//! * [`event`]: typed events (Change in Manager, Hire, Rehire, Termination, Other) and their JSON
+//!   shape.
+//! * [`handler`]: the per-endpoint handler chain and the built-in handlers.
+//!
+//! Around them: [`config`] (TOML, environment, defaults, validation), [`app`] (the shared state
+//! built once at start-up), [`message`] (message ids and context), [`cli`] and [`telemetry`].
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod endpoint;
+pub mod event;
+pub mod handler;
+pub mod http;
+pub mod message;
+pub mod server;
+pub mod soap;
+pub mod telemetry;
+
+pub use app::App;
+pub use server::serve;

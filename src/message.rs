@@ -1,0 +1,124 @@
+//! A message: one accepted call to an endpoint, and what every handler is told about it.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+use crate::event::Envelope;
+
+/// An opaque, CPI-style message id (`MessageGuid`): `AG` followed by 26 URL-safe characters.
+///
+/// The first six bytes are the millisecond clock, so ids sort roughly by arrival; the remaining
+/// thirteen are random, so two instances never collide.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MessageId(String);
+
+impl MessageId {
+    pub fn new() -> Self {
+        let mut bytes = [0u8; 19];
+        let millis = u64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
+            .unwrap_or(0);
+        bytes[..6].copy_from_slice(&millis.to_be_bytes()[2..]);
+        rand::fill(&mut bytes[6..]);
+        let mut id = String::with_capacity(28);
+        id.push_str("AG");
+        URL_SAFE_NO_PAD.encode_string(bytes, &mut id);
+        Self(id)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for MessageId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Display for MessageId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What handlers know about the call besides its events.
+#[derive(Debug, Clone)]
+pub struct MessageContext {
+    pub id: MessageId,
+    /// The endpoint's (iFlow's) name.
+    pub endpoint: Arc<str>,
+    /// The authenticated user (CPI's `SapAuthenticatedUserName`).
+    pub sender: String,
+    pub received_at: OffsetDateTime,
+    /// `received_at` as ISO-8601 UTC with milliseconds, formatted once.
+    pub received_at_text: String,
+    /// The request body exactly as received.
+    pub raw_body: Bytes,
+}
+
+impl MessageContext {
+    pub fn new(endpoint: Arc<str>, sender: String, raw_body: Bytes) -> Self {
+        let received_at = OffsetDateTime::now_utc();
+        Self {
+            id: MessageId::new(),
+            endpoint,
+            sender,
+            received_at,
+            received_at_text: iso_millis(received_at),
+            raw_body,
+        }
+    }
+}
+
+/// A message whose envelope parsed: the input of the handler chain.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub context: MessageContext,
+    pub envelope: Envelope,
+}
+
+/// `2026-11-21T07:28:25.123Z`: ISO-8601 in UTC with milliseconds, as `statusDate` and the event
+/// JSON use.
+pub fn iso_millis(at: OffsetDateTime) -> String {
+    let format =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    at.to_offset(time::UtcOffset::UTC)
+        .format(&format)
+        .unwrap_or_default()
+}
+
+/// The acknowledgement's `responsePayload`. The endpoint fills in the defaults (status 200, now,
+/// what was accepted); handlers may change it before it is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ack {
+    pub entity_id: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub status: i32,
+    pub status_date: OffsetDateTime,
+    pub status_details: Option<String>,
+}
+
+impl Ack {
+    /// The default success answer for `message`.
+    pub fn accepted(context: &MessageContext, events: usize) -> Self {
+        let plural = if events == 1 { "" } else { "s" };
+        Self {
+            entity_id: None,
+            error_code: None,
+            error_message: None,
+            status: 200,
+            status_date: OffsetDateTime::now_utc(),
+            status_details: Some(format!(
+                "accepted {events} event{plural}; message id {}",
+                context.id
+            )),
+        }
+    }
+}
