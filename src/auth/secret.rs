@@ -65,7 +65,7 @@ impl VerifiedCache {
         ok
     }
 
-    fn contains(&self, key: &[u8; 32]) -> bool {
+    pub fn contains(&self, key: &[u8; 32]) -> bool {
         self.digests.lock().is_ok_and(|set| set.contains(key))
     }
 
@@ -79,7 +79,7 @@ impl VerifiedCache {
     }
 }
 
-fn cache_key(name: &str, password: &str) -> [u8; 32] {
+pub(super) fn cache_key(name: &str, password: &str) -> [u8; 32] {
     let mut hasher = Sha256::new();
     hasher.update(name.as_bytes());
     hasher.update([0]);

@@ -101,15 +101,22 @@ impl TestApp {
 
     /// Stops the server the way SIGTERM does and waits for it to finish.
     pub async fn stop(mut self) {
-        self.stop_in_place().await;
+        self.begin_shutdown();
+        self.stopped().await.expect("server ended cleanly");
     }
 
-    async fn stop_in_place(&mut self) {
+    /// Sends the shutdown signal without waiting.
+    pub fn begin_shutdown(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        if let Some(server) = self.server.take() {
-            server.await.expect("server task").expect("server ended cleanly");
+    }
+
+    /// Waits until `serve` has returned.
+    pub async fn stopped(&mut self) -> std::io::Result<()> {
+        match self.server.take() {
+            Some(server) => server.await.expect("server task"),
+            None => Ok(()),
         }
     }
 }
@@ -125,7 +132,9 @@ pub fn fixtures_dir() -> PathBuf {
 
 /// The text of a single element in an XML answer, for assertions that do not care about prefixes.
 pub fn element_text<'a>(xml: &'a str, local_name: &str) -> Option<&'a str> {
-    let open = xml.find(&format!(":{local_name}>")).or_else(|| xml.find(&format!("<{local_name}>")))?;
+    let open = xml
+        .find(&format!(":{local_name}>"))
+        .or_else(|| xml.find(&format!("<{local_name}>")))?;
     let start = xml[open..].find('>')? + open + 1;
     let end = xml[start..].find('<')? + start;
     Some(&xml[start..end])

@@ -1,0 +1,238 @@
+//! The binary as a user runs it.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::{element_text, fixture, fixtures_dir};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_iflowd");
+/// Generous bound for a child process to do its (fast) work on a loaded CI machine.
+const BOUND: Duration = Duration::from_secs(30);
+
+/// A command with none of the caller's `IFLOWD_*` variables, so the test sees only what it sets.
+fn iflowd() -> Command {
+    let mut command = Command::new(BIN);
+    for name in [
+        "IFLOWD_LISTEN",
+        "IFLOWD_USER",
+        "IFLOWD_PASSWORD",
+        "IFLOWD_CONFIG",
+        "IFLOWD_LOG",
+    ] {
+        command.env_remove(name);
+    }
+    command.kill_on_drop(true);
+    command
+}
+
+async fn run(command: &mut Command) -> (bool, String, String) {
+    let output = tokio::time::timeout(BOUND, command.output())
+        .await
+        .expect("finishes")
+        .expect("runs");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn version_is_printed() {
+    let (ok, out, _) = run(iflowd().arg("--version")).await;
+    assert!(ok);
+    assert_eq!(out.trim(), format!("iflowd {}", env!("CARGO_PKG_VERSION")));
+}
+
+#[tokio::test]
+async fn check_config_accepts_the_example_and_names_the_key_and_file_of_an_error() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/iflowd.example.toml");
+    let (ok, out, _) = run(iflowd().args(["check-config", example])).await;
+    assert!(ok);
+    assert!(
+        out.contains("iflowd.example.toml: ok (2 endpoints, 2 users, 2 handlers)"),
+        "{out}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[[endpoints]]\nname = \"x\"\naddres = \"/x\"\n").unwrap();
+    let (ok, _, err) = run(iflowd().arg("check-config").arg(&bad)).await;
+    assert!(!ok);
+    assert!(err.contains("bad.toml"), "{err}");
+    assert!(err.contains("unknown field `addres`"), "{err}");
+}
+
+#[tokio::test]
+async fn parse_prints_typed_events_as_json() {
+    let (ok, out, _) = run(iflowd()
+        .arg("parse")
+        .arg(fixtures_dir().join("change-in-manager.xml")))
+    .await;
+    assert!(ok);
+    let parsed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(parsed["soapVersion"], "1.1");
+    assert_eq!(parsed["events"][0]["kind"], "change_in_manager");
+    assert_eq!(parsed["events"][0]["data"]["userId"], "103221");
+    assert!(
+        parsed["events"][0].get("messageId").is_none(),
+        "no message context outside the server"
+    );
+
+    let (ok, _, err) = run(iflowd()
+        .arg("parse")
+        .arg(fixtures_dir().join("malformed.xml")))
+    .await;
+    assert!(!ok);
+    assert!(err.contains("the request is not well-formed XML"), "{err}");
+}
+
+#[tokio::test]
+async fn parse_uses_the_event_types_of_a_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("iflowd.toml");
+    std::fs::write(
+        &config,
+        "[events]\nhire = [\"com.successfactors.Employment.JobInformation.LocationChanged\"]\n",
+    )
+    .unwrap();
+    let (ok, out, err) = run(iflowd()
+        .arg("parse")
+        .arg(fixtures_dir().join("unknown-type.xml"))
+        .arg("--config")
+        .arg(&config))
+    .await;
+    assert!(ok, "{err}");
+    let parsed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(parsed["events"][0]["kind"], "hire");
+}
+
+#[tokio::test]
+async fn hash_password_prints_an_argon2id_hash_that_configuration_accepts() {
+    let mut child = iflowd()
+        .arg("hash-password")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use tokio::io::AsyncWriteExt;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"pa:ss word\n").await.unwrap();
+    }
+    let output = tokio::time::timeout(BOUND, child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(output.status.success());
+    let hash = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+
+    let app = common::TestApp::spawn(&format!(
+        "[[users]]\nname = \"hashed\"\npassword_hash = \"{hash}\"\n"
+    ))
+    .await;
+    let response = app
+        .client
+        .post(app.url("/cxf/isc/events"))
+        .basic_auth("hashed", Some("pa:ss word"))
+        .header("Content-Type", "text/xml")
+        .body(fixture("hire.xml"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+/// The README's run command: no configuration, a generated password printed once, a working
+/// endpoint, a health check, and a clean stop on SIGTERM.
+#[tokio::test]
+async fn serve_without_configuration_prints_what_a_first_call_needs_and_stops_on_sigterm() {
+    let mut child = iflowd()
+        .arg("serve")
+        .env("IFLOWD_LISTEN", "127.0.0.1:0")
+        .env("IFLOWD_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut banner = Vec::new();
+    tokio::time::timeout(BOUND, async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            let done = line.trim_start().starts_with("curl ");
+            banner.push(line);
+            if done {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("banner printed");
+    let banner = banner.join("\n");
+    let base = banner
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:"))
+        .expect("URL in banner")
+        .to_owned();
+    assert!(
+        banner.contains(&format!("SOAP endpoint ISC_Events: {base}/cxf/isc/events")),
+        "{banner}"
+    );
+    let password = banner
+        .lines()
+        .find_map(|l| l.split("generated password: ").nth(1))
+        .expect("generated password in banner")
+        .trim()
+        .to_owned();
+    assert!(
+        banner.contains(&format!(
+            "curl -u 'isc:{password}' -H 'Content-Type: text/xml'"
+        )),
+        "{banner}"
+    );
+
+    let response = reqwest::Client::new()
+        .post(format!("{base}/cxf/isc/events"))
+        .basic_auth("isc", Some(&password))
+        .header("Content-Type", "text/xml")
+        .body(fixture("change-in-manager.xml"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        element_text(&response.text().await.unwrap(), "status"),
+        Some("200")
+    );
+
+    let (ok, _, err) =
+        run(iflowd().args(["healthcheck", "--url", &format!("{base}/health")])).await;
+    assert!(ok, "{err}");
+
+    let pid = child.id().expect("running").to_string();
+    let (killed, _, _) = run(Command::new("kill").args(["-TERM", &pid])).await;
+    assert!(killed);
+    let status = tokio::time::timeout(BOUND, child.wait())
+        .await
+        .expect("stops")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test]
+async fn healthcheck_fails_when_nothing_listens() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    drop(listener);
+    let (ok, _, err) = run(iflowd()
+        .arg("healthcheck")
+        .env("IFLOWD_LISTEN", address.to_string()))
+    .await;
+    assert!(!ok);
+    assert!(err.contains("cannot connect"), "{err}");
+}
