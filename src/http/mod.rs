@@ -17,17 +17,24 @@ mod soap;
 
 use axum::Router;
 use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
 
 use crate::app::App;
 
 /// The whole route table. Tests call it in process; [`crate::server::serve`] puts it on a socket.
+///
+/// Every request gets a `debug` span (method and path, never headers, so no credentials), and a
+/// panic anywhere below becomes a plain 500 instead of a dropped connection.
 pub fn router(app: App) -> Router {
     Router::new()
         .route("/health", get(health))
         .fallback(soap::dispatch)
         .with_state(app)
+        .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::new())
 }
 
 async fn health() -> axum::Json<serde_json::Value> {
