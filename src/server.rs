@@ -6,9 +6,21 @@
 //! Connections are served by hyper-util's auto (HTTP/1.1 and h2c) builder rather than
 //! `axum::serve`, because it exposes the header-read timeout that keeps a slow client from
 //! holding a connection open forever (the body-read timeout is in [`crate::http`]).
+//!
+//! A failure drill may ask for the connection to be closed without an answer. axum handlers
+//! cannot do that, so the HTTP layer marks such a response with [`CloseConnection`], and
+//! [`DropMarked`] here turns the mark into a service error: hyper then closes the connection
+//! without writing a byte (HTTP/1.1) or resets the stream (HTTP/2).
 
+use std::convert::Infallible;
 use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
+
+use axum::Router;
+use axum::response::Response;
+use hyper::Request;
+use hyper::body::Incoming;
 
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -17,7 +29,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
 use crate::app::App;
-use crate::http::router;
+use crate::http::{CloseConnection, router};
 
 /// Serves `app` on `listener` until `shutdown` completes, then stops accepting, lets requests in
 /// flight finish for up to `limits.shutdown_timeout_ms`, and returns.
@@ -27,7 +39,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let limits = app.limits().clone();
-    let service = TowerToHyperService::new(router(app));
+    let service = DropMarked(TowerToHyperService::new(router(app)));
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -74,6 +86,35 @@ pub async fn serve(
         ),
     }
     Ok(())
+}
+
+/// The router as a hyper service that drops the connection when a response says so.
+#[derive(Clone)]
+struct DropMarked(TowerToHyperService<Router>);
+
+/// The error that makes hyper close a connection without answering.
+#[derive(Debug, thiserror::Error)]
+#[error("closed without an answer, as a failure drill asked")]
+struct ClosedOnPurpose;
+
+impl hyper::service::Service<Request<Incoming>> for DropMarked {
+    type Response = Response;
+    type Error = ClosedOnPurpose;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, ClosedOnPurpose>> + Send>>;
+
+    fn call(&self, request: Request<Incoming>) -> Self::Future {
+        let answer = self.0.call(request);
+        Box::pin(async move {
+            let response = answer
+                .await
+                .unwrap_or_else(|never: Infallible| match never {});
+            if response.extensions().get::<CloseConnection>().is_some() {
+                Err(ClosedOnPurpose)
+            } else {
+                Ok(response)
+            }
+        })
+    }
 }
 
 /// Completes on Ctrl-C or SIGTERM (what `docker stop` and Kubernetes send).

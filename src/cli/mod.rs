@@ -70,7 +70,7 @@ pub fn main() -> ExitCode {
 }
 
 fn check_config(file: &std::path::Path) -> anyhow::Result<()> {
-    let loaded = config::load(Some(file), &Env::default())?;
+    let loaded = config::check(file, &Env::from_process())?;
     for warning in &loaded.warnings {
         eprintln!("warning: {warning}");
     }

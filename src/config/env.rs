@@ -1,4 +1,7 @@
-//! The `IFLOWD_*` environment overrides, captured once.
+//! The `IFLOWD_*` environment overrides, and the variables `${VAR}` settings may name, captured
+//! once.
+
+use std::collections::BTreeMap;
 
 use secrecy::SecretString;
 
@@ -16,6 +19,8 @@ pub struct Env {
     pub log: Option<String>,
     /// `IFLOWD_CONFIG`: the configuration file when `--config` is not given.
     pub config: Option<String>,
+    /// Every variable, for `${VAR}` in handler settings (headers, credentials, `exec` env).
+    pub vars: EnvVars,
 }
 
 impl Env {
@@ -27,6 +32,35 @@ impl Env {
             password: var("IFLOWD_PASSWORD").map(SecretString::from),
             log: var("IFLOWD_LOG"),
             config: var("IFLOWD_CONFIG"),
+            vars: std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect(),
         }
+    }
+}
+
+/// Environment variables by name. Their values may be secrets, so `Debug` shows names only.
+#[derive(Clone, Default)]
+pub struct EnvVars(BTreeMap<String, String>);
+
+impl EnvVars {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for EnvVars {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        Self(
+            iter.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
+    }
+}
+
+impl std::fmt::Debug for EnvVars {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
     }
 }

@@ -7,6 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use secrecy::SecretString;
 
 use super::defaults::{DEFAULT_ENDPOINT_ADDRESS, DEFAULT_ENDPOINT_NAME, DEFAULT_USER};
+use super::validate_handlers::expand_env;
 use super::{Adapter, Config, EndpointConfig, Env, UserConfig, defaults, validate};
 
 /// A configuration error, naming where it comes from (the file, or the environment variable)
@@ -39,8 +40,23 @@ pub struct Loaded {
     pub warnings: Vec<String>,
 }
 
-/// Loads `path` (or only the defaults when `None`), applies `env`, and validates.
+/// Loads `path` (or only the defaults when `None`), applies `env`, expands `${VAR}` in handler
+/// settings, and validates. A variable that is not set is an error.
 pub fn load(path: Option<&Path>, env: &Env) -> Result<Loaded, ConfigError> {
+    load_with(path, env, None)
+}
+
+/// Like [`load`], for `iflowd check-config`: a `${VAR}` that is not set is a warning (the file
+/// is checked, not the deployment), and counts as empty for the other checks.
+pub fn check(path: &Path, env: &Env) -> Result<Loaded, ConfigError> {
+    load_with(Some(path), env, Some(""))
+}
+
+fn load_with(
+    path: Option<&Path>,
+    env: &Env,
+    missing_var: Option<&str>,
+) -> Result<Loaded, ConfigError> {
     let origin = path.map_or_else(
         || "built-in defaults".to_owned(),
         |p| p.display().to_string(),
@@ -62,7 +78,8 @@ pub fn load(path: Option<&Path>, env: &Env) -> Result<Loaded, ConfigError> {
         })?;
     }
 
-    let mut warnings = Vec::new();
+    let mut warnings = expand_env(&mut config.handlers, &env.vars, missing_var)
+        .map_err(|message| ConfigError::new(&origin, message))?;
     let mut generated_password = None;
     if config.users.is_empty() {
         let password = env.password.clone().unwrap_or_else(|| {

@@ -10,21 +10,30 @@
 
 mod defaults;
 mod env;
+mod expand;
+mod handlers;
 mod load;
+mod template;
 #[cfg(test)]
 mod tests;
 mod validate;
+mod validate_handlers;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 
 use secrecy::SecretString;
 use serde::Deserialize;
 
 pub use defaults::{DEFAULT_ENDPOINT_ADDRESS, DEFAULT_ENDPOINT_NAME, DEFAULT_ROLE, DEFAULT_USER};
-pub use env::Env;
-pub use load::{ConfigError, Loaded, load};
+pub use env::{Env, EnvVars};
+pub use expand::EnvString;
+pub use handlers::{
+    ExecConfig, FaultConfig, FaultMode, ForwardAuth, ForwardBody, ForwardConfig, HandlerConfig,
+    JsonlConfig, LogHandlerConfig, RespondConfig, TypePattern, When,
+};
+pub use load::{ConfigError, Loaded, check, load};
+pub use template::{Field, Part, Template};
 pub use validate::endpoint_path;
 
 /// The whole configuration, as in `iflowd.example.toml`.
@@ -42,7 +51,7 @@ pub struct Config {
     pub users: Vec<UserConfig>,
     #[serde(default)]
     pub endpoints: Vec<EndpointConfig>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "handlers::named_handlers")]
     pub handlers: BTreeMap<String, HandlerConfig>,
     #[serde(default)]
     pub events: EventsConfig,
@@ -115,19 +124,6 @@ pub struct EndpointConfig {
     /// Handler names, run in this order; `log` is built in.
     #[serde(default = "defaults::handlers")]
     pub handlers: Vec<String>,
-}
-
-/// A named handler in `[handlers.<name>]`, chosen by its `type`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
-pub enum HandlerConfig {
-    /// One structured log line per event.
-    Log {},
-    /// Appends one JSON object per event to a file.
-    Jsonl {
-        /// The file, created if missing; relative paths are relative to the working directory.
-        path: PathBuf,
-    },
 }
 
 /// Which type strings mean which event kind. A list given here replaces that kind's defaults.

@@ -202,7 +202,7 @@ fn the_example_configuration_is_valid_and_shows_the_documented_names() {
     assert_eq!(config.endpoints[0].handlers, ["log", "archive"]);
     assert!(matches!(
         config.handlers.get("archive"),
-        Some(HandlerConfig::Jsonl { .. })
+        Some(HandlerConfig::Jsonl(_))
     ));
     assert_eq!(config.limits.max_body_bytes, 1_048_576);
     assert!(loaded.generated_password.is_none());

@@ -1,9 +1,10 @@
 //! Checks that need the whole configuration: names that must be unique, references that must
 //! resolve, secrets that must parse. Each message names the key.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
-use super::{Adapter, Config, EndpointConfig, HandlerConfig};
+use super::validate_handlers::validate_handlers;
+use super::{Adapter, Config, EndpointConfig};
 
 /// The request path an endpoint answers on: the adapter prefix plus the address, without a
 /// trailing `/` or `/*`. HTTPS addresses are case-insensitive, so they are compared lowercased.
@@ -138,20 +139,6 @@ fn validate_endpoints(config: &Config) -> Result<(), String> {
                 return Err(format!(
                     "{key}.handlers names '{handler}', which is neither built in nor defined as [handlers.{handler}]"
                 ));
-            }
-        }
-    }
-    Ok(())
-}
-
-fn validate_handlers(handlers: &BTreeMap<String, HandlerConfig>) -> Result<(), String> {
-    for (name, handler) in handlers {
-        match handler {
-            HandlerConfig::Log {} => {}
-            HandlerConfig::Jsonl { path } => {
-                if path.as_os_str().is_empty() {
-                    return Err(format!("handlers.{name}.path must not be empty"));
-                }
             }
         }
     }

@@ -28,7 +28,8 @@ impl Chain {
     }
 
     /// Runs every handler in order and stops at the first failure. The failure is logged here,
-    /// once, with the handler's name; callers only decide what the sender sees.
+    /// once, with the handler's name and the answer it asks for; callers only decide what the
+    /// sender sees.
     pub async fn run(&self, message: &Message, ack: &mut Ack) -> Result<(), ChainFailure> {
         for (name, handler) in &self.steps {
             if let Err(error) = handler.handle(message, ack).await {
@@ -36,6 +37,7 @@ impl Chain {
                     message_id = %message.context.id,
                     endpoint = %message.context.endpoint,
                     handler = %name,
+                    reply = error.reply.as_str(),
                     error = %error,
                     "handler failed"
                 );

@@ -52,6 +52,8 @@ impl Handler for JsonlHandler {
             file.flush().await
         }
         .await;
-        result.map_err(|e| HandlerError(format!("cannot append to {}: {e}", self.path.display())))
+        result.map_err(|e| {
+            HandlerError::new(format!("cannot append to {}: {e}", self.path.display()))
+        })
     }
 }

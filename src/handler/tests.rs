@@ -21,7 +21,7 @@ impl Handler for Recording {
         self.ran.lock().unwrap().push(self.name);
         ack.status_details = Some(format!("seen by {}", self.name));
         if self.fail {
-            Err(HandlerError(format!("{} refused", self.name)))
+            Err(HandlerError::new(format!("{} refused", self.name)))
         } else {
             Ok(())
         }
@@ -79,7 +79,7 @@ async fn the_chain_stops_at_the_first_failure_and_names_the_handler() {
         .unwrap_err();
     assert_eq!(*ran.lock().unwrap(), ["a", "b"], "c never runs");
     assert_eq!(&*failure.handler, "b");
-    assert_eq!(failure.error, HandlerError("b refused".into()));
+    assert_eq!(failure.error, HandlerError::new("b refused"));
 }
 
 #[tokio::test]
@@ -125,9 +125,10 @@ async fn a_jsonl_file_that_cannot_be_opened_fails_the_build_naming_the_handler()
     let mut configs = std::collections::BTreeMap::new();
     configs.insert(
         "archive".to_owned(),
-        crate::config::HandlerConfig::Jsonl {
+        crate::config::HandlerConfig::Jsonl(crate::config::JsonlConfig {
             path: blocker.join("events.jsonl"),
-        },
+            when: None,
+        }),
     );
     let error = build_handlers(&configs)
         .await

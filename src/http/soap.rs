@@ -18,7 +18,8 @@ use crate::app::App;
 use crate::auth::Principal;
 use crate::config::Adapter;
 use crate::endpoint::{Endpoint, Outcome};
-use crate::message::{MessageContext, MessageId};
+use crate::handler::FailureReply;
+use crate::message::{Ack, MessageContext, MessageId};
 use crate::soap::response::{FaultCode, acknowledgement, fault};
 use crate::soap::{SoapVersion, wsdl};
 
@@ -186,17 +187,17 @@ fn render(endpoint: &Endpoint, outcome: Outcome) -> Response {
                 Some(&context.id),
             )
         }
-        Outcome::Failed { message, .. } => {
+        Outcome::Failed { message, failure } => {
             // The chain has logged the cause; the sender only learns where to look.
             let id = &message.context.id;
-            let text = format!(
-                "An internal server error occured: The MPL ID for the failed message is : {id}"
-            );
             let version = message.envelope.soap_version;
-            match endpoint.adapter {
-                Adapter::Https => {
+            match failure.error.reply {
+                FailureReply::Fault => server_error(endpoint.adapter, version, id),
+                FailureReply::Unavailable => {
+                    let text =
+                        format!("Service Unavailable. The MPL ID for the failed message is : {id}");
                     let mut response = (
-                        StatusCode::INTERNAL_SERVER_ERROR,
+                        StatusCode::SERVICE_UNAVAILABLE,
                         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
                         text,
                     )
@@ -204,14 +205,58 @@ fn render(endpoint: &Endpoint, outcome: Outcome) -> Response {
                     set_message_id(response.headers_mut(), id);
                     response
                 }
-                Adapter::Soap => soap_answer(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    version,
-                    fault(version, FaultCode::Server, &text),
-                    Some(id),
-                ),
+                FailureReply::ErrorResponse {
+                    code,
+                    message: text,
+                } => {
+                    let ack = Ack {
+                        entity_id: None,
+                        error_code: Some(code),
+                        error_message: Some(text),
+                        status: 500,
+                        status_date: time::OffsetDateTime::now_utc(),
+                        status_details: None,
+                    };
+                    let xml = acknowledgement(version, message.envelope.request_namespace, &ack);
+                    soap_answer(StatusCode::OK, version, xml, Some(id))
+                }
+                FailureReply::Close => {
+                    let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+                    response.extensions_mut().insert(CloseConnection);
+                    response
+                }
             }
         }
+    }
+}
+
+/// Marks a response that must not be sent: the server closes the connection instead (see
+/// [`crate::server`]). Only failure drills ask for it.
+#[derive(Debug, Clone, Copy)]
+pub struct CloseConnection;
+
+/// CPI's answer to a failed message: a `Server` fault, or its plain-text error on `https`
+/// endpoints, naming the message id.
+fn server_error(adapter: Adapter, version: SoapVersion, id: &MessageId) -> Response {
+    let text =
+        format!("An internal server error occured: The MPL ID for the failed message is : {id}");
+    match adapter {
+        Adapter::Https => {
+            let mut response = (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                text,
+            )
+                .into_response();
+            set_message_id(response.headers_mut(), id);
+            response
+        }
+        Adapter::Soap => soap_answer(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            version,
+            fault(version, FaultCode::Server, &text),
+            Some(id),
+        ),
     }
 }
 
