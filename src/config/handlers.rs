@@ -290,19 +290,49 @@ where
     deserializer.deserialize_any(Visitor(PhantomData))
 }
 
-/// Reads `[handlers]` so that every error names the handler: `handlers.<name>: <what is wrong>`.
+/// Reads `[handlers]` so that every error names the handler, `handlers.<name>: <what is wrong>`,
+/// and points at that handler's table in the file.
 pub(super) fn named_handlers<'de, D>(
     deserializer: D,
 ) -> Result<BTreeMap<String, HandlerConfig>, D::Error>
 where
     D: Deserializer<'de>,
 {
-    let raw = BTreeMap::<String, toml::Value>::deserialize(deserializer)?;
-    raw.into_iter()
-        .map(|(name, value)| {
-            let config = HandlerConfig::deserialize(value)
-                .map_err(|e| de::Error::custom(format!("handlers.{name}: {}", e.message())))?;
-            Ok((name, config))
-        })
-        .collect()
+    struct Handlers;
+
+    impl<'de> de::Visitor<'de> for Handlers {
+        type Value = BTreeMap<String, HandlerConfig>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a table of handlers")
+        }
+
+        fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut handlers = BTreeMap::new();
+            while let Some(name) = map.next_key::<String>()? {
+                let config = map.next_value_seed(Named(&name))?;
+                handlers.insert(name, config);
+            }
+            Ok(handlers)
+        }
+    }
+
+    /// One handler, read as a whole first so its errors can be prefixed with its name while
+    /// the file position is still that of its table.
+    struct Named<'a>(&'a str);
+
+    impl<'de> de::DeserializeSeed<'de> for Named<'_> {
+        type Value = HandlerConfig;
+
+        fn deserialize<D: Deserializer<'de>>(
+            self,
+            deserializer: D,
+        ) -> Result<HandlerConfig, D::Error> {
+            let value = toml::Value::deserialize(deserializer)?;
+            HandlerConfig::deserialize(value)
+                .map_err(|e| de::Error::custom(format!("handlers.{}: {}", self.0, e.message())))
+        }
+    }
+
+    deserializer.deserialize_map(Handlers)
 }

@@ -11,6 +11,8 @@
 mod defaults;
 mod env;
 mod expand;
+#[cfg(test)]
+mod handler_tests;
 mod handlers;
 mod load;
 mod template;

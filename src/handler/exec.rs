@@ -140,7 +140,7 @@ impl ExecHandler {
                         if tail.is_empty() {
                             String::new()
                         } else {
-                            format!("; stderr: {tail}")
+                            format!("; stderr: {tail:?}")
                         }
                     )))
                 }

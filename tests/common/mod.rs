@@ -1,6 +1,9 @@
 //! Test support: a real server on port 0, configured in code.
 #![allow(dead_code)]
 
+pub mod downstream;
+pub mod logs;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -52,11 +55,16 @@ impl TestApp {
     /// Starts a server from configuration text. `{dir}` in the text is replaced by the test's
     /// temporary directory, for handler files.
     pub async fn spawn(config: &str) -> Self {
+        Self::spawn_with_env(config, Env::default()).await
+    }
+
+    /// Like [`TestApp::spawn`], with an environment built in code (for `${VAR}` settings).
+    pub async fn spawn_with_env(config: &str, env: Env) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
         let text = config.replace("{dir}", &dir.path().display().to_string());
         let path = dir.path().join("iflowd.toml");
         std::fs::write(&path, text).expect("write configuration");
-        let loaded = load(Some(&path), &Env::default()).expect("valid test configuration");
+        let loaded = load(Some(&path), &env).expect("valid test configuration");
         let app = App::build(&loaded.config).await.expect("app builds");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let address = listener.local_addr().expect("local address");
@@ -92,6 +100,11 @@ impl TestApp {
             .send()
             .await
             .expect("request sent")
+    }
+
+    /// POSTs an envelope given as text to the default endpoint.
+    pub async fn post_fixture_text(&self, body: &str) -> reqwest::Response {
+        self.post_soap("/cxf/isc/events", body.to_owned()).await
     }
 
     /// POSTs a fixture to the default endpoint.
