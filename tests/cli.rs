@@ -13,7 +13,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_iflowd");
 /// Generous bound for a child process to do its (fast) work on a loaded CI machine.
 const BOUND: Duration = Duration::from_secs(30);
 
-/// A command with none of the caller's `IFLOWD_*` variables, so the test sees only what it sets.
+/// A command with none of the caller's `IFLOWD_*` variables (nor the example's `HR_API_KEY`), so
+/// the test sees only what it sets.
 fn iflowd() -> Command {
     let mut command = Command::new(BIN);
     for name in [
@@ -22,6 +23,7 @@ fn iflowd() -> Command {
         "IFLOWD_PASSWORD",
         "IFLOWD_CONFIG",
         "IFLOWD_LOG",
+        "HR_API_KEY",
     ] {
         command.env_remove(name);
     }
@@ -51,10 +53,16 @@ async fn version_is_printed() {
 #[tokio::test]
 async fn check_config_accepts_the_example_and_names_the_key_and_file_of_an_error() {
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/iflowd.example.toml");
-    let (ok, out, _) = run(iflowd().args(["check-config", example])).await;
-    assert!(ok);
+    let (ok, out, err) = run(iflowd().args(["check-config", example])).await;
+    assert!(ok, "{err}");
     assert!(
-        out.contains("iflowd.example.toml: ok (2 endpoints, 2 users, 2 handlers)"),
+        err.contains(
+            "warning: handlers.to-hr.headers.X-Api-Key uses ${HR_API_KEY}, which is not set"
+        ),
+        "{err}"
+    );
+    assert!(
+        out.contains("iflowd.example.toml: ok (3 endpoints, 2 users, 5 handlers)"),
         "{out}"
     );
 

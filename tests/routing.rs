@@ -3,7 +3,7 @@
 mod common;
 
 use common::downstream::Downstream;
-use common::{TestApp, element_text, fixture, users_toml};
+use common::{TestApp, element_text, users_toml};
 
 #[tokio::test]
 async fn when_filters_route_change_in_manager_and_termination_to_their_own_downstreams() {

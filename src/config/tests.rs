@@ -196,10 +196,14 @@ fn cross_references_and_duplicates_are_checked() {
 #[test]
 fn the_example_configuration_is_valid_and_shows_the_documented_names() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("iflowd.example.toml");
-    let loaded = load(Some(&path), &Env::default()).unwrap();
+    let env = Env {
+        vars: [("HR_API_KEY", "k")].into_iter().collect(),
+        ..Env::default()
+    };
+    let loaded = load(Some(&path), &env).unwrap();
     let config = &loaded.config;
     assert_eq!(config.endpoints[0].name, "ISC_ChangeInManager");
-    assert_eq!(config.endpoints[0].handlers, ["log", "archive"]);
+    assert_eq!(config.endpoints[0].handlers, ["log", "to-hr", "archive"]);
     assert!(matches!(
         config.handlers.get("archive"),
         Some(HandlerConfig::Jsonl(_))
