@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# The handler chain's overhead: requests per second through three chains of one iflowd, measured
+# in one run, one after the other, with the same payload (fixtures/change-in-manager.xml):
+#
+#   log       ["log"]
+#   filtered  ["log", "route", "archive"]: a forward whose `when` never matches (only the filter
+#             runs), then a jsonl archive written and flushed per message
+#   forward   ["log", "to-sink"]: a forward to a local sink answering 204
+#
+# iflowd runs on CPU 0, wrk and the sink on CPU 1 (taskset). The chains take turns for ROUNDS
+# rounds and the medians are compared. Figures are only comparable within one run; quote them as
+# ratios. Needs wrk (apt-get install wrk) and taskset.
+#
+#   bench/chain.sh                       # 3 rounds of 10 s per chain, 32 connections
+#   DURATION=30s CONNECTIONS=64 ROUNDS=5 bench/chain.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-32}
+ROUNDS=${ROUNDS:-3}
+PORT=${PORT:-18480}
+SINK_PORT=${SINK_PORT:-18481}
+
+for tool in wrk taskset curl; do
+  command -v "$tool" >/dev/null || { echo "bench/chain.sh needs $tool" >&2; exit 1; }
+done
+
+cargo build --release --quiet --bin iflowd --example sink
+BIN=target/release/iflowd
+SINK=target/release/examples/sink
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+cat >"$work/iflowd.toml" <<TOML
+listen = "127.0.0.1:$PORT"
+
+[log]
+level = "info"
+
+[[users]]
+name = "bench"
+password = "bench"
+
+[[endpoints]]
+name = "Log"
+address = "/bench/log"
+handlers = ["log"]
+
+[[endpoints]]
+name = "Filtered"
+address = "/bench/filtered"
+handlers = ["log", "route", "archive"]
+
+[[endpoints]]
+name = "Forward"
+address = "/bench/forward"
+handlers = ["log", "to-sink"]
+
+[handlers.route]
+type = "forward"
+url = "http://127.0.0.1:$SINK_PORT/terminations"
+when = { kind = "termination" }
+
+[handlers.archive]
+type = "jsonl"
+path = "$work/events.jsonl"
+
+[handlers.to-sink]
+type = "forward"
+url = "http://127.0.0.1:$SINK_PORT/managers"
+retries = 0
+TOML
+
+cat >"$work/post.lua" <<'LUA'
+local f = assert(io.open(os.getenv("BODY"), "rb"))
+wrk.method = "POST"
+wrk.body = f:read("*a")
+f:close()
+wrk.headers["Content-Type"] = "text/xml; charset=utf-8"
+wrk.headers["Authorization"] = "Basic YmVuY2g6YmVuY2g="   -- bench:bench
+LUA
+
+taskset -c 1 "$SINK" "127.0.0.1:$SINK_PORT" &
+pids+=($!)
+taskset -c 0 "$BIN" serve --config "$work/iflowd.toml" >/dev/null 2>"$work/iflowd.log" &
+pids+=($!)
+for _ in $(seq 100); do
+  curl -fs "http://127.0.0.1:$PORT/health" >/dev/null && break
+  sleep 0.1
+done
+curl -fs "http://127.0.0.1:$PORT/health" >/dev/null || { cat "$work/iflowd.log" >&2; exit 1; }
+
+export BODY="$PWD/fixtures/change-in-manager.xml"
+check=$(curl -s -o /dev/null -w '%{http_code}' -u bench:bench -H 'Content-Type: text/xml' \
+  --data-binary @"$BODY" "http://127.0.0.1:$PORT/cxf/bench/forward")
+[ "$check" = 200 ] || { echo "the forward chain answers $check" >&2; cat "$work/iflowd.log" >&2; exit 1; }
+
+echo "iflowd on CPU 0; wrk (1 thread, $CONNECTIONS connections, $DURATION per chain) and the sink on CPU 1"
+echo "$ROUNDS rounds, the chains interleaved so that background noise hits all of them"
+printf '%-6s %-10s %12s %10s %10s\n' round chain requests/s p50 p99
+declare -A results
+for round in $(seq "$ROUNDS"); do
+  for chain in log filtered forward; do
+    url="http://127.0.0.1:$PORT/cxf/bench/$chain"
+    taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d2s -s "$work/post.lua" "$url" >/dev/null   # warm-up
+    out=$(taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$work/post.lua" "$url")
+    if grep -q "Non-2xx" <<<"$out"; then
+      echo "$chain: some answers were not 2xx:" >&2
+      echo "$out" >&2
+      exit 1
+    fi
+    rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
+    p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
+    p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+    results[$chain]+="$rps "
+    printf '%-6s %-10s %12s %10s %10s\n' "$round" "$chain" "$rps" "$p50" "$p99"
+  done
+done
+
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+base=$(median "${results[log]}")
+echo
+printf '%-10s %18s %8s\n' chain "median requests/s" "vs log"
+for chain in log filtered forward; do
+  m=$(median "${results[$chain]}")
+  printf '%-10s %18.0f %8.2f\n' "$chain" "$m" "$(awk -v r="$m" -v b="$base" 'BEGIN {print r / b}')"
+done
+echo "archived lines: $(wc -l <"$work/events.jsonl")"
