@@ -142,3 +142,89 @@ async fn a_jsonl_file_that_cannot_be_opened_fails_the_build_naming_the_handler()
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn an_exec_program_that_does_not_exist_fails_the_build_naming_the_handler() {
+    let mut configs = std::collections::BTreeMap::new();
+    configs.insert(
+        "script".to_owned(),
+        crate::config::HandlerConfig::Exec(crate::config::ExecConfig {
+            command: vec!["/nonexistent/on-event".to_owned(), "--verbose".to_owned()],
+            timeout_ms: 1000,
+            env: Default::default(),
+            inherit_env: false,
+            working_dir: None,
+            when: None,
+        }),
+    );
+    let error = build_handlers(&configs)
+        .await
+        .err()
+        .expect("no such program");
+    assert_eq!(error.name, "script");
+    assert!(
+        error
+            .to_string()
+            .starts_with("handler 'script': command[0] '/nonexistent/on-event' cannot be used"),
+        "{error}"
+    );
+}
+
+#[test]
+fn filters_match_on_every_condition_and_the_per_event_type_of_legacy_messages() {
+    use crate::config::When;
+    use crate::event::EventKind;
+    let message = message("v1-legacy.xml");
+    let envelope = &message.envelope;
+    let event = &envelope.events[0];
+    let type_string = envelope.type_of(event).unwrap().to_owned();
+    let when = |text: &str| -> When { toml::from_str(text).unwrap() };
+
+    assert!(
+        filter::matches(&When::default(), envelope, event),
+        "an empty filter matches"
+    );
+    assert!(filter::matches(
+        &when(&format!("type = \"{type_string}\"")),
+        envelope,
+        event
+    ));
+    let prefix = &type_string[..type_string.len() - 3];
+    assert!(filter::matches(
+        &when(&format!("type = \"{prefix}*\"")),
+        envelope,
+        event
+    ));
+    assert!(!filter::matches(
+        &when("type = \"nothing.*\""),
+        envelope,
+        event
+    ));
+    let kind = event.kind();
+    let other = if kind == EventKind::Hire {
+        "termination"
+    } else {
+        "hire"
+    };
+    assert!(filter::matches(
+        &when(&format!("kind = [\"{other}\", \"{}\"]", kind.as_str())),
+        envelope,
+        event
+    ));
+    assert!(!filter::matches(
+        &when(&format!("kind = \"{other}\"")),
+        envelope,
+        event
+    ));
+    assert!(
+        !filter::matches(
+            &when(&format!(
+                "kind = \"{}\"\nkey.noSuchKey = \"x\"",
+                kind.as_str()
+            )),
+            envelope,
+            event
+        ),
+        "every condition must hold"
+    );
+}
