@@ -74,7 +74,7 @@ pub fn load(path: Option<&Path>, env: &Env) -> Result<Loaded, ConfigError> {
             name: env.user.clone().unwrap_or_else(|| DEFAULT_USER.to_owned()),
             password: Some(password),
             password_hash: None,
-            roles: defaults::roles(),
+            roles: defaults::default_user_roles(),
         });
     } else if env.user.is_some() || env.password.is_some() {
         warnings.push(format!(

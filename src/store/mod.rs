@@ -1,0 +1,380 @@
+//! The message processing log's storage: SQLite in the data directory.
+//!
+//! Raw SQL stops here. [`Store`] is a cheap-to-clone handle (mini-redis's `Db` style) with the
+//! connections inside: one writer behind the group-commit [`writer`], and a small pool of reader
+//! connections, which WAL lets read while the writer writes. Every call runs on tokio's blocking
+//! pool, so SQLite never stalls an async worker.
+//!
+//! Durability: WAL with `synchronous = FULL`, so a commit has reached the disk (the WAL is
+//! synced) when [`Store::insert`] or [`Store::finish`] returns; the HTTP layer answers only after
+//! that. `NORMAL` would survive a crash of iflowd but not of the machine. Group commit keeps the
+//! cost of `FULL` down (see [`writer`]).
+//!
+//! The schema is created and upgraded by the migrations in `migrations/`, embedded in the binary
+//! and applied at start-up in order, tracked by SQLite's `user_version`.
+
+mod entry;
+mod purge;
+mod query;
+#[cfg(test)]
+mod tests;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use time::OffsetDateTime;
+
+pub use entry::{Entry, ErrorInfo, Finish, NewEntry, Original, Payload, PayloadInfo, Status};
+pub use purge::{Purged, Retention, spawn_purge};
+pub use query::{ListQuery, Page};
+
+use crate::clock::epoch_millis;
+use writer::Writer;
+
+/// The database file inside the data directory.
+pub const DATABASE_FILE: &str = "messages.db";
+
+/// The schema, one step per entry, applied in order; `user_version` counts the steps done.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_message_log.sql")];
+
+/// A storage failure. Clone, because one failed commit is the answer of every write in its batch.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the message log {path}: {message}")]
+    Open { path: PathBuf, message: String },
+    #[error("message log: {0}")]
+    Database(String),
+    #[error("the message log's worker thread stopped unexpectedly")]
+    Gone,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        Self::Database(error.to_string())
+    }
+}
+
+/// A handle on the message log. Clones share the connections.
+#[derive(Clone)]
+pub struct Store {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    path: PathBuf,
+    writer: Writer,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl Store {
+    /// Opens (creating the directory and database if needed) the log in `data_dir`, brings the
+    /// schema up to date, and marks entries a previous run left in `PROCESSING` as `ABANDONED`.
+    /// Returns the store and how many entries were abandoned.
+    pub async fn open(data_dir: &Path) -> Result<(Self, usize), StoreError> {
+        let data_dir = data_dir.to_path_buf();
+        tokio::task::spawn_blocking(move || Self::open_blocking(&data_dir))
+            .await
+            .map_err(|_| StoreError::Gone)?
+    }
+
+    fn open_blocking(data_dir: &Path) -> Result<(Self, usize), StoreError> {
+        let path = data_dir.join(DATABASE_FILE);
+        let failed = |message: String| StoreError::Open {
+            path: path.clone(),
+            message,
+        };
+        std::fs::create_dir_all(data_dir).map_err(|e| failed(e.to_string()))?;
+        let mut connection = Connection::open(&path).map_err(|e| failed(e.to_string()))?;
+        configure_writer(&connection).map_err(|e| failed(e.to_string()))?;
+        migrate(&mut connection).map_err(failed)?;
+        let abandoned = abandon_processing(&connection, epoch_millis(crate::clock::now()))
+            .map_err(|e| failed(e.to_string()))?;
+        Ok((
+            Self {
+                shared: Arc::new(Shared {
+                    path,
+                    writer: Writer::new(connection),
+                    readers: Mutex::new(Vec::new()),
+                }),
+            },
+            abandoned,
+        ))
+    }
+
+    /// Opens an existing log for reading only (the `iflowd messages` command): no directory or
+    /// database is created, and no entry is changed.
+    pub async fn open_existing(data_dir: &Path) -> Result<Self, StoreError> {
+        let path = data_dir.join(DATABASE_FILE);
+        if !path.is_file() {
+            return Err(StoreError::Open {
+                path,
+                message: "there is no message log here yet; has iflowd run with this data_dir?"
+                    .to_owned(),
+            });
+        }
+        let reader = open_reader(&path).map_err(|e| StoreError::Open {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        let version: i64 = reader
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(StoreError::from)?;
+        if usize::try_from(version).ok() != Some(MIGRATIONS.len()) {
+            return Err(StoreError::Open {
+                path,
+                message: format!(
+                    "the schema is at version {version}, this iflowd reads version {}; start `iflowd serve` once to upgrade it",
+                    MIGRATIONS.len()
+                ),
+            });
+        }
+        // Writes never happen through this handle; the writer connection is a read-only one.
+        Ok(Self {
+            shared: Arc::new(Shared {
+                path: path.clone(),
+                writer: Writer::new(open_reader(&path)?),
+                readers: Mutex::new(vec![reader]),
+            }),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.shared.path
+    }
+
+    /// Writes a new entry (and its request body, when given); durable when this returns.
+    pub async fn insert(&self, entry: NewEntry) -> Result<(), StoreError> {
+        self.write(Box::new(move |tx| insert(tx, &entry))).await
+    }
+
+    /// Ends a `PROCESSING` entry; durable when this returns.
+    pub async fn finish(&self, finish: Finish) -> Result<(), StoreError> {
+        self.write(Box::new(move |tx| {
+            let rows = finish_entry(tx, &finish)?;
+            if rows == 0 {
+                return Err(rusqlite::Error::QueryReturnedNoRows);
+            }
+            Ok(rows)
+        }))
+        .await
+    }
+
+    async fn write(&self, op: writer::WriteOp) -> Result<(), StoreError> {
+        self.blocking(move |shared| shared.writer.write(op).map(|_| ()))
+            .await
+    }
+
+    /// The latest `COMPLETED` delivery of `application_message_id` on `flow` that started at or
+    /// after `since`: what makes a new delivery a duplicate.
+    pub async fn find_completed(
+        &self,
+        flow: &str,
+        application_message_id: &str,
+        since: OffsetDateTime,
+    ) -> Result<Option<Original>, StoreError> {
+        let flow = flow.to_owned();
+        let id = application_message_id.to_owned();
+        let since = epoch_millis(since);
+        self.read(move |db| {
+            db.prepare_cached(
+                "SELECT message_guid, correlation_id, ack FROM messages
+                 WHERE integration_flow_name = ?1 AND application_message_id = ?2
+                   AND status = 'COMPLETED' AND log_start >= ?3
+                 ORDER BY log_start DESC, id DESC LIMIT 1",
+            )?
+            .query_row(params![flow, id, since], |row| {
+                Ok(Original {
+                    guid: row.get(0)?,
+                    correlation_id: row.get(1)?,
+                    ack: row.get(2)?,
+                })
+            })
+            .optional()
+        })
+        .await
+    }
+
+    /// Runs `f` on a blocking-pool thread with the shared connections.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Shared) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let shared = Arc::clone(&self.shared);
+        tokio::task::spawn_blocking(move || f(&shared))
+            .await
+            .map_err(|_| StoreError::Gone)?
+    }
+
+    /// Runs a read on a pooled reader connection, off the async workers.
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.blocking(move |shared| {
+            let pooled = shared
+                .readers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop();
+            let connection = match pooled {
+                Some(connection) => connection,
+                None => open_reader(&shared.path)?,
+            };
+            let result = f(&connection).map_err(StoreError::from);
+            shared
+                .readers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(connection);
+            result
+        })
+        .await
+    }
+}
+
+fn configure_writer(connection: &Connection) -> rusqlite::Result<()> {
+    let mode: String = connection.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(rusqlite::Error::InvalidParameterName(format!(
+            "the database refused WAL mode (journal_mode is {mode})"
+        )));
+    }
+    connection.execute_batch(
+        "PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA busy_timeout = 5000;",
+    )
+}
+
+fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let connection = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    connection.execute_batch("PRAGMA query_only = ON; PRAGMA busy_timeout = 5000;")?;
+    Ok(connection)
+}
+
+/// Applies the migrations not yet applied, each in its own transaction.
+fn migrate(connection: &mut Connection) -> Result<(), String> {
+    let done: i64 = connection
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .map_err(|e| e.to_string())?;
+    let done = usize::try_from(done).unwrap_or(usize::MAX);
+    if done > MIGRATIONS.len() {
+        return Err(format!(
+            "the schema is at version {done}, newer than this iflowd knows ({}); use a newer iflowd",
+            MIGRATIONS.len()
+        ));
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(done) {
+        let mut step = || -> rusqlite::Result<()> {
+            let tx = connection.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(
+                None,
+                "user_version",
+                i64::try_from(index + 1).unwrap_or(i64::MAX),
+            )?;
+            tx.commit()
+        };
+        step().map_err(|e| format!("migration {} failed: {e}", index + 1))?;
+    }
+    Ok(())
+}
+
+fn abandon_processing(connection: &Connection, now: i64) -> rusqlite::Result<usize> {
+    connection.execute(
+        "UPDATE messages SET status = 'ABANDONED', custom_status = 'ABANDONED', log_end = ?1,
+             error_text = COALESCE(error_text, 'iflowd stopped while the message was being processed; whether its handlers finished is unknown')
+         WHERE status = 'PROCESSING'",
+        params![now],
+    )
+}
+
+fn insert(tx: &Connection, entry: &NewEntry) -> rusqlite::Result<usize> {
+    let rows = tx
+        .prepare_cached(
+            "INSERT INTO messages (message_guid, correlation_id, transaction_id,
+                 application_message_id, application_message_type, integration_flow_name, sender,
+                 status, custom_status, log_start, log_end, error_text, error_step, event_count,
+                 repost, original_guid, ack)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        )?
+        .execute(params![
+            entry.guid,
+            entry.correlation_id,
+            entry.transaction_id,
+            entry.application_message_id,
+            entry.application_message_type,
+            entry.integration_flow_name,
+            entry.sender,
+            entry.status.as_str(),
+            epoch_millis(entry.log_start),
+            entry.log_end.map(epoch_millis),
+            entry.error.as_ref().map(|e| &e.text),
+            entry.error.as_ref().and_then(|e| e.step.as_ref()),
+            entry.event_count,
+            entry.repost,
+            entry.original_guid,
+            entry.ack,
+        ])?;
+    let id = tx.last_insert_rowid();
+    let stored_at = epoch_millis(entry.log_end.unwrap_or(entry.log_start));
+    for (kind, payload) in [("request", &entry.request), ("response", &entry.response)] {
+        if let Some(payload) = payload {
+            store_payload(tx, id, kind, stored_at, payload)?;
+        }
+    }
+    Ok(rows)
+}
+
+fn finish_entry(tx: &Connection, finish: &Finish) -> rusqlite::Result<usize> {
+    let log_end = epoch_millis(finish.log_end);
+    let rows = tx
+        .prepare_cached(
+            "UPDATE messages SET status = ?2, custom_status = ?2, log_end = ?3,
+                 error_text = ?4, error_step = ?5, ack = ?6
+             WHERE message_guid = ?1 AND status = 'PROCESSING'",
+        )?
+        .execute(params![
+            finish.guid,
+            finish.status.as_str(),
+            log_end,
+            finish.error.as_ref().map(|e| &e.text),
+            finish.error.as_ref().and_then(|e| e.step.as_ref()),
+            finish.ack,
+        ])?;
+    if rows == 1
+        && let Some(payload) = &finish.response
+    {
+        let id: i64 = tx
+            .prepare_cached("SELECT id FROM messages WHERE message_guid = ?1")?
+            .query_row(params![finish.guid], |row| row.get(0))?;
+        store_payload(tx, id, "response", log_end, payload)?;
+    }
+    Ok(rows)
+}
+
+fn store_payload(
+    tx: &Connection,
+    message_id: i64,
+    kind: &str,
+    stored_at: i64,
+    payload: &Payload,
+) -> rusqlite::Result<usize> {
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO payloads (message_id, kind, stored_at, content_type, body)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        message_id,
+        kind,
+        stored_at,
+        payload.content_type,
+        &payload.body[..]
+    ])
+}
