@@ -152,8 +152,10 @@ async fn hash_password_prints_an_argon2id_hash_that_configuration_accepts() {
 /// endpoint, a health check, and a clean stop on SIGTERM.
 #[tokio::test]
 async fn serve_without_configuration_prints_what_a_first_call_needs_and_stops_on_sigterm() {
+    let workdir = tempfile::tempdir().unwrap();
     let mut child = iflowd()
         .arg("serve")
+        .current_dir(workdir.path())
         .env("IFLOWD_LISTEN", "127.0.0.1:0")
         .env("IFLOWD_LOG", "warn")
         .stdout(Stdio::piped())
@@ -213,6 +215,46 @@ async fn serve_without_configuration_prints_what_a_first_call_needs_and_stops_on
     let (ok, _, err) =
         run(iflowd().args(["healthcheck", "--url", &format!("{base}/health")])).await;
     assert!(ok, "{err}");
+
+    // The message log lives in ./iflowd-data, and the built-in user may read it, bodies included.
+    assert!(
+        workdir.path().join("iflowd-data/messages.db").is_file(),
+        "data directory created in the working directory"
+    );
+    assert!(
+        banner.contains("message log: iflowd-data/messages.db"),
+        "{banner}"
+    );
+    let logs: serde_json::Value = reqwest::Client::new()
+        .get(format!("{base}/api/v1/MessageProcessingLogs"))
+        .basic_auth("isc", Some(&password))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let entry = &logs["d"]["results"][0];
+    assert_eq!(entry["Status"], "COMPLETED", "{logs}");
+    let guid = entry["MessageGuid"].as_str().unwrap();
+    let body = reqwest::Client::new()
+        .get(format!(
+            "{base}/api/v1/MessageStoreEntries('{guid}.request')/$value"
+        ))
+        .basic_auth("isc", Some(&password))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(body.status(), 200);
+    assert_eq!(
+        body.bytes().await.unwrap(),
+        fixture("change-in-manager.xml")
+    );
+
+    // `iflowd messages` in the same directory reads the same log.
+    let (ok, out, err) = run(iflowd().arg("messages").current_dir(workdir.path())).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("COMPLETED") && out.contains(guid), "{out}");
 
     let pid = child.id().expect("running").to_string();
     let (killed, _, _) = run(Command::new("kill").args(["-TERM", &pid])).await;
