@@ -47,6 +47,9 @@ struct OperationLabels {
     operation: String,
 }
 
+/// The store operations whose failures are counted, each series present from the start.
+pub const STORE_OPERATIONS: &[&str] = &["insert", "finish", "find_duplicate", "read", "purge"];
+
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 /// 0.25 ms to about 8 s, doubling.
@@ -118,6 +121,11 @@ impl Metrics {
             "Message log operations that failed, by operation",
             store_errors.clone(),
         );
+        for operation in STORE_OPERATIONS {
+            store_errors.get_or_create_owned(&OperationLabels {
+                operation: (*operation).to_owned(),
+            });
+        }
 
         let endpoints = endpoints
             .into_iter()

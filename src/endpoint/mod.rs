@@ -57,7 +57,7 @@ impl Endpoint {
     ) -> Outcome {
         match self.prepare(context, announced, types) {
             Ok(message) => self.process(message).await,
-            Err(rejected) => rejected,
+            Err(rejected) => *rejected,
         }
     }
 
@@ -72,17 +72,17 @@ impl Endpoint {
         context: MessageContext,
         announced: SoapVersion,
         types: &EventTypes,
-    ) -> Result<Message, Outcome> {
+    ) -> Result<Message, Box<Outcome>> {
         match soap::parse(&context.raw_body) {
             Ok(request) => Ok(Message {
                 envelope: Envelope::recognise(request, types),
                 context,
             }),
-            Err(failure) => Err(Outcome::Rejected {
+            Err(failure) => Err(Box::new(Outcome::Rejected {
                 context,
                 version: failure.version.unwrap_or(announced),
                 error: failure.error,
-            }),
+            })),
         }
     }
 

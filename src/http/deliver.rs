@@ -58,7 +58,7 @@ pub async fn deliver(app: App, call: Call, body: Bytes) -> Answer {
         Err(outcome) => {
             let answer = Answer::of_outcome(endpoint, &outcome);
             let mut ending = Ending::new(Status::Failed);
-            if let Outcome::Rejected { error, .. } = &outcome {
+            if let Outcome::Rejected { error, .. } = &*outcome {
                 ending.error = Some(ErrorInfo {
                     text: error.to_string(),
                     step: None,
