@@ -278,3 +278,82 @@ async fn healthcheck_fails_when_nothing_listens() {
     assert!(!ok);
     assert!(err.contains("cannot connect"), "{err}");
 }
+
+#[tokio::test]
+async fn messages_prints_the_latest_entries_of_the_log_as_a_table() {
+    let app = common::TestApp::spawn_default().await;
+    let completed = common::message_id(&app.post_fixture("hire.xml").await);
+    let failed = common::message_id(&app.post_fixture("malformed.xml").await);
+    let config = app.path("iflowd.toml");
+
+    let (ok, out, err) = run(iflowd().arg("messages").arg("--config").arg(&config)).await;
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    let header: Vec<&str> = lines[0]
+        .split("  ")
+        .filter(|c| !c.is_empty())
+        .map(str::trim)
+        .collect();
+    assert_eq!(
+        header,
+        [
+            "TIME (UTC)",
+            "STATUS",
+            "ENDPOINT",
+            "EVENT TYPE",
+            "EXTERNAL EVENT ID",
+            "MESSAGE ID"
+        ]
+    );
+    let newest: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(
+        newest[2..],
+        ["FAILED", "ISC_Events", "-", "-", failed.as_str()]
+    );
+    let older: Vec<&str> = lines[2].split_whitespace().collect();
+    assert_eq!(
+        older[2..],
+        [
+            "COMPLETED",
+            "ISC_Events",
+            "com.successfactors.Employment.AssignmentInformation.Hire",
+            "c4a1f7e2-90b3-4d6c-8e5f-1a2b3c4d5e6f",
+            completed.as_str()
+        ]
+    );
+
+    let (ok, out, _) = run(iflowd()
+        .args([
+            "messages",
+            "--status",
+            "completed",
+            "--limit",
+            "5",
+            "--config",
+        ])
+        .arg(&config))
+    .await;
+    assert!(ok);
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(out.contains(&completed));
+
+    let (ok, out, _) = run(iflowd()
+        .args(["messages", "--status", "ABANDONED", "--config"])
+        .arg(&config))
+    .await;
+    assert!(ok);
+    assert!(out.ends_with("(no messages)\n"), "{out}");
+
+    let (ok, _, err) = run(iflowd()
+        .args(["messages", "--status", "LOST", "--config"])
+        .arg(&config))
+    .await;
+    assert!(!ok);
+    assert!(err.contains("--status LOST is not a status; use one of PROCESSING, COMPLETED, FAILED, DISCARDED, ABANDONED"), "{err}");
+
+    let empty = tempfile::tempdir().unwrap();
+    let (ok, _, err) = run(iflowd().arg("messages").current_dir(empty.path())).await;
+    assert!(!ok);
+    assert!(err.contains("there is no message log here yet"), "{err}");
+}
