@@ -48,7 +48,7 @@ struct OperationLabels {
 }
 
 /// The store operations whose failures are counted, each series present from the start.
-pub const STORE_OPERATIONS: &[&str] = &["insert", "finish", "find_duplicate", "read", "purge"];
+pub const STORE_OPERATIONS: &[&str] = &["begin", "insert", "finish", "read", "purge"];
 
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
@@ -198,7 +198,7 @@ impl Metrics {
         }
     }
 
-    /// Counts a failed store operation (`insert`, `finish`, `find_duplicate`, `purge`...).
+    /// Counts a failed store operation (`begin`, `insert`, `finish`, `read`, `purge`).
     pub fn store_error(&self, operation: &str) {
         self.shared
             .store_errors

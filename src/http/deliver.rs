@@ -3,10 +3,10 @@
 //! ```text
 //! prepare (parse, type) ─ not ExternalEvent ─► FAILED entry ─► Client fault
 //!   │
-//! admit ─ completed before ─► DISCARDED entry ─► the original's acknowledgement
+//! begin ─ completed before ─► DISCARDED entry ─► the original's acknowledgement
 //!   │   ─ same id running  ─► FAILED entry    ─► Server fault: retry later
 //!   │
-//! PROCESSING entry (committed) ─► handler chain ─► render the answer
+//!   └ PROCESSING entry (committed) ─► handler chain ─► render the answer
 //!   ─► COMPLETED / FAILED entry with the answer (committed) ─► send
 //! ```
 //!
@@ -23,7 +23,7 @@ use super::answer::Answer;
 use crate::app::App;
 use crate::endpoint::{Endpoint, Outcome};
 use crate::message::{Ack, MessageContext};
-use crate::mpl::{Admission, Ending, Facts, Identity, Recorder};
+use crate::mpl::{Begin, Ending, Facts, Identity, Recorder};
 use crate::soap::SoapVersion;
 use crate::store::{ErrorInfo, Status};
 
@@ -75,21 +75,17 @@ pub async fn deliver(app: App, call: Call, body: Bytes) -> Answer {
     let facts = Facts::of(&message);
     let version = message.envelope.soap_version;
 
-    match recorder.admit(&endpoint.name, &id, &facts).await {
-        Admission::Fresh(claim) => {
-            if recorder
-                .start(&who, &facts, &request, &call.content_type)
-                .await
-                .is_err()
-            {
-                return Answer::internal_error(endpoint.adapter, version, &id);
-            }
+    match recorder
+        .begin(&who, &facts, &request, &call.content_type)
+        .await
+    {
+        Begin::Run { row, claim } => {
             let outcome = endpoint.process(message).await;
-            let answer = finish(recorder, endpoint, &who, &outcome).await;
+            let answer = finish(recorder, endpoint, &who, row, &outcome).await;
             drop(claim);
             answer
         }
-        Admission::Duplicate(original) => {
+        Begin::Duplicate(original) => {
             let ack = Recorder::original_ack(&original)
                 .unwrap_or_else(|| Ack::accepted(&message.context, message.envelope.events.len()));
             let answer = Answer::acknowledged(&message.envelope, &ack, &id);
@@ -109,7 +105,7 @@ pub async fn deliver(app: App, call: Call, body: Bytes) -> Answer {
                 Err(_) => Answer::internal_error(endpoint.adapter, version, &id),
             }
         }
-        Admission::InFlight(running) => {
+        Begin::InFlight(running) => {
             let text = format!(
                 "The message with externalEventId {} is still being processed (MPL ID {running}); this delivery was not processed. Retry later. The MPL ID for this call is : {id}",
                 facts.application_message_id.as_deref().unwrap_or("")
@@ -125,7 +121,7 @@ pub async fn deliver(app: App, call: Call, body: Bytes) -> Answer {
             let _ = recorder.record(&who, &facts, ending, request_payload).await;
             answer
         }
-        Admission::StoreFailed => Answer::internal_error(endpoint.adapter, version, &id),
+        Begin::StoreFailed => Answer::internal_error(endpoint.adapter, version, &id),
     }
 }
 
@@ -134,6 +130,7 @@ async fn finish(
     recorder: &Recorder,
     endpoint: &Endpoint,
     who: &Identity<'_>,
+    row: Option<i64>,
     outcome: &Outcome,
 ) -> Answer {
     let answer = Answer::of_outcome(endpoint, outcome);
@@ -161,7 +158,7 @@ async fn finish(
         }
     };
     ending.response = Some((answer.content_type, Bytes::from(answer.body.clone())));
-    match recorder.finish(who, ending).await {
+    match recorder.finish(who, row, ending).await {
         Ok(()) => answer,
         // The chain ran, but without a durable COMPLETED entry the sender must not be told so:
         // it retries, and the message is processed again (at least once, never lost).

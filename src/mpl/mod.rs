@@ -1,14 +1,14 @@
 //! The message processing log as the request pipeline uses it.
 //!
 //! A [`Recorder`] stands between the HTTP layer and the [`crate::store`]: it decides whether a
-//! delivery is new, a duplicate of a completed one, or a second copy of one still running
-//! ([`Recorder::admit`]); it writes the entry before the chain runs and completes it after
-//! ([`Recorder::start`], [`Recorder::finish`]); and it writes the one-step entries of calls that
+//! delivery is new, a duplicate of a completed one, or a second copy of one still running,
+//! and writes its entry before the chain runs ([`Recorder::begin`]); it completes the entry
+//! after ([`Recorder::finish`]); and it writes the one-step entries of calls that
 //! end at once ([`Recorder::record`]). With the store turned off it only counts metrics.
 //!
 //! Duplicates are keyed on (endpoint, `externalEventId`) among `COMPLETED` entries that started
 //! within the window. Within one process, a delivery whose key is already being processed is not
-//! run a second time: [`Admission::InFlight`] (the HTTP layer answers a fault the sender retries).
+//! run a second time: [`Begin::InFlight`] (the HTTP layer answers a fault the sender retries).
 //! That check is an in-memory claim, taken before the store is asked and released when the
 //! entry is final, so two concurrent deliveries cannot both miss each other.
 
@@ -22,7 +22,9 @@ use time::OffsetDateTime;
 
 use crate::message::{Ack, Message, MessageId};
 use crate::metrics::Metrics;
-use crate::store::{ErrorInfo, Finish, NewEntry, Original, Payload, Status, Store, StoreError};
+use crate::store::{
+    Begun, ErrorInfo, Finish, NewEntry, Original, Payload, Status, Store, StoreError,
+};
 
 /// What the log knows about a message before it is recorded.
 #[derive(Debug, Clone, Default)]
@@ -58,15 +60,19 @@ impl Facts {
     }
 }
 
-/// Whether a parsed delivery may run.
-pub enum Admission {
-    /// Run it. The claim (if any) keeps concurrent copies out until it is dropped.
-    Fresh(Option<Claim>),
+/// Whether a parsed delivery may run, as [`Recorder::begin`] decides.
+pub enum Begin {
+    /// Run it: the `PROCESSING` entry is durable (in this row, with a store). The claim (if
+    /// any) keeps concurrent copies out until it is dropped.
+    Run {
+        row: Option<i64>,
+        claim: Option<Claim>,
+    },
     /// Its externalEventId completed before: answer like the original, do not run.
     Duplicate(Original),
     /// A copy with the same externalEventId is running now (under this `MessageGuid`).
     InFlight(String),
-    /// The log could not be asked; nothing was recorded.
+    /// The log could not be written; nothing was recorded.
     StoreFailed,
 }
 
@@ -151,45 +157,36 @@ impl Recorder {
         &self.metrics
     }
 
-    /// Decides whether `facts`' delivery on `endpoint` is new (see the module documentation).
-    pub async fn admit(&self, endpoint: &Arc<str>, guid: &MessageId, facts: &Facts) -> Admission {
-        let (Some(store), Some(external_id)) = (&self.store, &facts.application_message_id) else {
-            return Admission::Fresh(None);
-        };
-        let key = (Arc::clone(endpoint), external_id.clone());
-        {
-            let mut claims = self.claims.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(running) = claims.get(&key) {
-                return Admission::InFlight(running.clone());
-            }
-            claims.insert(key.clone(), guid.to_string());
-        }
-        let claim = Claim {
-            claims: Arc::clone(&self.claims),
-            key,
-        };
-        let since = crate::clock::now() - self.window;
-        match store.find_completed(endpoint, external_id, since).await {
-            Ok(Some(original)) => Admission::Duplicate(original),
-            Ok(None) => Admission::Fresh(Some(claim)),
-            Err(error) => {
-                self.store_failed("find_duplicate", &error);
-                Admission::StoreFailed
-            }
-        }
-    }
-
-    /// Writes the `PROCESSING` entry of a delivery about to run. When this returns `Ok`, the
-    /// entry is durable.
-    pub async fn start(
+    /// Decides whether `facts`' delivery on `endpoint` is new (see the module documentation)
+    /// and, if it is, writes its `PROCESSING` entry with the request body. The duplicate lookup
+    /// and the insert are one store write.
+    pub async fn begin(
         &self,
         who: &Identity<'_>,
         facts: &Facts,
         request: &Bytes,
         content_type: &str,
-    ) -> Result<(), StoreError> {
+    ) -> Begin {
         let Some(store) = &self.store else {
-            return Ok(());
+            return Begin::Run {
+                row: None,
+                claim: None,
+            };
+        };
+        let claim = match &facts.application_message_id {
+            None => None,
+            Some(external_id) => {
+                let key = (Arc::<str>::from(who.endpoint), external_id.clone());
+                let mut claims = self.claims.lock().unwrap_or_else(PoisonError::into_inner);
+                if let Some(running) = claims.get(&key) {
+                    return Begin::InFlight(running.clone());
+                }
+                claims.insert(key.clone(), who.guid.to_string());
+                Some(Claim {
+                    claims: Arc::clone(&self.claims),
+                    key,
+                })
+            }
         };
         let entry = self.entry(
             who,
@@ -197,18 +194,32 @@ impl Recorder {
             Status::Processing,
             Some((content_type, request)),
         );
-        store
-            .insert(entry)
-            .await
-            .inspect_err(|e| self.store_failed("insert", e))
+        let since = crate::clock::now() - self.window;
+        match store.begin(entry, claim.as_ref().map(|_| since)).await {
+            Ok(Begun::Started(row)) => Begin::Run {
+                row: Some(row),
+                claim,
+            },
+            Ok(Begun::Duplicate(original)) => Begin::Duplicate(original),
+            Err(error) => {
+                self.store_failed("begin", &error);
+                Begin::StoreFailed
+            }
+        }
     }
 
-    /// Completes a `PROCESSING` entry. Durable when this returns `Ok`.
-    pub async fn finish(&self, who: &Identity<'_>, ending: Ending) -> Result<(), StoreError> {
+    /// Completes the `PROCESSING` entry in `row` (none without a store). Durable when this
+    /// returns `Ok`.
+    pub async fn finish(
+        &self,
+        who: &Identity<'_>,
+        row: Option<i64>,
+        ending: Ending,
+    ) -> Result<(), StoreError> {
         let status = ending.status;
-        if let Some(store) = &self.store {
+        if let (Some(store), Some(row)) = (&self.store, row) {
             let finish = Finish {
-                guid: who.guid.to_string(),
+                row,
                 status,
                 log_end: crate::clock::now(),
                 error: ending.error,

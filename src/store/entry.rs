@@ -94,7 +94,8 @@ pub struct NewEntry {
 /// How a `PROCESSING` entry ended.
 #[derive(Debug, Clone)]
 pub struct Finish {
-    pub guid: String,
+    /// The row [`crate::store::Store::begin`] returned.
+    pub row: i64,
     pub status: Status,
     pub log_end: OffsetDateTime,
     pub error: Option<ErrorInfo>,
@@ -136,4 +137,13 @@ pub struct PayloadInfo {
     pub kind: String,
     pub stored_at: OffsetDateTime,
     pub content_type: String,
+}
+
+/// What [`crate::store::Store::begin`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Begun {
+    /// The `PROCESSING` entry is written, in this row.
+    Started(i64),
+    /// A completed delivery with the same externalEventId exists; nothing was written.
+    Duplicate(Original),
 }

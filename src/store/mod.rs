@@ -26,12 +26,14 @@ use std::sync::{Arc, Mutex, PoisonError};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use time::OffsetDateTime;
 
-pub use entry::{Entry, ErrorInfo, Finish, NewEntry, Original, Payload, PayloadInfo, Status};
+pub use entry::{
+    Begun, Entry, ErrorInfo, Finish, NewEntry, Original, Payload, PayloadInfo, Status,
+};
 pub use purge::{Purged, Retention, spawn_purge};
 pub use query::{ListQuery, Page};
 
 use crate::clock::epoch_millis;
-use writer::Writer;
+use writer::{Writer, Written};
 
 /// The database file inside the data directory.
 pub const DATABASE_FILE: &str = "messages.db";
@@ -145,26 +147,54 @@ impl Store {
         &self.shared.path
     }
 
-    /// Writes a new entry (and its request body, when given); durable when this returns.
+    /// Writes a final entry (and its bodies, when given); durable when this returns.
     pub async fn insert(&self, entry: NewEntry) -> Result<(), StoreError> {
-        self.write(Box::new(move |tx| insert(tx, &entry))).await
+        self.write(Box::new(move |tx| insert(tx, &entry).map(Written::Row)))
+            .await
+            .map(|_| ())
+    }
+
+    /// Starts a delivery: unless a `COMPLETED` entry of the same externalEventId on the same
+    /// endpoint started at or after `duplicate_since` exists (then nothing is written and it is
+    /// returned), writes `entry` (`PROCESSING`) and its request body. One write, so the lookup
+    /// and the insert see the same log. Durable when this returns.
+    pub async fn begin(
+        &self,
+        entry: NewEntry,
+        duplicate_since: Option<OffsetDateTime>,
+    ) -> Result<Begun, StoreError> {
+        let since = duplicate_since.map(epoch_millis);
+        let written = self
+            .write(Box::new(move |tx| {
+                if let (Some(since), Some(id)) = (since, &entry.application_message_id)
+                    && let Some(original) =
+                        find_completed(tx, &entry.integration_flow_name, id, since)?
+                {
+                    return Ok(Written::Duplicate(original));
+                }
+                insert(tx, &entry).map(Written::Row)
+            }))
+            .await?;
+        Ok(match written {
+            Written::Row(row) => Begun::Started(row),
+            Written::Duplicate(original) => Begun::Duplicate(original),
+        })
     }
 
     /// Ends a `PROCESSING` entry; durable when this returns.
     pub async fn finish(&self, finish: Finish) -> Result<(), StoreError> {
         self.write(Box::new(move |tx| {
-            let rows = finish_entry(tx, &finish)?;
-            if rows == 0 {
+            if finish_entry(tx, &finish)? == 0 {
                 return Err(rusqlite::Error::QueryReturnedNoRows);
             }
-            Ok(rows)
+            Ok(Written::Row(finish.row))
         }))
         .await
+        .map(|_| ())
     }
 
-    async fn write(&self, op: writer::WriteOp) -> Result<(), StoreError> {
-        self.blocking(move |shared| shared.writer.write(op).map(|_| ()))
-            .await
+    async fn write(&self, op: writer::WriteOp) -> Result<Written, StoreError> {
+        self.blocking(move |shared| shared.writer.write(op)).await
     }
 
     /// The latest `COMPLETED` delivery of `application_message_id` on `flow` that started at or
@@ -178,23 +208,8 @@ impl Store {
         let flow = flow.to_owned();
         let id = application_message_id.to_owned();
         let since = epoch_millis(since);
-        self.read(move |db| {
-            db.prepare_cached(
-                "SELECT message_guid, correlation_id, ack FROM messages
-                 WHERE integration_flow_name = ?1 AND application_message_id = ?2
-                   AND status = 'COMPLETED' AND log_start >= ?3
-                 ORDER BY log_start DESC, id DESC LIMIT 1",
-            )?
-            .query_row(params![flow, id, since], |row| {
-                Ok(Original {
-                    guid: row.get(0)?,
-                    correlation_id: row.get(1)?,
-                    ack: row.get(2)?,
-                })
-            })
-            .optional()
-        })
-        .await
+        self.read(move |db| find_completed(db, &flow, &id, since))
+            .await
     }
 
     /// Runs `f` on a blocking-pool thread with the shared connections.
@@ -286,6 +301,28 @@ fn migrate(connection: &mut Connection) -> Result<(), String> {
     Ok(())
 }
 
+fn find_completed(
+    db: &Connection,
+    flow: &str,
+    application_message_id: &str,
+    since: i64,
+) -> rusqlite::Result<Option<Original>> {
+    db.prepare_cached(
+        "SELECT message_guid, correlation_id, ack FROM messages
+         WHERE integration_flow_name = ?1 AND application_message_id = ?2
+           AND status = 'COMPLETED' AND log_start >= ?3
+         ORDER BY log_start DESC, id DESC LIMIT 1",
+    )?
+    .query_row(params![flow, application_message_id, since], |row| {
+        Ok(Original {
+            guid: row.get(0)?,
+            correlation_id: row.get(1)?,
+            ack: row.get(2)?,
+        })
+    })
+    .optional()
+}
+
 fn abandon_processing(connection: &Connection, now: i64) -> rusqlite::Result<usize> {
     connection.execute(
         "UPDATE messages SET status = 'ABANDONED', custom_status = 'ABANDONED', log_end = ?1,
@@ -295,33 +332,32 @@ fn abandon_processing(connection: &Connection, now: i64) -> rusqlite::Result<usi
     )
 }
 
-fn insert(tx: &Connection, entry: &NewEntry) -> rusqlite::Result<usize> {
-    let rows = tx
-        .prepare_cached(
-            "INSERT INTO messages (message_guid, correlation_id, transaction_id,
+fn insert(tx: &Connection, entry: &NewEntry) -> rusqlite::Result<i64> {
+    tx.prepare_cached(
+        "INSERT INTO messages (message_guid, correlation_id, transaction_id,
                  application_message_id, application_message_type, integration_flow_name, sender,
                  status, custom_status, log_start, log_end, error_text, error_step, event_count,
                  repost, original_guid, ack)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-        )?
-        .execute(params![
-            entry.guid,
-            entry.correlation_id,
-            entry.transaction_id,
-            entry.application_message_id,
-            entry.application_message_type,
-            entry.integration_flow_name,
-            entry.sender,
-            entry.status.as_str(),
-            epoch_millis(entry.log_start),
-            entry.log_end.map(epoch_millis),
-            entry.error.as_ref().map(|e| &e.text),
-            entry.error.as_ref().and_then(|e| e.step.as_ref()),
-            entry.event_count,
-            entry.repost,
-            entry.original_guid,
-            entry.ack,
-        ])?;
+    )?
+    .execute(params![
+        entry.guid,
+        entry.correlation_id,
+        entry.transaction_id,
+        entry.application_message_id,
+        entry.application_message_type,
+        entry.integration_flow_name,
+        entry.sender,
+        entry.status.as_str(),
+        epoch_millis(entry.log_start),
+        entry.log_end.map(epoch_millis),
+        entry.error.as_ref().map(|e| &e.text),
+        entry.error.as_ref().and_then(|e| e.step.as_ref()),
+        entry.event_count,
+        entry.repost,
+        entry.original_guid,
+        entry.ack,
+    ])?;
     let id = tx.last_insert_rowid();
     let stored_at = epoch_millis(entry.log_end.unwrap_or(entry.log_start));
     for (kind, payload) in [("request", &entry.request), ("response", &entry.response)] {
@@ -329,7 +365,7 @@ fn insert(tx: &Connection, entry: &NewEntry) -> rusqlite::Result<usize> {
             store_payload(tx, id, kind, stored_at, payload)?;
         }
     }
-    Ok(rows)
+    Ok(id)
 }
 
 fn finish_entry(tx: &Connection, finish: &Finish) -> rusqlite::Result<usize> {
@@ -338,10 +374,10 @@ fn finish_entry(tx: &Connection, finish: &Finish) -> rusqlite::Result<usize> {
         .prepare_cached(
             "UPDATE messages SET status = ?2, custom_status = ?2, log_end = ?3,
                  error_text = ?4, error_step = ?5, ack = ?6
-             WHERE message_guid = ?1 AND status = 'PROCESSING'",
+             WHERE id = ?1 AND status = 'PROCESSING'",
         )?
         .execute(params![
-            finish.guid,
+            finish.row,
             finish.status.as_str(),
             log_end,
             finish.error.as_ref().map(|e| &e.text),
@@ -351,10 +387,7 @@ fn finish_entry(tx: &Connection, finish: &Finish) -> rusqlite::Result<usize> {
     if rows == 1
         && let Some(payload) = &finish.response
     {
-        let id: i64 = tx
-            .prepare_cached("SELECT id FROM messages WHERE message_guid = ?1")?
-            .query_row(params![finish.guid], |row| row.get(0))?;
-        store_payload(tx, id, "response", log_end, payload)?;
+        store_payload(tx, finish.row, "response", log_end, payload)?;
     }
     Ok(rows)
 }

@@ -41,10 +41,15 @@ async fn concurrent_writes_share_commits_and_all_arrive() {
         let store = Arc::clone(&store);
         tasks.spawn(async move {
             let guid = format!("g{i}");
-            store.insert(entry(&guid, Status::Processing)).await?;
+            let Begun::Started(row) = store
+                .begin(entry(&guid, Status::Processing), Some(clock::now()))
+                .await?
+            else {
+                panic!("not a duplicate");
+            };
             store
                 .finish(Finish {
-                    guid,
+                    row,
                     status: Status::Completed,
                     log_end: clock::now(),
                     error: None,
@@ -84,7 +89,7 @@ async fn a_failing_write_fails_alone() {
     );
     let unknown = store
         .finish(Finish {
-            guid: "never-inserted".to_owned(),
+            row: 4242,
             status: Status::Completed,
             log_end: clock::now(),
             error: None,
@@ -162,5 +167,29 @@ async fn the_duplicate_lookup_sees_completed_entries_within_the_window_only() {
             .unwrap(),
         None,
         "outside the window"
+    );
+}
+
+#[tokio::test]
+async fn begin_finds_a_completed_original_instead_of_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = Store::open(dir.path()).await.unwrap();
+    store.insert(entry("ok", Status::Completed)).await.unwrap();
+    let mut copy = entry("copy", Status::Processing);
+    copy.application_message_id = Some("ext-ok".to_owned());
+    let since = clock::now() - time::Duration::days(1);
+    let begun = store.begin(copy.clone(), Some(since)).await.unwrap();
+    assert!(
+        matches!(begun, Begun::Duplicate(ref o) if o.guid == "ok"),
+        "{begun:?}"
+    );
+    assert!(
+        store.get("copy").await.unwrap().is_none(),
+        "nothing written"
+    );
+    let begun = store.begin(copy, None).await.unwrap();
+    assert!(
+        matches!(begun, Begun::Started(_)),
+        "no lookup without a window"
     );
 }

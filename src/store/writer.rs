@@ -17,18 +17,27 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use rusqlite::Connection;
 
-use super::StoreError;
+use super::{Original, StoreError};
 
 /// The result a caller gets for its write.
-type Slot = Arc<OnceLock<Result<usize, StoreError>>>;
+type Slot = Arc<OnceLock<Result<Written, StoreError>>>;
 
 pub(super) struct Writer {
     connection: Mutex<Connection>,
     queue: Mutex<Vec<(WriteOp, Slot)>>,
 }
 
-/// One write: a closure over the transaction, returning the number of rows it changed.
-pub(super) type WriteOp = Box<dyn Fn(&Connection) -> rusqlite::Result<usize> + Send>;
+/// One write: a closure over the transaction.
+pub(super) type WriteOp = Box<dyn Fn(&Connection) -> rusqlite::Result<Written> + Send>;
+
+/// What a write did.
+#[derive(Debug, Clone)]
+pub(super) enum Written {
+    /// Wrote the entry with this row id.
+    Row(i64),
+    /// Found this completed original instead of writing.
+    Duplicate(Original),
+}
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock leaves nothing half-done that the next holder could see:
@@ -46,7 +55,7 @@ impl Writer {
 
     /// Queues `op`, then either waits for the caller that is committing (whose batch may include
     /// this write) or commits the queue itself. Returns once `op` is durable (or failed).
-    pub(super) fn write(&self, op: WriteOp) -> Result<usize, StoreError> {
+    pub(super) fn write(&self, op: WriteOp) -> Result<Written, StoreError> {
         let slot: Slot = Arc::new(OnceLock::new());
         lock(&self.queue).push((op, Arc::clone(&slot)));
         let mut connection = lock(&self.connection);
@@ -74,16 +83,16 @@ impl Writer {
 fn commit(
     connection: &mut Connection,
     batch: &[(WriteOp, Slot)],
-) -> Vec<Result<usize, StoreError>> {
-    let run = |connection: &mut Connection| -> rusqlite::Result<Vec<Result<usize, StoreError>>> {
+) -> Vec<Result<Written, StoreError>> {
+    let run = |connection: &mut Connection| -> rusqlite::Result<Vec<Result<Written, StoreError>>> {
         let mut tx = connection.transaction()?;
         let mut results = Vec::with_capacity(batch.len());
         for (op, _) in batch {
             let mut savepoint = tx.savepoint()?;
             match op(&savepoint) {
-                Ok(rows) => {
+                Ok(written) => {
                     savepoint.commit()?;
-                    results.push(Ok(rows));
+                    results.push(Ok(written));
                 }
                 Err(error) => {
                     savepoint.rollback()?;

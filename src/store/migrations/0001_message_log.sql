@@ -21,7 +21,6 @@ CREATE TABLE messages (
 );
 
 CREATE INDEX messages_by_start ON messages (log_start);
-CREATE INDEX messages_by_status ON messages (status, log_start);
 CREATE INDEX messages_duplicates
     ON messages (integration_flow_name, application_message_id, status, log_start);
 
