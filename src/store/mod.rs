@@ -2,13 +2,16 @@
 //!
 //! Raw SQL stops here. [`Store`] is a cheap-to-clone handle (mini-redis's `Db` style) with the
 //! connections inside: one writer behind the group-commit [`writer`], and a small pool of reader
-//! connections, which WAL lets read while the writer writes. Every call runs on tokio's blocking
-//! pool, so SQLite never stalls an async worker.
+//! connections, which WAL lets read while the writer writes. SQLite only ever runs on tokio's
+//! blocking pool, so it never stalls an async worker.
 //!
-//! Durability: WAL with `synchronous = FULL`, so a commit has reached the disk (the WAL is
-//! synced) when [`Store::insert`] or [`Store::finish`] returns; the HTTP layer answers only after
-//! that. `NORMAL` would survive a crash of iflowd but not of the machine. Group commit keeps the
-//! cost of `FULL` down (see [`writer`]).
+//! Durability: a final entry ([`Store::insert`], [`Store::finish`]) is on the disk, its WAL
+//! frames synced, when the call returns, and the HTTP layer answers only after that: it
+//! survives a crash of iflowd and of the machine. A `PROCESSING` entry ([`Store::begin`]) is
+//! handed to the operating system (survives a crash of iflowd) and reaches the disk with the
+//! next sync. The connection runs `synchronous = NORMAL` and [`writer`] syncs the WAL itself,
+//! once per group of commits and outside SQLite's write lock, which is what `FULL` would do per
+//! commit and inside the lock.
 //!
 //! The schema is created and upgraded by the migrations in `migrations/`, embedded in the binary
 //! and applied at start-up in order, tracked by SQLite's `user_version`.
@@ -33,7 +36,7 @@ pub use purge::{Purged, Retention, spawn_purge};
 pub use query::{ListQuery, Page};
 
 use crate::clock::epoch_millis;
-use writer::{Writer, Written};
+use writer::{Durability, Writer, Written};
 
 /// The database file inside the data directory.
 pub const DATABASE_FILE: &str = "messages.db";
@@ -96,8 +99,8 @@ impl Store {
         Ok((
             Self {
                 shared: Arc::new(Shared {
+                    writer: Writer::new(connection, &path),
                     path,
-                    writer: Writer::new(connection),
                     readers: Mutex::new(Vec::new()),
                 }),
             },
@@ -136,7 +139,7 @@ impl Store {
         Ok(Self {
             shared: Arc::new(Shared {
                 path: path.clone(),
-                writer: Writer::new(open_reader(&path)?),
+                writer: Writer::new(open_reader(&path)?, &path),
                 readers: Mutex::new(vec![reader]),
             }),
         })
@@ -149,15 +152,20 @@ impl Store {
 
     /// Writes a final entry (and its bodies, when given); durable when this returns.
     pub async fn insert(&self, entry: NewEntry) -> Result<(), StoreError> {
-        self.write(Box::new(move |tx| insert(tx, &entry).map(Written::Row)))
-            .await
-            .map(|_| ())
+        self.write(
+            Box::new(move |tx| insert(tx, &entry).map(Written::Row)),
+            Durability::Synced,
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Starts a delivery: unless a `COMPLETED` entry of the same externalEventId on the same
     /// endpoint started at or after `duplicate_since` exists (then nothing is written and it is
     /// returned), writes `entry` (`PROCESSING`) and its request body. One write, so the lookup
-    /// and the insert see the same log. Durable when this returns.
+    /// and the insert see the same log. When this returns the entry survives a crash of iflowd;
+    /// it reaches the disk with the next synced commit at the latest (see
+    /// [`writer::Durability::Written`]), which the [`Store::finish`] of the same entry is.
     pub async fn begin(
         &self,
         entry: NewEntry,
@@ -165,15 +173,18 @@ impl Store {
     ) -> Result<Begun, StoreError> {
         let since = duplicate_since.map(epoch_millis);
         let written = self
-            .write(Box::new(move |tx| {
-                if let (Some(since), Some(id)) = (since, &entry.application_message_id)
-                    && let Some(original) =
-                        find_completed(tx, &entry.integration_flow_name, id, since)?
-                {
-                    return Ok(Written::Duplicate(original));
-                }
-                insert(tx, &entry).map(Written::Row)
-            }))
+            .write(
+                Box::new(move |tx| {
+                    if let (Some(since), Some(id)) = (since, &entry.application_message_id)
+                        && let Some(original) =
+                            find_completed(tx, &entry.integration_flow_name, id, since)?
+                    {
+                        return Ok(Written::Duplicate(original));
+                    }
+                    insert(tx, &entry).map(Written::Row)
+                }),
+                Durability::Written,
+            )
             .await?;
         Ok(match written {
             Written::Row(row) => Begun::Started(row),
@@ -183,18 +194,25 @@ impl Store {
 
     /// Ends a `PROCESSING` entry; durable when this returns.
     pub async fn finish(&self, finish: Finish) -> Result<(), StoreError> {
-        self.write(Box::new(move |tx| {
-            if finish_entry(tx, &finish)? == 0 {
-                return Err(rusqlite::Error::QueryReturnedNoRows);
-            }
-            Ok(Written::Row(finish.row))
-        }))
+        self.write(
+            Box::new(move |tx| {
+                if finish_entry(tx, &finish)? == 0 {
+                    return Err(rusqlite::Error::QueryReturnedNoRows);
+                }
+                Ok(Written::Row(finish.row))
+            }),
+            Durability::Synced,
+        )
         .await
         .map(|_| ())
     }
 
-    async fn write(&self, op: writer::WriteOp) -> Result<Written, StoreError> {
-        self.blocking(move |shared| shared.writer.write(op)).await
+    async fn write(
+        &self,
+        op: writer::WriteOp,
+        durability: Durability,
+    ) -> Result<Written, StoreError> {
+        writer::write(&self.shared, op, durability).await
     }
 
     /// The latest `COMPLETED` delivery of `application_message_id` on `flow` that started at or
@@ -257,8 +275,11 @@ fn configure_writer(connection: &Connection) -> rusqlite::Result<()> {
             "the database refused WAL mode (journal_mode is {mode})"
         )));
     }
+    stable_plans(connection)?;
     connection.execute_batch(
-        "PRAGMA synchronous = FULL;
+        "PRAGMA synchronous = NORMAL;
+         PRAGMA wal_autocheckpoint = 10000;
+         PRAGMA journal_size_limit = 67108864;
          PRAGMA foreign_keys = ON;
          PRAGMA busy_timeout = 5000;",
     )
@@ -269,8 +290,20 @@ fn open_reader(path: &Path) -> Result<Connection, StoreError> {
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
+    stable_plans(&connection)?;
     connection.execute_batch("PRAGMA query_only = ON; PRAGMA busy_timeout = 5000;")?;
     Ok(connection)
+}
+
+/// SQLite re-plans a cached statement whenever a bound value it looked at while planning
+/// changes, which for our statements (a new id every call) meant parsing and planning every
+/// statement every time. The query planner stability guarantee turns that off.
+fn stable_plans(connection: &Connection) -> rusqlite::Result<()> {
+    connection.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
+    Ok(())
 }
 
 /// Applies the migrations not yet applied, each in its own transaction.
@@ -307,20 +340,27 @@ fn find_completed(
     application_message_id: &str,
     since: i64,
 ) -> rusqlite::Result<Option<Original>> {
-    db.prepare_cached(
-        "SELECT message_guid, correlation_id, ack FROM messages
-         WHERE integration_flow_name = ?1 AND application_message_id = ?2
-           AND status = 'COMPLETED' AND log_start >= ?3
-         ORDER BY log_start DESC, id DESC LIMIT 1",
-    )?
-    .query_row(params![flow, application_message_id, since], |row| {
-        Ok(Original {
-            guid: row.get(0)?,
-            correlation_id: row.get(1)?,
-            ack: row.get(2)?,
+    // The window is checked here rather than in SQL: a range on a bound parameter makes SQLite
+    // re-plan the statement on every call, which costs more than the lookup.
+    let latest = db
+        .prepare_cached(
+            "SELECT message_guid, correlation_id, ack, log_start FROM messages
+             WHERE integration_flow_name = ?1 AND application_message_id = ?2
+               AND status = 'COMPLETED'
+             ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row(params![flow, application_message_id], |row| {
+            Ok((
+                Original {
+                    guid: row.get(0)?,
+                    correlation_id: row.get(1)?,
+                    ack: row.get(2)?,
+                },
+                row.get::<_, i64>(3)?,
+            ))
         })
-    })
-    .optional()
+        .optional()?;
+    Ok(latest.and_then(|(original, log_start)| (log_start >= since).then_some(original)))
 }
 
 fn abandon_processing(connection: &Connection, now: i64) -> rusqlite::Result<usize> {

@@ -21,8 +21,8 @@ CREATE TABLE messages (
 );
 
 CREATE INDEX messages_by_start ON messages (log_start);
-CREATE INDEX messages_duplicates
-    ON messages (integration_flow_name, application_message_id, status, log_start);
+-- Duplicate lookups; the status is left out so that completing an entry does not move it.
+CREATE INDEX messages_duplicates ON messages (integration_flow_name, application_message_id);
 
 -- Stored bodies: the request as received and the answer as sent.
 CREATE TABLE payloads (
