@@ -2,15 +2,22 @@
 
 use std::sync::Arc;
 
+use time::OffsetDateTime;
+use tokio::sync::watch;
+
 use crate::auth::Authenticator;
 use crate::config::endpoint_path;
 use crate::config::{Config, Limits};
 use crate::endpoint::{Endpoint, EndpointTable};
 use crate::event::{EventKind, EventTypes};
 use crate::handler::{BuildError, Chain, build_handlers};
+use crate::metrics::Metrics;
+use crate::mpl::Recorder;
+use crate::store::{Retention, Store, StoreError, spawn_purge};
 
-/// A cheap-to-clone handle on everything a request needs. Nothing in it changes after start-up,
-/// so there is no lock.
+/// A cheap-to-clone handle on everything a request needs. The configuration-made parts never
+/// change after start-up, so there is no lock; the message log and the metrics have their own
+/// synchronisation inside.
 #[derive(Clone)]
 pub struct App {
     shared: Arc<Shared>,
@@ -21,14 +28,29 @@ struct Shared {
     auth: Authenticator,
     limits: Limits,
     event_types: EventTypes,
+    recorder: Recorder,
+    started_at: OffsetDateTime,
+    purges: Option<watch::Receiver<u64>>,
+}
+
+/// Why the service cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Handler(#[from] BuildError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 impl App {
-    /// Builds endpoints, handler chains and the authenticator. Handlers that touch the outside
-    /// world (opening files...) do it here, so a broken handler stops start-up instead of failing
-    /// the first request.
-    pub async fn build(config: &Config) -> Result<Self, BuildError> {
+    /// Builds endpoints, handler chains, the authenticator, the metrics and the message log.
+    /// Handlers that touch the outside world (opening files...) do it here, and the store is
+    /// opened (and migrated) here, so a broken handler or data directory stops start-up instead
+    /// of failing the first request. Entries a previous run left `PROCESSING` become
+    /// `ABANDONED`, and the retention purge starts.
+    pub async fn build(config: &Config) -> Result<Self, StartError> {
         let handlers = build_handlers(&config.handlers).await?;
+        let metrics = Metrics::new(config.endpoints.iter().map(|e| e.name.as_str()));
         let endpoints = config
             .endpoints
             .iter()
@@ -42,6 +64,7 @@ impl App {
                             name: name.clone(),
                             message: format!("is not defined (endpoint '{}')", e.name),
                         })?;
+                        let handler = metrics.timed(&e.name, name, handler);
                         Ok((Arc::from(name.as_str()), handler))
                     })
                     .collect::<Result<Vec<_>, BuildError>>()?;
@@ -54,12 +77,52 @@ impl App {
                 }))
             })
             .collect::<Result<Vec<_>, BuildError>>()?;
+
+        let settings = &config.store;
+        let (store, purges) = if settings.enabled {
+            let (store, abandoned) = Store::open(&config.data_dir).await?;
+            if abandoned > 0 {
+                tracing::warn!(
+                    abandoned,
+                    "messages left PROCESSING by the previous run are now ABANDONED"
+                );
+            }
+            let retention = Retention {
+                entries: time::Duration::days(settings.retention_days.into()),
+                payloads: time::Duration::days(settings.payload_retention_days.into()),
+            };
+            let purge_metrics = metrics.clone();
+            let purges = spawn_purge(&store, retention, move |result| match result {
+                Ok(purged) if purged.entries + purged.payloads > 0 => tracing::info!(
+                    entries = purged.entries,
+                    payloads = purged.payloads,
+                    "retention purge"
+                ),
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::error!(%error, "retention purge failed");
+                    purge_metrics.store_error("purge");
+                }
+            });
+            (Some(store), Some(purges))
+        } else {
+            (None, None)
+        };
+        let recorder = Recorder::new(
+            store,
+            settings.payloads,
+            time::Duration::days(settings.duplicate_window_days.into()),
+            metrics,
+        );
         Ok(Self {
             shared: Arc::new(Shared {
                 endpoints: EndpointTable::new(endpoints),
                 auth: Authenticator::new(&config.users),
                 limits: config.limits.clone(),
                 event_types: Self::event_types_of(config),
+                recorder,
+                started_at: crate::clock::now(),
+                purges,
             }),
         })
     }
@@ -89,5 +152,30 @@ impl App {
 
     pub fn event_types(&self) -> &EventTypes {
         &self.shared.event_types
+    }
+
+    /// The message log (which may have no store behind it).
+    pub fn recorder(&self) -> &Recorder {
+        &self.shared.recorder
+    }
+
+    /// The message log's store, unless `[store] enabled = false`.
+    pub fn store(&self) -> Option<&Store> {
+        self.shared.recorder.store()
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        self.shared.recorder.metrics()
+    }
+
+    /// When this service started (the artifacts' `DeployedOn`).
+    pub fn started_at(&self) -> OffsetDateTime {
+        self.shared.started_at
+    }
+
+    /// Counts finished retention purges (the first runs at start-up), so a caller can wait for
+    /// one. `None` without a store.
+    pub fn purges(&self) -> Option<watch::Receiver<u64>> {
+        self.shared.purges.clone()
     }
 }

@@ -12,21 +12,32 @@
 //! * [`event`]: typed events (Change in Manager, Hire, Rehire, Termination, Other) and their JSON
 //!   shape.
 //! * [`handler`]: the per-endpoint handler chain and the built-in handlers.
+//! * [`mpl`]: the message processing log as a call sees it: duplicates, `PROCESSING`, the final
+//!   status; kept by [`store`] (SQLite, raw SQL stops there).
+//!
+//! The monitoring API reads the same store: [`odata`] parses its query options into typed
+//! values, [`http`] serves it under `/api/v1/` and the Prometheus [`metrics`] at `/metrics`.
 //!
 //! Around them: [`config`] (TOML, environment, defaults, validation), [`app`] (the shared state
-//! built once at start-up), [`message`] (message ids and context), [`cli`] and [`telemetry`].
+//! built once at start-up), [`message`] (message ids and context), [`clock`] (the log's time),
+//! [`cli`] and [`telemetry`].
 
 pub mod app;
 pub mod auth;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod endpoint;
 pub mod event;
 pub mod handler;
 pub mod http;
 pub mod message;
+pub mod metrics;
+pub mod mpl;
+pub mod odata;
 pub mod server;
 pub mod soap;
+pub mod store;
 pub mod telemetry;
 
 pub use app::App;

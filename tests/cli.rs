@@ -160,8 +160,10 @@ async fn hash_password_prints_an_argon2id_hash_that_configuration_accepts() {
 /// endpoint, a health check, and a clean stop on SIGTERM.
 #[tokio::test]
 async fn serve_without_configuration_prints_what_a_first_call_needs_and_stops_on_sigterm() {
+    let workdir = tempfile::tempdir().unwrap();
     let mut child = iflowd()
         .arg("serve")
+        .current_dir(workdir.path())
         .env("IFLOWD_LISTEN", "127.0.0.1:0")
         .env("IFLOWD_LOG", "warn")
         .stdout(Stdio::piped())
@@ -222,6 +224,46 @@ async fn serve_without_configuration_prints_what_a_first_call_needs_and_stops_on
         run(iflowd().args(["healthcheck", "--url", &format!("{base}/health")])).await;
     assert!(ok, "{err}");
 
+    // The message log lives in ./iflowd-data, and the built-in user may read it, bodies included.
+    assert!(
+        workdir.path().join("iflowd-data/messages.db").is_file(),
+        "data directory created in the working directory"
+    );
+    assert!(
+        banner.contains("message log: iflowd-data/messages.db"),
+        "{banner}"
+    );
+    let logs: serde_json::Value = reqwest::Client::new()
+        .get(format!("{base}/api/v1/MessageProcessingLogs"))
+        .basic_auth("isc", Some(&password))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let entry = &logs["d"]["results"][0];
+    assert_eq!(entry["Status"], "COMPLETED", "{logs}");
+    let guid = entry["MessageGuid"].as_str().unwrap();
+    let body = reqwest::Client::new()
+        .get(format!(
+            "{base}/api/v1/MessageStoreEntries('{guid}.request')/$value"
+        ))
+        .basic_auth("isc", Some(&password))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(body.status(), 200);
+    assert_eq!(
+        body.bytes().await.unwrap(),
+        fixture("change-in-manager.xml")
+    );
+
+    // `iflowd messages` in the same directory reads the same log.
+    let (ok, out, err) = run(iflowd().arg("messages").current_dir(workdir.path())).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("COMPLETED") && out.contains(guid), "{out}");
+
     let pid = child.id().expect("running").to_string();
     let (killed, _, _) = run(Command::new("kill").args(["-TERM", &pid])).await;
     assert!(killed);
@@ -243,4 +285,83 @@ async fn healthcheck_fails_when_nothing_listens() {
     .await;
     assert!(!ok);
     assert!(err.contains("cannot connect"), "{err}");
+}
+
+#[tokio::test]
+async fn messages_prints_the_latest_entries_of_the_log_as_a_table() {
+    let app = common::TestApp::spawn_default().await;
+    let completed = common::message_id(&app.post_fixture("hire.xml").await);
+    let failed = common::message_id(&app.post_fixture("malformed.xml").await);
+    let config = app.path("iflowd.toml");
+
+    let (ok, out, err) = run(iflowd().arg("messages").arg("--config").arg(&config)).await;
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    let header: Vec<&str> = lines[0]
+        .split("  ")
+        .filter(|c| !c.is_empty())
+        .map(str::trim)
+        .collect();
+    assert_eq!(
+        header,
+        [
+            "TIME (UTC)",
+            "STATUS",
+            "ENDPOINT",
+            "EVENT TYPE",
+            "EXTERNAL EVENT ID",
+            "MESSAGE ID"
+        ]
+    );
+    let newest: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(
+        newest[2..],
+        ["FAILED", "ISC_Events", "-", "-", failed.as_str()]
+    );
+    let older: Vec<&str> = lines[2].split_whitespace().collect();
+    assert_eq!(
+        older[2..],
+        [
+            "COMPLETED",
+            "ISC_Events",
+            "com.successfactors.Employment.AssignmentInformation.Hire",
+            "c4a1f7e2-90b3-4d6c-8e5f-1a2b3c4d5e6f",
+            completed.as_str()
+        ]
+    );
+
+    let (ok, out, _) = run(iflowd()
+        .args([
+            "messages",
+            "--status",
+            "completed",
+            "--limit",
+            "5",
+            "--config",
+        ])
+        .arg(&config))
+    .await;
+    assert!(ok);
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(out.contains(&completed));
+
+    let (ok, out, _) = run(iflowd()
+        .args(["messages", "--status", "ABANDONED", "--config"])
+        .arg(&config))
+    .await;
+    assert!(ok);
+    assert!(out.ends_with("(no messages)\n"), "{out}");
+
+    let (ok, _, err) = run(iflowd()
+        .args(["messages", "--status", "LOST", "--config"])
+        .arg(&config))
+    .await;
+    assert!(!ok);
+    assert!(err.contains("--status LOST is not a status; use one of PROCESSING, COMPLETED, FAILED, DISCARDED, ABANDONED"), "{err}");
+
+    let empty = tempfile::tempdir().unwrap();
+    let (ok, _, err) = run(iflowd().arg("messages").current_dir(empty.path())).await;
+    assert!(!ok);
+    assert!(err.contains("there is no message log here yet"), "{err}");
 }

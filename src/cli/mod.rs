@@ -1,6 +1,8 @@
-//! The command line: `iflowd serve`, `check-config`, `parse`, `hash-password`, `healthcheck`.
+//! The command line: `iflowd serve`, `check-config`, `parse`, `messages`, `hash-password`,
+//! `healthcheck`.
 
 mod healthcheck;
+mod messages;
 mod parse;
 mod serve;
 
@@ -40,6 +42,18 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// Print the latest entries of the message log as a table.
+    Messages {
+        /// The configuration whose data_dir holds the log (default ./iflowd-data).
+        #[arg(long, short, env = "IFLOWD_CONFIG")]
+        config: Option<PathBuf>,
+        /// Only entries with this status (COMPLETED, FAILED, PROCESSING, DISCARDED, ABANDONED).
+        #[arg(long)]
+        status: Option<String>,
+        /// How many entries, newest first.
+        #[arg(long, default_value_t = 20)]
+        limit: u64,
+    },
     /// Read a password from standard input and print an argon2 hash for `password_hash`.
     HashPassword,
     /// Exit 0 when the server on IFLOWD_LISTEN answers /health (for container health checks).
@@ -57,6 +71,11 @@ pub fn main() -> ExitCode {
         Command::Serve { config } => serve::run(config),
         Command::CheckConfig { file } => check_config(&file),
         Command::Parse { file, config } => parse::run(&file, config.as_deref()),
+        Command::Messages {
+            config,
+            status,
+            limit,
+        } => messages::run(config.as_deref(), status.as_deref(), limit),
         Command::HashPassword => hash_password(),
         Command::Healthcheck { url } => healthcheck::run(url.as_deref()),
     };

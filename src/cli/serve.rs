@@ -60,6 +60,14 @@ fn print_banner(address: SocketAddr, loaded: &Loaded) {
             endpoint.name
         );
     }
+    if config.store.enabled {
+        println!(
+            "  message log: {}  (API: {base}/api/v1/MessageProcessingLogs, metrics: {base}/metrics)",
+            config.data_dir.join(crate::store::DATABASE_FILE).display()
+        );
+    } else {
+        println!("  message log: off ([store] enabled = false); metrics: {base}/metrics");
+    }
     let Some(user) = config.users.first() else {
         return;
     };

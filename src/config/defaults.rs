@@ -2,7 +2,9 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 
-use super::{EventsConfig, Limits};
+use std::path::PathBuf;
+
+use super::{EventsConfig, Limits, StoreConfig};
 use crate::event::{DEFAULT_CHANGE_IN_MANAGER, DEFAULT_HIRE, DEFAULT_REHIRE, DEFAULT_TERMINATION};
 
 pub const DEFAULT_USER: &str = "isc";
@@ -10,6 +12,10 @@ pub const DEFAULT_ROLE: &str = "ESBMessaging.send";
 pub const DEFAULT_ENDPOINT_NAME: &str = "ISC_Events";
 /// Served as `/cxf/isc/events`.
 pub const DEFAULT_ENDPOINT_ADDRESS: &str = "/isc/events";
+/// Reads the message log's monitoring API (CPI's role name).
+pub const MONITORING_ROLE: &str = "MonitoringDataRead";
+/// Reads stored request and response bodies, in addition to [`MONITORING_ROLE`].
+pub const PAYLOADS_ROLE: &str = "MessagePayloadsRead";
 
 pub fn listen() -> SocketAddr {
     SocketAddr::from((Ipv4Addr::LOCALHOST, 8080))
@@ -23,6 +29,15 @@ pub fn roles() -> Vec<String> {
     vec![role()]
 }
 
+/// The built-in user of a run without `[[users]]`: it may send, and read the log and payloads.
+pub fn default_user_roles() -> Vec<String> {
+    vec![role(), MONITORING_ROLE.to_owned(), PAYLOADS_ROLE.to_owned()]
+}
+
+pub fn data_dir() -> PathBuf {
+    PathBuf::from("iflowd-data")
+}
+
 pub fn handlers() -> Vec<String> {
     vec!["log".to_owned()]
 }
@@ -34,6 +49,18 @@ impl Default for Limits {
             header_read_timeout_ms: 10_000,
             body_read_timeout_ms: 30_000,
             shutdown_timeout_ms: 5_000,
+        }
+    }
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            payloads: true,
+            retention_days: 90,
+            payload_retention_days: 30,
+            duplicate_window_days: 90,
         }
     }
 }

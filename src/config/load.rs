@@ -91,7 +91,7 @@ fn load_with(
             name: env.user.clone().unwrap_or_else(|| DEFAULT_USER.to_owned()),
             password: Some(password),
             password_hash: None,
-            roles: defaults::roles(),
+            roles: defaults::default_user_roles(),
         });
     } else if env.user.is_some() || env.password.is_some() {
         warnings.push(format!(

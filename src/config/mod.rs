@@ -23,11 +23,15 @@ mod validate_handlers;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use secrecy::SecretString;
 use serde::Deserialize;
 
-pub use defaults::{DEFAULT_ENDPOINT_ADDRESS, DEFAULT_ENDPOINT_NAME, DEFAULT_ROLE, DEFAULT_USER};
+pub use defaults::{
+    DEFAULT_ENDPOINT_ADDRESS, DEFAULT_ENDPOINT_NAME, DEFAULT_ROLE, DEFAULT_USER, MONITORING_ROLE,
+    PAYLOADS_ROLE,
+};
 pub use env::{Env, EnvVars};
 pub use expand::EnvString;
 pub use handlers::{
@@ -45,6 +49,12 @@ pub struct Config {
     /// Address and port to listen on. `IFLOWD_LISTEN` overrides it.
     #[serde(default = "defaults::listen")]
     pub listen: SocketAddr,
+    /// Where iflowd keeps its state (the message log's SQLite database). Created on first start;
+    /// relative paths are relative to the working directory.
+    #[serde(default = "defaults::data_dir")]
+    pub data_dir: PathBuf,
+    #[serde(default)]
+    pub store: StoreConfig,
     #[serde(default)]
     pub limits: Limits,
     #[serde(default)]
@@ -57,6 +67,25 @@ pub struct Config {
     pub handlers: BTreeMap<String, HandlerConfig>,
     #[serde(default)]
     pub events: EventsConfig,
+}
+
+/// The message processing log (`[store]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// Keep a message log at all. Off, nothing is written to disk, duplicates are not detected and
+    /// the monitoring API has no messages to show (meant for throughput comparisons).
+    pub enabled: bool,
+    /// Keep request and response bodies with each entry.
+    pub payloads: bool,
+    /// Entries (with their bodies) older than this many days are deleted.
+    pub retention_days: u32,
+    /// Stored bodies older than this many days are deleted; the entries stay. Bodies never outlive
+    /// their entry, whatever this says.
+    pub payload_retention_days: u32,
+    /// A delivery whose `externalEventId` completed on the same endpoint within this many days
+    /// is a duplicate.
+    pub duplicate_window_days: u32,
 }
 
 /// Bounds that keep a slow or oversized client from holding the server.

@@ -32,7 +32,17 @@ fn no_file_gives_one_endpoint_one_user_and_a_generated_password() {
     assert_eq!(config.endpoints[0].handlers, ["log"]);
     assert_eq!(config.users.len(), 1);
     assert_eq!(config.users[0].name, "isc");
-    assert_eq!(config.users[0].roles, ["ESBMessaging.send"]);
+    assert_eq!(
+        config.users[0].roles,
+        [
+            "ESBMessaging.send",
+            "MonitoringDataRead",
+            "MessagePayloadsRead"
+        ]
+    );
+    assert_eq!(config.data_dir, std::path::Path::new("iflowd-data"));
+    assert!(config.store.enabled && config.store.payloads);
+    assert_eq!(config.store.duplicate_window_days, 90);
     let generated = loaded.generated_password.expect("a password is generated");
     assert!(generated.expose_secret().len() >= 20);
     assert_eq!(
@@ -222,4 +232,27 @@ fn endpoint_paths_follow_the_adapter() {
         endpoint_path(Adapter::Https, "/ISC/Events/*"),
         "/http/isc/events"
     );
+}
+
+#[test]
+fn the_store_settings_are_checked_against_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("iflowd.toml");
+    for (text, expected) in [
+        (
+            "[store]\nretention_days = 0\n",
+            "store.retention_days must be at least 1",
+        ),
+        (
+            "[store]\nretention_days = 30\n",
+            "store.retention_days (30) must be at least store.duplicate_window_days (90)",
+        ),
+        ("data_dir = \"\"\n", "data_dir must not be empty"),
+        ("[store]\npayload = false\n", "unknown field `payload`"),
+    ] {
+        std::fs::write(&path, text).unwrap();
+        let error = load(Some(&path), &Env::default()).unwrap_err().to_string();
+        assert!(error.contains(expected), "{text}: {error}");
+        assert!(error.contains("iflowd.toml"), "{error}");
+    }
 }

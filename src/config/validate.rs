@@ -26,6 +26,7 @@ pub fn endpoint_path(adapter: Adapter, address: &str) -> String {
 
 pub fn validate(config: &Config) -> Result<(), String> {
     validate_limits(config)?;
+    validate_store(config)?;
     validate_users(config)?;
     validate_endpoints(config)?;
     validate_handlers(&config.handlers)?;
@@ -43,6 +44,29 @@ fn validate_limits(config: &Config) -> Result<(), String> {
         if value == 0 {
             return Err(format!("limits.{key} must be greater than 0"));
         }
+    }
+    Ok(())
+}
+
+fn validate_store(config: &Config) -> Result<(), String> {
+    if config.data_dir.as_os_str().is_empty() {
+        return Err("data_dir must not be empty".to_owned());
+    }
+    let store = &config.store;
+    for (key, value) in [
+        ("retention_days", store.retention_days),
+        ("payload_retention_days", store.payload_retention_days),
+        ("duplicate_window_days", store.duplicate_window_days),
+    ] {
+        if value == 0 {
+            return Err(format!("store.{key} must be at least 1"));
+        }
+    }
+    if store.retention_days < store.duplicate_window_days {
+        return Err(format!(
+            "store.retention_days ({}) must be at least store.duplicate_window_days ({}): duplicates are found in the log",
+            store.retention_days, store.duplicate_window_days
+        ));
     }
     Ok(())
 }

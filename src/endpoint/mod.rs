@@ -47,29 +47,47 @@ pub enum Outcome {
 }
 
 impl Endpoint {
-    /// Processes one call whose caller is already authenticated and authorised.
-    /// `announced` is the SOAP version the `Content-Type` announced, used to answer a body too
-    /// broken to tell its own.
+    /// Processes one call whose caller is already authenticated and authorised:
+    /// [`Endpoint::prepare`], then [`Endpoint::process`].
     pub async fn receive(
         &self,
         context: MessageContext,
         announced: SoapVersion,
         types: &EventTypes,
     ) -> Outcome {
-        let request = match soap::parse(&context.raw_body) {
-            Ok(request) => request,
-            Err(failure) => {
-                return Outcome::Rejected {
-                    context,
-                    version: failure.version.unwrap_or(announced),
-                    error: failure.error,
-                };
-            }
-        };
-        let message = Message {
-            envelope: Envelope::recognise(request, types),
-            context,
-        };
+        match self.prepare(context, announced, types) {
+            Ok(message) => self.process(message).await,
+            Err(rejected) => *rejected,
+        }
+    }
+
+    /// Parses and types the body. `announced` is the SOAP version the `Content-Type` announced,
+    /// used to answer a body too broken to tell its own. A body that is not an `ExternalEvent`
+    /// call is an [`Outcome::Rejected`].
+    ///
+    /// Split from [`Endpoint::process`] so the message log can look at the message (its
+    /// externalEventId) and record it before any handler runs.
+    pub fn prepare(
+        &self,
+        context: MessageContext,
+        announced: SoapVersion,
+        types: &EventTypes,
+    ) -> Result<Message, Box<Outcome>> {
+        match soap::parse(&context.raw_body) {
+            Ok(request) => Ok(Message {
+                envelope: Envelope::recognise(request, types),
+                context,
+            }),
+            Err(failure) => Err(Box::new(Outcome::Rejected {
+                context,
+                version: failure.version.unwrap_or(announced),
+                error: failure.error,
+            })),
+        }
+    }
+
+    /// Runs the handler chain with a default acknowledgement the handlers may adjust.
+    pub async fn process(&self, message: Message) -> Outcome {
         let mut ack = Ack::accepted(&message.context, message.envelope.events.len());
         match self.chain.run(&message, &mut ack).await {
             Ok(()) => Outcome::Accepted { message, ack },

@@ -3,7 +3,9 @@
 //!
 //! ```text
 //! GET  /health            200 {"status":"UP"}
-//! POST <endpoint path>    SOAP ExternalEvent → acknowledgement or fault   (soap.rs)
+//! GET  /metrics           Prometheus (OpenMetrics) text
+//! GET  /api/v1/...        the OData monitoring API                        (odata/)
+//! POST <endpoint path>    SOAP ExternalEvent → acknowledgement or fault   (soap.rs, deliver.rs)
 //! GET  <endpoint path>?wsdl  the WSDL                                     (soap.rs)
 //! anything else           404 JSON error
 //! ```
@@ -11,17 +13,24 @@
 //! Endpoint paths are not axum routes: CPI matches sub-paths and picks the longest configured
 //! prefix, which [`crate::endpoint::EndpointTable`] does, so endpoints sit behind the fallback.
 
+mod answer;
 mod body;
+mod deliver;
 mod error;
+mod odata;
 mod soap;
 
 use axum::Router;
-use axum::routing::get;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::{any, get};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
+pub use answer::{CloseConnection, MESSAGE_ID_HEADER};
 pub use error::ApiError;
-pub use soap::CloseConnection;
+pub use odata::PAGE_SIZE;
 
 use crate::app::App;
 
@@ -32,6 +41,10 @@ use crate::app::App;
 pub fn router(app: App) -> Router {
     Router::new()
         .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .route("/api/v1", any(odata::handle))
+        .route("/api/v1/", any(odata::handle))
+        .route("/api/v1/{*rest}", any(odata::handle))
         .fallback(soap::dispatch)
         .with_state(app)
         .layer(TraceLayer::new_for_http())
@@ -40,4 +53,12 @@ pub fn router(app: App) -> Router {
 
 async fn health() -> axum::Json<serde_json::Value> {
     axum::Json(serde_json::json!({ "status": "UP" }))
+}
+
+/// Unauthenticated, like `/health`: what a Prometheus scraper reads.
+async fn metrics(State(app): State<App>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
+        app.metrics().render(),
+    )
 }

@@ -1,4 +1,5 @@
-//! Endpoint requests: authenticate, authorise, read, hand to the endpoint, render the outcome.
+//! Endpoint requests: authenticate, authorise, read the body, and hand the call to
+//! [`super::deliver`], which records it in the message log around the handler chain.
 //!
 //! The order of the checks is CPI's: an unknown path is a 404 before anything else; then
 //! credentials (401) and role (403), so an anonymous caller learns nothing about the body rules;
@@ -6,25 +7,27 @@
 //! body parsed.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use time::OffsetDateTime;
 
 use super::ApiError;
+use super::answer::Answer;
 use super::body::{self, BodyError};
+use super::deliver::{Call, deliver};
 use crate::app::App;
 use crate::auth::Principal;
-use crate::config::Adapter;
-use crate::endpoint::{Endpoint, Outcome};
-use crate::handler::FailureReply;
-use crate::message::{Ack, MessageContext, MessageId};
-use crate::soap::response::{FaultCode, acknowledgement, fault};
+use crate::clock;
+use crate::endpoint::Endpoint;
+use crate::message::MessageId;
+use crate::mpl::{Ending, Facts, Identity};
+use crate::soap::response::{FaultCode, fault};
 use crate::soap::{SoapVersion, wsdl};
-
-/// The response header CPI uses to tell a sender which log entry its call produced.
-pub const MESSAGE_ID_HEADER: &str = "SAP_MessageProcessingLogID";
+use crate::store::{ErrorInfo, Status};
 
 pub async fn dispatch(State(app): State<App>, request: Request) -> Response {
     let path = request.uri().path();
@@ -87,23 +90,45 @@ async fn post(
     principal: Principal,
     request: Request,
 ) -> Response {
+    let timer = Instant::now();
+    let name = Arc::clone(&endpoint.name);
+    let answer = receive(app, endpoint, principal.name, request).await;
+    app.metrics().request_duration(&name, timer.elapsed());
+    answer.into_response()
+}
+
+/// Checks the media type and size, reads the body, and hands the call to [`deliver`] on a task
+/// of its own. Refusals get a `FAILED` log entry too: every call that passed authentication
+/// has one.
+async fn receive(app: &App, endpoint: Arc<Endpoint>, sender: String, request: Request) -> Answer {
+    let started = clock::now();
     let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let Some(version) = SoapVersion::from_content_type(content_type) else {
+        .unwrap_or("")
+        .to_owned();
+    let refusal = Refusal {
+        app,
+        endpoint: &endpoint,
+        sender: &sender,
+        started,
+    };
+    let Some(version) = SoapVersion::from_content_type(&content_type) else {
         let shown = if content_type.is_empty() {
             "(none)"
         } else {
-            content_type
+            &content_type
         };
-        return ApiError::new(
+        let reason = format!(
+            "Content-Type {shown} is not SOAP; send text/xml (SOAP 1.1) or application/soap+xml (SOAP 1.2)"
+        );
+        let answer = Answer::json_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
-            format!("Content-Type {shown} is not SOAP; send text/xml (SOAP 1.1) or application/soap+xml (SOAP 1.2)"),
-        )
-        .into_response();
+            &reason,
+        );
+        return refusal.record(answer, reason).await;
     };
 
     let limits = app.limits();
@@ -114,184 +139,99 @@ async fn post(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|length| length > limit as u64) {
-        return too_large(version, limit);
+        let (answer, reason) = too_large(version, limit);
+        return refusal.record(answer, reason).await;
     }
     let timeout = Duration::from_millis(limits.body_read_timeout_ms);
     let body = match body::read(request.into_body(), limit, timeout).await {
         Ok(body) => body,
-        Err(BodyError::TooLarge) => return too_large(version, limit),
+        Err(BodyError::TooLarge) => {
+            let (answer, reason) = too_large(version, limit);
+            return refusal.record(answer, reason).await;
+        }
         Err(BodyError::TimedOut) => {
             let reason = format!(
                 "the request body did not arrive within {} ms",
                 limits.body_read_timeout_ms
             );
-            return soap_answer(
+            let answer = Answer::soap(
                 StatusCode::REQUEST_TIMEOUT,
                 version,
                 fault(version, FaultCode::Client, &reason),
                 None,
             );
+            return refusal.record(answer, reason).await;
         }
         Err(BodyError::Broken) => {
-            return ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                "the request body could not be read",
-            )
-            .into_response();
+            let reason = "the request body could not be read".to_owned();
+            let answer = Answer::json_error(StatusCode::BAD_REQUEST, "bad_request", &reason);
+            return refusal.record(answer, reason).await;
         }
     };
 
-    let context = MessageContext::new(Arc::clone(&endpoint.name), principal.name, body);
-    let outcome = endpoint.receive(context, version, app.event_types()).await;
-    render(&endpoint, outcome)
-}
-
-/// Turns an endpoint's outcome into the answer the sender expects.
-fn render(endpoint: &Endpoint, outcome: Outcome) -> Response {
-    match outcome {
-        Outcome::Accepted { message, ack } => {
-            let envelope = &message.envelope;
-            tracing::debug!(
-                message_id = %message.context.id,
-                endpoint = %endpoint.name,
-                events = envelope.events.len(),
-                "message accepted"
-            );
-            let xml = acknowledgement(envelope.soap_version, envelope.request_namespace, &ack);
-            soap_answer(
-                StatusCode::OK,
-                envelope.soap_version,
-                xml,
-                Some(&message.context.id),
-            )
-        }
-        Outcome::Rejected {
-            context,
-            version,
-            error,
-        } => {
-            tracing::info!(
-                message_id = %context.id,
-                endpoint = %endpoint.name,
-                reason = %error,
-                "request rejected"
-            );
-            let code = FaultCode::Client;
-            let status =
-                StatusCode::from_u16(code.http_status(version)).unwrap_or(StatusCode::BAD_REQUEST);
-            soap_answer(
-                status,
-                version,
-                fault(version, code, &error.to_string()),
-                Some(&context.id),
-            )
-        }
-        Outcome::Failed { message, failure } => {
-            // The chain has logged the cause; the sender only learns where to look.
-            let id = &message.context.id;
-            let version = message.envelope.soap_version;
-            match failure.error.reply {
-                FailureReply::Fault => server_error(endpoint.adapter, version, id),
-                FailureReply::Unavailable => {
-                    let text =
-                        format!("Service Unavailable. The MPL ID for the failed message is : {id}");
-                    let mut response = (
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-                        text,
-                    )
-                        .into_response();
-                    set_message_id(response.headers_mut(), id);
-                    response
-                }
-                FailureReply::ErrorResponse {
-                    code,
-                    message: text,
-                } => {
-                    let ack = Ack {
-                        entity_id: None,
-                        error_code: Some(code),
-                        error_message: Some(text),
-                        status: 500,
-                        status_date: time::OffsetDateTime::now_utc(),
-                        status_details: None,
-                    };
-                    let xml = acknowledgement(version, message.envelope.request_namespace, &ack);
-                    soap_answer(StatusCode::OK, version, xml, Some(id))
-                }
-                FailureReply::Close => {
-                    let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
-                    response.extensions_mut().insert(CloseConnection);
-                    response
-                }
-            }
-        }
-    }
-}
-
-/// Marks a response that must not be sent: the server closes the connection instead (see
-/// [`crate::server`]). Only failure drills ask for it.
-#[derive(Debug, Clone, Copy)]
-pub struct CloseConnection;
-
-/// CPI's answer to a failed message: a `Server` fault, or its plain-text error on `https`
-/// endpoints, naming the message id.
-fn server_error(adapter: Adapter, version: SoapVersion, id: &MessageId) -> Response {
-    let text =
-        format!("An internal server error occured: The MPL ID for the failed message is : {id}");
-    match adapter {
-        Adapter::Https => {
-            let mut response = (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-                text,
-            )
-                .into_response();
-            set_message_id(response.headers_mut(), id);
-            response
-        }
-        Adapter::Soap => soap_answer(
+    let call = Call {
+        endpoint,
+        sender,
+        version,
+        content_type,
+        started,
+    };
+    // Its own task: if the sender hangs up, the chain still finishes and the entry is completed.
+    match tokio::spawn(deliver(app.clone(), call, body)).await {
+        Ok(answer) => answer,
+        Err(_) => Answer::json_error(
             StatusCode::INTERNAL_SERVER_ERROR,
-            version,
-            fault(version, FaultCode::Server, &text),
-            Some(id),
+            "internal",
+            "the request could not be processed",
         ),
     }
 }
 
-fn too_large(version: SoapVersion, limit: usize) -> Response {
+/// A call refused before its body was parsed.
+struct Refusal<'a> {
+    app: &'a App,
+    endpoint: &'a Endpoint,
+    sender: &'a str,
+    started: OffsetDateTime,
+}
+
+impl Refusal<'_> {
+    /// Writes the refusal's `FAILED` entry and names it in the answer.
+    async fn record(self, mut answer: Answer, reason: String) -> Answer {
+        let id = MessageId::new();
+        let who = Identity {
+            guid: &id,
+            endpoint: &self.endpoint.name,
+            sender: self.sender,
+            log_start: self.started,
+        };
+        let mut ending = Ending::new(Status::Failed);
+        ending.error = Some(ErrorInfo {
+            text: reason,
+            step: None,
+        });
+        ending.response = Some((answer.content_type, Bytes::from(answer.body.clone())));
+        let recorded = self
+            .app
+            .recorder()
+            .record(&who, &Facts::default(), ending, None)
+            .await;
+        if recorded.is_ok() {
+            answer.id = Some(id);
+        }
+        answer
+    }
+}
+
+fn too_large(version: SoapVersion, limit: usize) -> (Answer, String) {
     let reason = format!("the request body is larger than the limit of {limit} bytes");
-    soap_answer(
+    let answer = Answer::soap(
         StatusCode::PAYLOAD_TOO_LARGE,
         version,
         fault(version, FaultCode::Client, &reason),
         None,
-    )
-}
-
-fn soap_answer(
-    status: StatusCode,
-    version: SoapVersion,
-    xml: String,
-    id: Option<&MessageId>,
-) -> Response {
-    let mut response = (
-        status,
-        [(header::CONTENT_TYPE, version.content_type())],
-        xml,
-    )
-        .into_response();
-    if let Some(id) = id {
-        set_message_id(response.headers_mut(), id);
-    }
-    response
-}
-
-fn set_message_id(headers: &mut HeaderMap, id: &MessageId) {
-    if let Ok(value) = HeaderValue::from_str(id.as_str()) {
-        headers.insert(MESSAGE_ID_HEADER, value);
-    }
+    );
+    (answer, reason)
 }
 
 /// `?wsdl`, `?WSDL`, `?wsdl=` and the like.
@@ -303,9 +243,14 @@ fn is_wsdl_query(query: &str) -> bool {
     })
 }
 
-/// The URL the client used to reach the endpoint, for the WSDL's `soap:address`. Behind a proxy,
-/// `X-Forwarded-Proto` and `X-Forwarded-Host` tell the outside view.
+/// The URL the client used to reach the endpoint, for the WSDL's `soap:address`.
 fn endpoint_url(headers: &HeaderMap, uri: &axum::http::Uri) -> String {
+    format!("{}{}", origin(headers, uri), uri.path())
+}
+
+/// `scheme://host[:port]` as the client sees this server. Behind a proxy, `X-Forwarded-Proto`
+/// and `X-Forwarded-Host` tell the outside view.
+pub(super) fn origin(headers: &HeaderMap, uri: &axum::http::Uri) -> String {
     let header = |name: &str| {
         headers
             .get(name)
@@ -317,5 +262,5 @@ fn endpoint_url(headers: &HeaderMap, uri: &axum::http::Uri) -> String {
         .or_else(|| header("host"))
         .or_else(|| uri.authority().map(|a| a.as_str()))
         .unwrap_or("localhost");
-    format!("{scheme}://{host}{}", uri.path())
+    format!("{scheme}://{host}")
 }

@@ -13,12 +13,16 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-/// The user every test configuration has, with every role the endpoints need.
+/// The user every test configuration has, with every role the endpoints and the monitoring API
+/// need.
 pub const USER: &str = "isc";
 pub const PASSWORD: &str = "s3cret:with:colons";
 /// A user without `ESBMessaging.send`.
 pub const OUTSIDER: &str = "outsider";
 pub const OUTSIDER_PASSWORD: &str = "outsider-pw";
+/// A user who may read the message log but not stored bodies.
+pub const MONITOR: &str = "monitor";
+pub const MONITOR_PASSWORD: &str = "monitor-pw";
 
 /// The `[[users]]` of [`TestApp::spawn_default`]; prepend to a custom configuration.
 pub fn users_toml() -> String {
@@ -27,7 +31,12 @@ pub fn users_toml() -> String {
 [[users]]
 name = "{USER}"
 password = "{PASSWORD}"
-roles = ["ESBMessaging.send"]
+roles = ["ESBMessaging.send", "MonitoringDataRead", "MessagePayloadsRead"]
+
+[[users]]
+name = "{MONITOR}"
+password = "{MONITOR_PASSWORD}"
+roles = ["MonitoringDataRead"]
 
 [[users]]
 name = "{OUTSIDER}"
@@ -42,6 +51,8 @@ pub struct TestApp {
     pub address: SocketAddr,
     pub dir: tempfile::TempDir,
     pub client: reqwest::Client,
+    /// The running service, for waiting on its background work (`app.purges()`).
+    pub app: App,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -53,7 +64,8 @@ impl TestApp {
     }
 
     /// Starts a server from configuration text. `{dir}` in the text is replaced by the test's
-    /// temporary directory, for handler files.
+    /// temporary directory, for handler files. Unless the text sets `data_dir`, the message log
+    /// goes to `{dir}/data`, so no two tests share one.
     pub async fn spawn(config: &str) -> Self {
         Self::spawn_with_env(config, Env::default()).await
     }
@@ -61,6 +73,23 @@ impl TestApp {
     /// Like [`TestApp::spawn`], with an environment built in code (for `${VAR}` settings).
     pub async fn spawn_with_env(config: &str, env: Env) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
+        Self::spawn_in_with_env(dir, config, env).await
+    }
+
+    /// Like [`TestApp::spawn`], in a directory of the caller's (to start again on the same data).
+    pub async fn spawn_in(dir: tempfile::TempDir, config: &str) -> Self {
+        Self::spawn_in_with_env(dir, config, Env::default()).await
+    }
+
+    async fn spawn_in_with_env(dir: tempfile::TempDir, config: &str, env: Env) -> Self {
+        let config = if config
+            .lines()
+            .any(|l| l.trim_start().starts_with("data_dir"))
+        {
+            config.to_owned()
+        } else {
+            format!("data_dir = \"{{dir}}/data\"\n{config}")
+        };
         let text = config.replace("{dir}", &dir.path().display().to_string());
         let path = dir.path().join("iflowd.toml");
         std::fs::write(&path, text).expect("write configuration");
@@ -69,13 +98,14 @@ impl TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let address = listener.local_addr().expect("local address");
         let (tx, rx) = oneshot::channel();
-        let server = tokio::spawn(serve(listener, app, async {
+        let server = tokio::spawn(serve(listener, app.clone(), async {
             let _ = rx.await;
         }));
         Self {
             address,
             dir,
             client: reqwest::Client::new(),
+            app,
             shutdown: Some(tx),
             server: Some(server),
         }
@@ -112,10 +142,50 @@ impl TestApp {
         self.post_soap("/cxf/isc/events", fixture(name)).await
     }
 
+    /// GETs a monitoring API path (below `/api/v1/`) as `user`.
+    pub async fn api_as(&self, user: &str, password: &str, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(&format!("/api/v1/{path}")))
+            .basic_auth(user, Some(password))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// GETs a monitoring API path as the test user and reads the JSON, asserting a 200.
+    pub async fn api(&self, path: &str) -> serde_json::Value {
+        let response = self.api_as(USER, PASSWORD, path).await;
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        assert_eq!(status, 200, "GET /api/v1/{path}: {text}");
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}: {text}"))
+    }
+
+    /// The `d.results` of a collection query.
+    pub async fn api_results(&self, path: &str) -> Vec<serde_json::Value> {
+        let json = self.api(path).await;
+        json["d"]["results"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no d.results in {json}"))
+            .clone()
+    }
+
+    /// One log entry, by the id an answer carried.
+    pub async fn log_entry(&self, id: &str) -> serde_json::Value {
+        self.api(&format!("MessageProcessingLogs('{id}')")).await["d"].clone()
+    }
+
     /// Stops the server the way SIGTERM does and waits for it to finish.
     pub async fn stop(mut self) {
         self.begin_shutdown();
         self.stopped().await.expect("server ended cleanly");
+    }
+
+    /// Stops the server and hands back its directory, to start another on the same data.
+    pub async fn stop_keeping_dir(mut self) -> tempfile::TempDir {
+        self.begin_shutdown();
+        self.stopped().await.expect("server ended cleanly");
+        self.dir
     }
 
     /// Sends the shutdown signal without waiting.
@@ -151,4 +221,63 @@ pub fn element_text<'a>(xml: &'a str, local_name: &str) -> Option<&'a str> {
     let start = xml[open..].find('>')? + open + 1;
     let end = xml[start..].find('<')? + start;
     Some(&xml[start..end])
+}
+
+/// The message id an answer carries in `SAP_MessageProcessingLogID`.
+pub fn message_id(response: &reqwest::Response) -> String {
+    response.headers()["sap_messageprocessinglogid"]
+        .to_str()
+        .expect("ASCII id")
+        .to_owned()
+}
+
+/// An `ExternalEvent` envelope with `count` Hire events, under `external_event_id`.
+pub fn envelope(external_event_id: &str, count: usize, repost: bool) -> String {
+    let events: String = (0..count)
+        .map(|i| {
+            format!(
+                "<ns:event><ns:eventId>ev-{i}</ns:eventId><ns:entityType>EmpEmployment</ns:entityType>\
+                 <ns:entityKeys><ns:entityKey><name>userId</name><value>{}</value></ns:entityKey></ns:entityKeys></ns:event>",
+                100_000 + i
+            )
+        })
+        .collect();
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/"><S:Body><ns:ExternalEvent xmlns:ns="http://notification.event.successfactors.com"><ns:externalEventMeta><ns:externalEventId>{external_event_id}</ns:externalEventId><ns:type>com.successfactors.Employment.AssignmentInformation.Hire</ns:type><ns:repost>{repost}</ns:repost></ns:externalEventMeta><ns:events>{events}</ns:events></ns:ExternalEvent></S:Body></S:Envelope>"#
+    )
+}
+
+/// Makes a named pipe (FIFO) at `path` with the real `mkfifo`.
+pub fn make_fifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success(), "mkfifo {}", path.display());
+}
+
+/// Opens the reading end of a FIFO without waiting for a writer. A `jsonl` handler writing to
+/// the FIFO blocks once the pipe's buffer (64 KiB) is full, until this end reads: a handler the
+/// test holds in the middle of its work.
+pub fn open_fifo_reader(path: &Path) -> tokio::net::unix::pipe::Receiver {
+    tokio::net::unix::pipe::OpenOptions::new()
+        .open_receiver(path)
+        .expect("open the FIFO for reading")
+}
+
+/// Waits until the FIFO's writer has written something: its handler is running.
+pub async fn wait_for_writer(reader: &mut tokio::net::unix::pipe::Receiver) {
+    use tokio::io::AsyncReadExt;
+    let mut buf = vec![0u8; 4096];
+    loop {
+        let n = tokio::time::timeout(std::time::Duration::from_secs(30), reader.read(&mut buf))
+            .await
+            .expect("the handler starts writing")
+            .expect("read the FIFO");
+        if n > 0 {
+            return;
+        }
+        // No writer has the FIFO open yet (end of file): wait until one does.
+        reader.readable().await.expect("readable");
+    }
 }

@@ -1,0 +1,194 @@
+//! Answers to endpoint calls, as values: rendered first, stored in the message log, then sent.
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::config::Adapter;
+use crate::endpoint::{Endpoint, Outcome};
+use crate::event::Envelope;
+use crate::handler::FailureReply;
+use crate::message::{Ack, MessageId};
+use crate::soap::SoapVersion;
+use crate::soap::response::{FaultCode, acknowledgement, fault};
+
+/// The response header CPI uses to tell a sender which log entry its call produced.
+pub const MESSAGE_ID_HEADER: &str = "SAP_MessageProcessingLogID";
+
+/// A rendered answer: what the sender gets, and what the log keeps as the response body.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub content_type: &'static str,
+    pub body: String,
+    /// The `SAP_MessageProcessingLogID` header, when the call has a log entry.
+    pub id: Option<MessageId>,
+    /// Send nothing and close the connection (the `close` failure drill).
+    pub close: bool,
+}
+
+/// Marks a response that must not be sent: the server closes the connection instead (see
+/// [`crate::server`]). Only failure drills ask for it.
+#[derive(Debug, Clone, Copy)]
+pub struct CloseConnection;
+
+impl Answer {
+    pub fn soap(
+        status: StatusCode,
+        version: SoapVersion,
+        xml: String,
+        id: Option<&MessageId>,
+    ) -> Self {
+        Self {
+            status,
+            content_type: version.content_type(),
+            body: xml,
+            id: id.cloned(),
+            close: false,
+        }
+    }
+
+    /// `{"error": {"code": ..., "message": ...}}`, as [`super::ApiError`] writes it.
+    pub fn json_error(status: StatusCode, code: &'static str, message: &str) -> Self {
+        let body = serde_json::json!({ "error": { "code": code, "message": message } });
+        Self {
+            status,
+            content_type: "application/json",
+            body: body.to_string(),
+            id: None,
+            close: false,
+        }
+    }
+
+    /// The success answer: `ExternalEventResponse` with `ack`, in the request's SOAP version and
+    /// event namespace.
+    pub fn acknowledged(envelope: &Envelope, ack: &Ack, id: &MessageId) -> Self {
+        let xml = acknowledgement(envelope.soap_version, envelope.request_namespace, ack);
+        Self::soap(StatusCode::OK, envelope.soap_version, xml, Some(id))
+    }
+
+    /// A failure on our side, in CPI's shape: a `Server`/`Receiver` fault on a SOAP endpoint, plain
+    /// text on an HTTPS one, HTTP 500 either way.
+    pub fn failure(adapter: Adapter, version: SoapVersion, text: &str, id: &MessageId) -> Self {
+        match adapter {
+            Adapter::Https => Self {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                content_type: "text/plain; charset=utf-8",
+                body: text.to_owned(),
+                id: Some(id.clone()),
+                close: false,
+            },
+            Adapter::Soap => Self::soap(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                version,
+                fault(version, FaultCode::Server, text),
+                Some(id),
+            ),
+        }
+    }
+
+    /// CPI's words for a failed message: the sender only learns where to look.
+    pub fn internal_error(adapter: Adapter, version: SoapVersion, id: &MessageId) -> Self {
+        let text = format!(
+            "An internal server error occured: The MPL ID for the failed message is : {id}"
+        );
+        Self::failure(adapter, version, &text, id)
+    }
+
+    /// Turns an endpoint's outcome into the answer the sender expects.
+    pub fn of_outcome(endpoint: &Endpoint, outcome: &Outcome) -> Self {
+        match outcome {
+            Outcome::Accepted { message, ack } => {
+                tracing::debug!(
+                    message_id = %message.context.id,
+                    endpoint = %endpoint.name,
+                    events = message.envelope.events.len(),
+                    "message accepted"
+                );
+                Self::acknowledged(&message.envelope, ack, &message.context.id)
+            }
+            Outcome::Rejected {
+                context,
+                version,
+                error,
+            } => {
+                tracing::info!(
+                    message_id = %context.id,
+                    endpoint = %endpoint.name,
+                    reason = %error,
+                    "request rejected"
+                );
+                let code = FaultCode::Client;
+                let status = StatusCode::from_u16(code.http_status(*version))
+                    .unwrap_or(StatusCode::BAD_REQUEST);
+                Self::soap(
+                    status,
+                    *version,
+                    fault(*version, code, &error.to_string()),
+                    Some(&context.id),
+                )
+            }
+            // The chain has logged the cause; the failure chooses how the sender hears of it.
+            Outcome::Failed { message, failure } => {
+                let id = &message.context.id;
+                let version = message.envelope.soap_version;
+                match &failure.error.reply {
+                    FailureReply::Fault => Self::internal_error(endpoint.adapter, version, id),
+                    FailureReply::Unavailable => Self {
+                        status: StatusCode::SERVICE_UNAVAILABLE,
+                        content_type: "text/plain; charset=utf-8",
+                        body: format!(
+                            "Service Unavailable. The MPL ID for the failed message is : {id}"
+                        ),
+                        id: Some(id.clone()),
+                        close: false,
+                    },
+                    FailureReply::ErrorResponse {
+                        code,
+                        message: text,
+                    } => {
+                        let ack = Ack {
+                            entity_id: None,
+                            error_code: Some(code.clone()),
+                            error_message: Some(text.clone()),
+                            status: 500,
+                            status_date: crate::clock::now(),
+                            status_details: None,
+                        };
+                        Self::acknowledged(&message.envelope, &ack, id)
+                    }
+                    FailureReply::Close => Self {
+                        status: StatusCode::INTERNAL_SERVER_ERROR,
+                        content_type: "text/plain; charset=utf-8",
+                        body: String::new(),
+                        id: Some(id.clone()),
+                        close: true,
+                    },
+                }
+            }
+        }
+    }
+}
+
+impl IntoResponse for Answer {
+    fn into_response(self) -> Response {
+        let mut response = (
+            self.status,
+            [(header::CONTENT_TYPE, self.content_type)],
+            self.body,
+        )
+            .into_response();
+        if let Some(id) = &self.id {
+            set_message_id(response.headers_mut(), id);
+        }
+        if self.close {
+            response.extensions_mut().insert(CloseConnection);
+        }
+        response
+    }
+}
+
+fn set_message_id(headers: &mut HeaderMap, id: &MessageId) {
+    if let Ok(value) = HeaderValue::from_str(id.as_str()) {
+        headers.insert(MESSAGE_ID_HEADER, value);
+    }
+}

@@ -1,0 +1,211 @@
+//! Entries as OData v2 JSON: `__metadata`, `/Date(ms)/` dates, deferred navigation links.
+
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+
+use super::metadata::{NAMESPACE, type_name};
+use crate::clock::epoch_millis;
+use crate::odata::filter::Value as FilterValue;
+use crate::odata::schema::{
+    ERROR_INFORMATION, MESSAGE_PROCESSING_LOG, MESSAGE_STORE_ENTRY, Schema,
+};
+use crate::odata::{Direction, QueryOptions};
+use crate::store::{Entry, ErrorInfo, PayloadInfo};
+
+/// `/Date(1700000000000)/`, OData v2's JSON date.
+pub fn date(at: OffsetDateTime) -> Value {
+    Value::String(format!("/Date({})/", epoch_millis(at)))
+}
+
+/// An OData string key: `'...'` with quotes doubled.
+pub fn key(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+fn metadata(schema: &Schema, uri: &str) -> Value {
+    json!({ "id": uri, "uri": uri, "type": format!("{NAMESPACE}.{}", type_name(schema)) })
+}
+
+fn selected(select: Option<&[&'static str]>, name: &str) -> bool {
+    select.is_none_or(|names| names.contains(&name))
+}
+
+/// A `MessageProcessingLogs` entry. `service` is the API's base URL (`http://host/api/v1`).
+pub fn log_entry(entry: &Entry, service: &str, select: Option<&[&'static str]>) -> Value {
+    let uri = format!("{service}/MessageProcessingLogs({})", key(&entry.guid));
+    let text = |v: &Option<String>| v.as_ref().map_or(Value::Null, |s| json!(s));
+    let mut object = Map::new();
+    object.insert("__metadata".into(), metadata(&MESSAGE_PROCESSING_LOG, &uri));
+    let properties: [(&str, Value); 17] = [
+        ("MessageGuid", json!(entry.guid)),
+        ("CorrelationId", json!(entry.correlation_id)),
+        ("ApplicationMessageId", text(&entry.application_message_id)),
+        (
+            "ApplicationMessageType",
+            text(&entry.application_message_type),
+        ),
+        ("LogStart", date(entry.log_start)),
+        ("LogEnd", entry.log_end.map_or(Value::Null, date)),
+        ("Sender", json!(entry.sender)),
+        ("Receiver", Value::Null),
+        ("IntegrationFlowName", json!(entry.integration_flow_name)),
+        ("Status", json!(entry.status)),
+        ("CustomStatus", json!(entry.custom_status)),
+        ("LogLevel", json!("INFO")),
+        ("TransactionId", json!(entry.transaction_id)),
+        (
+            "IntegrationArtifact",
+            json!({
+                "__metadata": { "type": format!("{NAMESPACE}.IntegrationArtifact") },
+                "Id": entry.integration_flow_name,
+                "Name": entry.integration_flow_name,
+                "Type": "INTEGRATION_FLOW",
+            }),
+        ),
+        ("EventCount", json!(entry.event_count)),
+        ("Repost", json!(entry.repost)),
+        ("OriginalMessageGuid", text(&entry.original_guid)),
+    ];
+    for (name, value) in properties {
+        if selected(select, name) {
+            object.insert(name.into(), value);
+        }
+    }
+    if select.is_none() {
+        for navigation in ["ErrorInformation", "MessageStoreEntries"] {
+            object.insert(
+                navigation.into(),
+                json!({ "__deferred": { "uri": format!("{uri}/{navigation}") } }),
+            );
+        }
+    }
+    Value::Object(object)
+}
+
+/// The id of a stored body in `MessageStoreEntries`.
+pub fn store_entry_id(guid: &str, kind: &str) -> String {
+    format!("{guid}.{kind}")
+}
+
+/// Splits a `MessageStoreEntries` id into message and kind.
+pub fn parse_store_entry_id(id: &str) -> Option<(&str, &str)> {
+    ["request", "response"].into_iter().find_map(|kind| {
+        id.strip_suffix(kind)
+            .and_then(|rest| rest.strip_suffix('.'))
+            .map(|guid| (guid, kind))
+    })
+}
+
+pub fn store_entry(guid: &str, info: &PayloadInfo, service: &str) -> Value {
+    let id = store_entry_id(guid, &info.kind);
+    let uri = format!("{service}/MessageStoreEntries({})", key(&id));
+    let mut meta = metadata(&MESSAGE_STORE_ENTRY, &uri);
+    meta["media_src"] = json!(format!("{uri}/$value"));
+    meta["content_type"] = json!(info.content_type);
+    json!({
+        "__metadata": meta,
+        "Id": id,
+        "MessageGuid": guid,
+        "MessageStoreId": info.kind,
+        "TimeStamp": date(info.stored_at),
+        "HasAttachments": false,
+        "ContentType": info.content_type,
+    })
+}
+
+pub fn error_information(guid: &str, error: &ErrorInfo, service: &str) -> Value {
+    let uri = format!(
+        "{service}/MessageProcessingLogErrorInformations({})",
+        key(guid)
+    );
+    let mut meta = metadata(&ERROR_INFORMATION, &uri);
+    meta["media_src"] = json!(format!("{uri}/$value"));
+    meta["content_type"] = json!("text/plain");
+    json!({
+        "__metadata": meta,
+        "MessageGuid": guid,
+        "Type": "MPL",
+        "LastErrorModelStepId": error.step,
+    })
+}
+
+/// A property value of an entry kept in memory.
+#[derive(Debug, Clone)]
+pub enum Cell {
+    Text(String),
+    Date(OffsetDateTime),
+}
+
+/// An entry kept in memory (artifacts, service endpoints): property name and value, in schema
+/// order; the first property is the key.
+pub type Row = Vec<(&'static str, Cell)>;
+
+fn filter_value<'a>(row: &'a Row, path: &str) -> FilterValue<'a> {
+    match row.iter().find(|(name, _)| *name == path) {
+        Some((_, Cell::Text(text))) => FilterValue::Text(text),
+        Some((_, Cell::Date(at))) => FilterValue::DateTime(*at),
+        None => FilterValue::Null,
+    }
+}
+
+fn compare(a: &Cell, b: &Cell) -> std::cmp::Ordering {
+    match (a, b) {
+        (Cell::Text(a), Cell::Text(b)) => a.cmp(b),
+        (Cell::Date(a), Cell::Date(b)) => a.cmp(b),
+        (Cell::Text(_), Cell::Date(_)) => std::cmp::Ordering::Less,
+        (Cell::Date(_), Cell::Text(_)) => std::cmp::Ordering::Greater,
+    }
+}
+
+/// Applies `$filter`, `$orderby`, `$skip` and `$top` to rows in memory; returns the page and the
+/// number of matches.
+pub fn query_rows(mut rows: Vec<Row>, options: &QueryOptions) -> (Vec<Row>, usize) {
+    if let Some(filter) = &options.filter {
+        rows.retain(|row| filter.matches(&|path| filter_value(row, path)));
+    }
+    for order in options.orderby.iter().rev() {
+        let cell = |row: &Row| {
+            row.iter()
+                .find(|(name, _)| *name == order.field.path)
+                .map(|(_, c)| c.clone())
+        };
+        rows.sort_by(|a, b| {
+            let ordering = match (cell(a), cell(b)) {
+                (Some(a), Some(b)) => compare(&a, &b),
+                (a, b) => a.is_some().cmp(&b.is_some()),
+            };
+            match order.direction {
+                Direction::Asc => ordering,
+                Direction::Desc => ordering.reverse(),
+            }
+        });
+    }
+    let total = rows.len();
+    let skip = usize::try_from(options.skip).unwrap_or(usize::MAX);
+    let top = options
+        .top
+        .map_or(usize::MAX, |t| usize::try_from(t).unwrap_or(usize::MAX));
+    let page = rows.into_iter().skip(skip).take(top).collect();
+    (page, total)
+}
+
+/// A row as JSON, with `$select` applied.
+pub fn row(schema: &Schema, row: &Row, service: &str, select: Option<&[&'static str]>) -> Value {
+    let id = match row.first() {
+        Some((_, Cell::Text(id))) => id.as_str(),
+        _ => "",
+    };
+    let uri = format!("{service}/{}({})", schema.set, key(id));
+    let mut object = Map::new();
+    object.insert("__metadata".into(), metadata(schema, &uri));
+    for (name, cell) in row {
+        if selected(select, name) {
+            let value = match cell {
+                Cell::Text(text) => json!(text),
+                Cell::Date(at) => date(*at),
+            };
+            object.insert((*name).into(), value);
+        }
+    }
+    Value::Object(object)
+}

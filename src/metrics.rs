@@ -1,0 +1,255 @@
+//! Prometheus metrics, one registry per [`crate::App`].
+//!
+//! There is no global recorder: each `App` owns its [`Metrics`], built with it, and `/metrics`
+//! renders that registry. Tests run many servers in one process, and each sees exactly its own
+//! counts. (This is why iflowd uses `prometheus-client`, whose registry is a plain value, rather
+//! than the `metrics` facade, whose macros report to one process-wide recorder.)
+//!
+//! Handles for every endpoint and handler are made at start-up; a request only bumps atomics.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::handler::{Handler, HandlerError};
+use crate::message::{Ack, Message};
+use crate::store::Status;
+
+/// The `Content-Type` of [`Metrics::render`]: OpenMetrics text, which Prometheus reads.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MessageLabels {
+    endpoint: String,
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EndpointLabels {
+    endpoint: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HandlerLabels {
+    endpoint: String,
+    handler: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OperationLabels {
+    operation: String,
+}
+
+/// The store operations whose failures are counted, each series present from the start.
+pub const STORE_OPERATIONS: &[&str] = &["begin", "insert", "finish", "read", "purge"];
+
+type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+/// 0.25 ms to about 8 s, doubling.
+fn duration_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.000_25, 2.0, 16))
+}
+
+/// The metrics of one running service.
+#[derive(Clone)]
+pub struct Metrics {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    registry: Registry,
+    endpoints: HashMap<String, EndpointMetrics>,
+    messages: Family<MessageLabels, Counter>,
+    store_errors: Family<OperationLabels, Counter>,
+    handler_durations: HistogramFamily<HandlerLabels>,
+    handler_failures: Family<HandlerLabels, Counter>,
+}
+
+/// Pre-made handles for one endpoint.
+#[derive(Clone)]
+struct EndpointMetrics {
+    request_duration: Histogram,
+    duplicates: Counter,
+    messages: Vec<(Status, Counter)>,
+}
+
+impl Metrics {
+    /// A registry for these endpoints, every series present (at zero) from the start.
+    pub fn new<'a>(endpoints: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut registry = Registry::default();
+        let messages = Family::<MessageLabels, Counter>::default();
+        registry.register(
+            "iflowd_messages",
+            "Messages by endpoint and final status (COMPLETED, FAILED, DISCARDED)",
+            messages.clone(),
+        );
+        let requests = HistogramFamily::<EndpointLabels>::new_with_constructor(duration_histogram);
+        registry.register(
+            "iflowd_request_duration_seconds",
+            "Time from authentication to the answer of endpoint calls, store writes included",
+            requests.clone(),
+        );
+        let handler_durations =
+            HistogramFamily::<HandlerLabels>::new_with_constructor(duration_histogram);
+        registry.register(
+            "iflowd_handler_duration_seconds",
+            "Time each handler of a chain took",
+            handler_durations.clone(),
+        );
+        let handler_failures = Family::<HandlerLabels, Counter>::default();
+        registry.register(
+            "iflowd_handler_failures",
+            "Handler runs that failed",
+            handler_failures.clone(),
+        );
+        let duplicates = Family::<EndpointLabels, Counter>::default();
+        registry.register(
+            "iflowd_duplicates",
+            "Deliveries recognised as duplicates of a completed message and not processed again",
+            duplicates.clone(),
+        );
+        let store_errors = Family::<OperationLabels, Counter>::default();
+        registry.register(
+            "iflowd_store_errors",
+            "Message log operations that failed, by operation",
+            store_errors.clone(),
+        );
+        for operation in STORE_OPERATIONS {
+            store_errors.get_or_create_owned(&OperationLabels {
+                operation: (*operation).to_owned(),
+            });
+        }
+
+        let endpoints = endpoints
+            .into_iter()
+            .map(|name| {
+                let endpoint = EndpointLabels {
+                    endpoint: name.to_owned(),
+                };
+                let per_status = [Status::Completed, Status::Failed, Status::Discarded]
+                    .into_iter()
+                    .map(|status| {
+                        let labels = MessageLabels {
+                            endpoint: name.to_owned(),
+                            status: status.as_str().to_owned(),
+                        };
+                        (status, messages.get_or_create_owned(&labels))
+                    })
+                    .collect();
+                let metrics = EndpointMetrics {
+                    request_duration: requests.get_or_create_owned(&endpoint),
+                    duplicates: duplicates.get_or_create_owned(&endpoint),
+                    messages: per_status,
+                };
+                (name.to_owned(), metrics)
+            })
+            .collect();
+        Self {
+            shared: Arc::new(Shared {
+                registry,
+                endpoints,
+                messages,
+                store_errors,
+                handler_durations,
+                handler_failures,
+            }),
+        }
+    }
+
+    /// Counts a message that reached its final status.
+    pub fn message(&self, endpoint: &str, status: Status) {
+        match self
+            .shared
+            .endpoints
+            .get(endpoint)
+            .and_then(|e| e.messages.iter().find(|(s, _)| *s == status))
+        {
+            Some((_, counter)) => {
+                counter.inc();
+            }
+            None => {
+                self.shared
+                    .messages
+                    .get_or_create(&MessageLabels {
+                        endpoint: endpoint.to_owned(),
+                        status: status.as_str().to_owned(),
+                    })
+                    .inc();
+            }
+        }
+    }
+
+    pub fn duplicate(&self, endpoint: &str) {
+        if let Some(e) = self.shared.endpoints.get(endpoint) {
+            e.duplicates.inc();
+        }
+    }
+
+    pub fn request_duration(&self, endpoint: &str, took: Duration) {
+        if let Some(e) = self.shared.endpoints.get(endpoint) {
+            e.request_duration.observe(took.as_secs_f64());
+        }
+    }
+
+    /// Counts a failed store operation (`begin`, `insert`, `finish`, `read`, `purge`).
+    pub fn store_error(&self, operation: &str) {
+        self.shared
+            .store_errors
+            .get_or_create(&OperationLabels {
+                operation: operation.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Wraps `handler` so its runs on `endpoint` are timed and its failures counted.
+    pub fn timed(&self, endpoint: &str, name: &str, handler: Arc<dyn Handler>) -> Arc<dyn Handler> {
+        let labels = HandlerLabels {
+            endpoint: endpoint.to_owned(),
+            handler: name.to_owned(),
+        };
+        Arc::new(Timed {
+            inner: handler,
+            duration: self.shared.handler_durations.get_or_create_owned(&labels),
+            failures: self.shared.handler_failures.get_or_create_owned(&labels),
+        })
+    }
+
+    /// The registry in OpenMetrics text.
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        if let Err(error) =
+            prometheus_client::encoding::text::encode(&mut text, &self.shared.registry)
+        {
+            tracing::error!(%error, "cannot render the metrics");
+        }
+        text
+    }
+}
+
+/// A handler with a stopwatch: what `iflowd_handler_duration_seconds` and
+/// `iflowd_handler_failures` count.
+struct Timed {
+    inner: Arc<dyn Handler>,
+    duration: Histogram,
+    failures: Counter,
+}
+
+#[async_trait]
+impl Handler for Timed {
+    async fn handle(&self, message: &Message, ack: &mut Ack) -> Result<(), HandlerError> {
+        let started = Instant::now();
+        let result = self.inner.handle(message, ack).await;
+        self.duration.observe(started.elapsed().as_secs_f64());
+        if result.is_err() {
+            self.failures.inc();
+        }
+        result
+    }
+}

@@ -1,0 +1,184 @@
+//! The resource path of a monitoring API URL (what follows `/api/v1/`).
+
+use super::QueryError;
+
+/// What a URL addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resource {
+    /// `/api/v1/`: the service document.
+    Service,
+    /// `$metadata`.
+    Metadata,
+    /// `MessageProcessingLogs`.
+    Logs,
+    /// `MessageProcessingLogs/$count`.
+    LogCount,
+    /// `MessageProcessingLogs('<guid>')`.
+    Log(String),
+    /// `MessageProcessingLogs('<guid>')/ErrorInformation`, or
+    /// `MessageProcessingLogErrorInformations('<guid>')`; `value` with `/$value`.
+    ErrorInformation { guid: String, value: bool },
+    /// `MessageProcessingLogs('<guid>')/MessageStoreEntries`.
+    StoreEntries(String),
+    /// `MessageStoreEntries('<id>')`, directly or below its log; `value` with `/$value`.
+    StoreEntry { id: String, value: bool },
+    /// `IntegrationRuntimeArtifacts`, optionally `('<id>')`.
+    Artifacts(Option<String>),
+    /// `ServiceEndpoints`, optionally `('<id>')`.
+    ServiceEndpoints(Option<String>),
+}
+
+/// One path segment: a name and an optional `('key')`.
+#[derive(Debug)]
+struct Segment {
+    name: String,
+    key: Option<String>,
+}
+
+fn segment(text: &str) -> Result<Segment, QueryError> {
+    let Some(open) = text.find('(') else {
+        return Ok(Segment {
+            name: text.to_owned(),
+            key: None,
+        });
+    };
+    let name = text[..open].to_owned();
+    let inner = text[open + 1..].strip_suffix(')').ok_or_else(|| {
+        QueryError::new(format!("'{text}': the key in parentheses is not closed"))
+    })?;
+    let key = inner
+        .strip_prefix('\'')
+        .and_then(|k| k.strip_suffix('\''))
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| {
+            QueryError::new(format!(
+                "'{text}': a key is a quoted string, e.g. {name}('AGk9HwFzq8WbJ3lNcQ1xTfR2uPZa')"
+            ))
+        })?;
+    Ok(Segment {
+        name,
+        key: Some(key.replace("''", "'")),
+    })
+}
+
+/// Reads the percent-decoded path below `/api/v1/`. `Ok(None)` is a path that names nothing
+/// (a 404); `Err` is one that cannot be read (a 400).
+pub fn parse(path: &str) -> Result<Option<Resource>, QueryError> {
+    let path = path.trim_end_matches('/');
+    if path.is_empty() {
+        return Ok(Some(Resource::Service));
+    }
+    let parts: Vec<&str> = path.split('/').collect();
+    let segments = parts
+        .iter()
+        .map(|p| segment(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let names: Vec<&str> = segments.iter().map(|s| s.name.as_str()).collect();
+    let key = |i: usize| segments.get(i).and_then(|s| s.key.clone());
+    let keyless = |i: usize| segments.get(i).is_some_and(|s| s.key.is_none());
+    let resource = match (names.as_slice(), key(0)) {
+        (["$metadata"], None) => Resource::Metadata,
+        (["MessageProcessingLogs"], None) => Resource::Logs,
+        (["MessageProcessingLogs", "$count"], None) if keyless(1) => Resource::LogCount,
+        (["MessageProcessingLogs"], Some(guid)) => Resource::Log(guid),
+        (["MessageProcessingLogs", "ErrorInformation", rest @ ..], Some(guid))
+            if keyless(1) && matches!(rest, [] | ["$value"]) =>
+        {
+            Resource::ErrorInformation {
+                guid,
+                value: !rest.is_empty(),
+            }
+        }
+        (["MessageProcessingLogErrorInformations", rest @ ..], Some(guid))
+            if matches!(rest, [] | ["$value"]) =>
+        {
+            Resource::ErrorInformation {
+                guid,
+                value: !rest.is_empty(),
+            }
+        }
+        (["MessageProcessingLogs", "MessageStoreEntries"], Some(guid)) if keyless(1) => {
+            Resource::StoreEntries(guid)
+        }
+        (["MessageProcessingLogs", "MessageStoreEntries", rest @ ..], Some(_))
+            if key(1).is_some() && matches!(rest, [] | ["$value"]) =>
+        {
+            Resource::StoreEntry {
+                id: key(1).unwrap_or_default(),
+                value: !rest.is_empty(),
+            }
+        }
+        (["MessageStoreEntries", rest @ ..], Some(id)) if matches!(rest, [] | ["$value"]) => {
+            Resource::StoreEntry {
+                id,
+                value: !rest.is_empty(),
+            }
+        }
+        (["IntegrationRuntimeArtifacts"], id) => Resource::Artifacts(id),
+        (["ServiceEndpoints"], id) => Resource::ServiceEndpoints(id),
+        _ => return Ok(None),
+    };
+    // A key where none belongs (`$metadata('x')`, `.../ErrorInformation('x')`) names nothing.
+    Ok(Some(resource))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_name_resources() {
+        let guid = || "AGabc".to_owned();
+        for (path, expected) in [
+            ("", Some(Resource::Service)),
+            ("$metadata", Some(Resource::Metadata)),
+            ("MessageProcessingLogs", Some(Resource::Logs)),
+            ("MessageProcessingLogs/", Some(Resource::Logs)),
+            ("MessageProcessingLogs/$count", Some(Resource::LogCount)),
+            (
+                "MessageProcessingLogs('AGabc')",
+                Some(Resource::Log(guid())),
+            ),
+            (
+                "MessageProcessingLogs('AGabc')/ErrorInformation/$value",
+                Some(Resource::ErrorInformation {
+                    guid: guid(),
+                    value: true,
+                }),
+            ),
+            (
+                "MessageProcessingLogs('AGabc')/MessageStoreEntries",
+                Some(Resource::StoreEntries(guid())),
+            ),
+            (
+                "MessageProcessingLogs('AGabc')/MessageStoreEntries('AGabc.request')/$value",
+                Some(Resource::StoreEntry {
+                    id: "AGabc.request".into(),
+                    value: true,
+                }),
+            ),
+            (
+                "MessageStoreEntries('it''s')",
+                Some(Resource::StoreEntry {
+                    id: "it's".into(),
+                    value: false,
+                }),
+            ),
+            (
+                "IntegrationRuntimeArtifacts",
+                Some(Resource::Artifacts(None)),
+            ),
+            (
+                "ServiceEndpoints('X')",
+                Some(Resource::ServiceEndpoints(Some("X".into()))),
+            ),
+            ("Nothing", None),
+            ("MessageProcessingLogs('AGabc')/Nope", None),
+            ("MessageStoreEntries", None),
+        ] {
+            assert_eq!(parse(path).unwrap(), expected, "{path}");
+        }
+        assert!(parse("MessageProcessingLogs(AGabc)").is_err());
+        assert!(parse("MessageProcessingLogs('AGabc'").is_err());
+    }
+}

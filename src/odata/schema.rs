@@ -1,0 +1,188 @@
+//! The entity types of the monitoring API: names, properties and their types.
+//!
+//! One list per entity type, read by the query parser (which properties may be filtered and
+//! ordered, and with which literals), by the JSON rendering (`$select`) and by `$metadata`.
+
+/// The type of a property, as `$metadata` declares it and as `$filter` literals must match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    String,
+    /// `Edm.DateTime`: compared with `datetime'2026-01-31T12:00:00'`, shown as `/Date(ms)/`.
+    DateTime,
+    Int,
+    Boolean,
+}
+
+impl Kind {
+    pub fn edm(self) -> &'static str {
+        match self {
+            Self::String => "Edm.String",
+            Self::DateTime => "Edm.DateTime",
+            Self::Int => "Edm.Int32",
+            Self::Boolean => "Edm.Boolean",
+        }
+    }
+}
+
+/// A property a query may name: a top-level property (`Status`) or a property of a complex
+/// property (`IntegrationArtifact/Id`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    pub path: &'static str,
+    pub kind: Kind,
+    /// May be null (shown as `null`; matches `eq null`).
+    pub nullable: bool,
+}
+
+const fn field(path: &'static str, kind: Kind, nullable: bool) -> Field {
+    Field {
+        path,
+        kind,
+        nullable,
+    }
+}
+
+/// An entity type as the query options see it.
+#[derive(Debug)]
+pub struct Schema {
+    /// The entity set's name in URLs (`MessageProcessingLogs`).
+    pub set: &'static str,
+    /// Fields `$filter` and `$orderby` may use.
+    pub fields: &'static [Field],
+    /// Top-level properties `$select` may name, in the order they are rendered.
+    pub properties: &'static [&'static str],
+}
+
+impl Schema {
+    pub fn field(&self, path: &str) -> Option<&'static Field> {
+        self.fields.iter().find(|f| f.path == path)
+    }
+
+    pub fn has_property(&self, name: &str) -> bool {
+        self.properties.contains(&name)
+    }
+}
+
+/// `MessageProcessingLogs`: CPI's properties, plus three of iflowd's own (`EventCount`,
+/// `Repost`, `OriginalMessageGuid`) for what an ISC event adds to a message.
+pub static MESSAGE_PROCESSING_LOG: Schema = Schema {
+    set: "MessageProcessingLogs",
+    fields: &[
+        field("MessageGuid", Kind::String, false),
+        field("CorrelationId", Kind::String, false),
+        field("ApplicationMessageId", Kind::String, true),
+        field("ApplicationMessageType", Kind::String, true),
+        field("LogStart", Kind::DateTime, false),
+        field("LogEnd", Kind::DateTime, true),
+        field("Sender", Kind::String, false),
+        field("Receiver", Kind::String, true),
+        field("IntegrationFlowName", Kind::String, false),
+        field("Status", Kind::String, false),
+        field("CustomStatus", Kind::String, false),
+        field("LogLevel", Kind::String, false),
+        field("TransactionId", Kind::String, false),
+        field("IntegrationArtifact/Id", Kind::String, false),
+        field("IntegrationArtifact/Name", Kind::String, false),
+        field("IntegrationArtifact/Type", Kind::String, false),
+        field("EventCount", Kind::Int, true),
+        field("Repost", Kind::Boolean, true),
+        field("OriginalMessageGuid", Kind::String, true),
+    ],
+    properties: &[
+        "MessageGuid",
+        "CorrelationId",
+        "ApplicationMessageId",
+        "ApplicationMessageType",
+        "LogStart",
+        "LogEnd",
+        "Sender",
+        "Receiver",
+        "IntegrationFlowName",
+        "Status",
+        "CustomStatus",
+        "LogLevel",
+        "TransactionId",
+        "IntegrationArtifact",
+        "EventCount",
+        "Repost",
+        "OriginalMessageGuid",
+    ],
+};
+
+/// `IntegrationRuntimeArtifacts`: one per configured endpoint.
+pub static INTEGRATION_RUNTIME_ARTIFACT: Schema = Schema {
+    set: "IntegrationRuntimeArtifacts",
+    fields: &[
+        field("Id", Kind::String, false),
+        field("Version", Kind::String, false),
+        field("Name", Kind::String, false),
+        field("Type", Kind::String, false),
+        field("DeployedBy", Kind::String, false),
+        field("DeployedOn", Kind::DateTime, false),
+        field("Status", Kind::String, false),
+    ],
+    properties: &[
+        "Id",
+        "Version",
+        "Name",
+        "Type",
+        "DeployedBy",
+        "DeployedOn",
+        "Status",
+    ],
+};
+
+/// `ServiceEndpoints`: the URL and protocol of each endpoint.
+pub static SERVICE_ENDPOINT: Schema = Schema {
+    set: "ServiceEndpoints",
+    fields: &[
+        field("Id", Kind::String, false),
+        field("Name", Kind::String, false),
+        field("Title", Kind::String, false),
+        field("Version", Kind::String, false),
+        field("Protocol", Kind::String, false),
+        field("Url", Kind::String, false),
+        field("LastUpdated", Kind::DateTime, false),
+    ],
+    properties: &[
+        "Id",
+        "Name",
+        "Title",
+        "Version",
+        "Protocol",
+        "Url",
+        "LastUpdated",
+    ],
+};
+
+/// `MessageStoreEntries`: the stored bodies of a message.
+pub static MESSAGE_STORE_ENTRY: Schema = Schema {
+    set: "MessageStoreEntries",
+    fields: &[
+        field("Id", Kind::String, false),
+        field("MessageGuid", Kind::String, false),
+        field("MessageStoreId", Kind::String, false),
+        field("TimeStamp", Kind::DateTime, false),
+        field("HasAttachments", Kind::Boolean, false),
+        field("ContentType", Kind::String, false),
+    ],
+    properties: &[
+        "Id",
+        "MessageGuid",
+        "MessageStoreId",
+        "TimeStamp",
+        "HasAttachments",
+        "ContentType",
+    ],
+};
+
+/// `MessageProcessingLogErrorInformations`: the error of a failed message.
+pub static ERROR_INFORMATION: Schema = Schema {
+    set: "MessageProcessingLogErrorInformations",
+    fields: &[
+        field("MessageGuid", Kind::String, false),
+        field("Type", Kind::String, false),
+        field("LastErrorModelStepId", Kind::String, true),
+    ],
+    properties: &["MessageGuid", "Type", "LastErrorModelStepId"],
+};

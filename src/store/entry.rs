@@ -1,0 +1,149 @@
+//! What the store keeps: log entries, their statuses and their stored bodies.
+
+use bytes::Bytes;
+use time::OffsetDateTime;
+
+/// CPI's message statuses, the ones iflowd reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// The handler chain is running.
+    Processing,
+    /// Every handler succeeded and the sender was acknowledged.
+    Completed,
+    /// The call was refused or a handler failed; the sender got a fault.
+    Failed,
+    /// A duplicate of a completed message: answered like it, not processed again.
+    Discarded,
+    /// Found in `PROCESSING` at start-up: the process stopped while the chain ran.
+    Abandoned,
+}
+
+impl Status {
+    pub const ALL: [Self; 5] = [
+        Self::Processing,
+        Self::Completed,
+        Self::Failed,
+        Self::Discarded,
+        Self::Abandoned,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Processing => "PROCESSING",
+            Self::Completed => "COMPLETED",
+            Self::Failed => "FAILED",
+            Self::Discarded => "DISCARDED",
+            Self::Abandoned => "ABANDONED",
+        }
+    }
+
+    /// Case-insensitive, for the command line.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str().eq_ignore_ascii_case(text))
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A stored body: the request as received or the answer as sent.
+#[derive(Debug, Clone)]
+pub struct Payload {
+    pub content_type: String,
+    pub body: Bytes,
+}
+
+/// Why a message failed, for `ErrorInformation`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorInfo {
+    pub text: String,
+    /// The handler that failed, when one did (`LastErrorModelStepId`).
+    pub step: Option<String>,
+}
+
+/// A new log entry. Entries of calls that end at once (a refused body, a duplicate) are written
+/// final; the others start as `PROCESSING` and are completed by a [`Finish`].
+#[derive(Debug, Clone)]
+pub struct NewEntry {
+    pub guid: String,
+    pub correlation_id: String,
+    pub transaction_id: String,
+    pub application_message_id: Option<String>,
+    pub application_message_type: Option<String>,
+    pub integration_flow_name: String,
+    pub sender: String,
+    pub status: Status,
+    pub log_start: OffsetDateTime,
+    pub log_end: Option<OffsetDateTime>,
+    pub error: Option<ErrorInfo>,
+    pub event_count: Option<i64>,
+    pub repost: Option<bool>,
+    pub original_guid: Option<String>,
+    /// The acknowledgement (opaque JSON), kept for completed messages so a duplicate gets the
+    /// same answer.
+    pub ack: Option<String>,
+    pub request: Option<Payload>,
+    pub response: Option<Payload>,
+}
+
+/// How a `PROCESSING` entry ended.
+#[derive(Debug, Clone)]
+pub struct Finish {
+    /// The row [`crate::store::Store::begin`] returned.
+    pub row: i64,
+    pub status: Status,
+    pub log_end: OffsetDateTime,
+    pub error: Option<ErrorInfo>,
+    pub ack: Option<String>,
+    pub response: Option<Payload>,
+}
+
+/// A log entry as read back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub guid: String,
+    pub correlation_id: String,
+    pub transaction_id: String,
+    pub application_message_id: Option<String>,
+    pub application_message_type: Option<String>,
+    pub integration_flow_name: String,
+    pub sender: String,
+    pub status: String,
+    pub custom_status: String,
+    pub log_start: OffsetDateTime,
+    pub log_end: Option<OffsetDateTime>,
+    pub event_count: Option<i64>,
+    pub repost: Option<bool>,
+    pub original_guid: Option<String>,
+    pub has_error: bool,
+}
+
+/// The completed delivery a duplicate refers to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Original {
+    pub guid: String,
+    pub correlation_id: String,
+    pub ack: Option<String>,
+}
+
+/// A stored body's description (`MessageStoreEntries`), without the body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayloadInfo {
+    pub kind: String,
+    pub stored_at: OffsetDateTime,
+    pub content_type: String,
+}
+
+/// What [`crate::store::Store::begin`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Begun {
+    /// The `PROCESSING` entry is written, in this row.
+    Started(i64),
+    /// A completed delivery with the same externalEventId exists; nothing was written.
+    Duplicate(Original),
+}

@@ -1,0 +1,302 @@
+//! CPI's OData monitoring API: roles, paging, `$metadata`, artifacts and service endpoints.
+//! (Query options: `monitoring_queries.rs`.)
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{
+    MONITOR, MONITOR_PASSWORD, OUTSIDER, OUTSIDER_PASSWORD, PASSWORD, TestApp, USER, envelope,
+    message_id, users_toml,
+};
+use serde_json::Value;
+
+fn config() -> String {
+    format!(
+        r#"{}
+[[endpoints]]
+name = "ISC_Events"
+address = "/isc/events"
+
+[[endpoints]]
+name = "Broken"
+adapter = "https"
+address = "/broken"
+handlers = ["archive"]
+
+[handlers.archive]
+type = "jsonl"
+path = "/dev/full"
+"#,
+        users_toml()
+    )
+}
+
+#[tokio::test]
+async fn reading_needs_monitoring_data_read_and_bodies_need_message_payloads_read() {
+    let app = TestApp::spawn_default().await;
+    let id = message_id(&app.post_fixture("hire.xml").await);
+
+    let anonymous = app
+        .client
+        .get(app.url("/api/v1/MessageProcessingLogs"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(
+        anonymous.headers()["www-authenticate"],
+        r#"Basic realm="iflowd""#
+    );
+    let wrong = app.api_as(USER, "wrong", "MessageProcessingLogs").await;
+    assert_eq!(wrong.status(), 401);
+
+    let outsider = app
+        .api_as(OUTSIDER, OUTSIDER_PASSWORD, "MessageProcessingLogs")
+        .await;
+    assert_eq!(outsider.status(), 403);
+    let error: Value = outsider.json().await.unwrap();
+    assert_eq!(
+        error["error"]["message"]["value"],
+        "user 'outsider' does not have the role 'MonitoringDataRead' this requires"
+    );
+    let outsider_metadata = app.api_as(OUTSIDER, OUTSIDER_PASSWORD, "$metadata").await;
+    assert_eq!(outsider_metadata.status(), 403);
+
+    let monitor_list = app
+        .api_as(MONITOR, MONITOR_PASSWORD, "MessageProcessingLogs")
+        .await;
+    assert_eq!(monitor_list.status(), 200);
+    let entries = app
+        .api_as(
+            MONITOR,
+            MONITOR_PASSWORD,
+            &format!("MessageProcessingLogs('{id}')/MessageStoreEntries"),
+        )
+        .await;
+    assert_eq!(
+        entries.status(),
+        200,
+        "the list of bodies is monitoring data"
+    );
+    let body = app
+        .api_as(
+            MONITOR,
+            MONITOR_PASSWORD,
+            &format!("MessageStoreEntries('{id}.request')/$value"),
+        )
+        .await;
+    assert_eq!(body.status(), 403);
+    let error: Value = body.json().await.unwrap();
+    assert_eq!(
+        error["error"]["message"]["value"],
+        "user 'monitor' does not have the role 'MessagePayloadsRead' this requires"
+    );
+    let own = app
+        .api_as(
+            USER,
+            PASSWORD,
+            &format!("MessageStoreEntries('{id}.request')/$value"),
+        )
+        .await;
+    assert_eq!(own.status(), 200);
+
+    let post = app
+        .client
+        .post(app.url("/api/v1/MessageProcessingLogs"))
+        .basic_auth(USER, Some(PASSWORD))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.status(), 405);
+}
+
+#[tokio::test]
+async fn pages_stop_at_1000_entries_with_a_next_link() {
+    let app = TestApp::spawn_default().await;
+    let mut posts = tokio::task::JoinSet::new();
+    for i in 0..1001 {
+        let client = app.client.clone();
+        let url = app.url("/cxf/isc/events");
+        posts.spawn(async move {
+            client
+                .post(url)
+                .basic_auth(USER, Some(PASSWORD))
+                .header("Content-Type", "text/xml")
+                .body(envelope(&format!("page-{i:04}"), 0, false))
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        });
+        // At most 16 calls in flight.
+        if posts.len() >= 16 {
+            assert_eq!(posts.join_next().await.unwrap().unwrap().unwrap(), 200);
+        }
+    }
+    while let Some(status) = posts.join_next().await {
+        assert_eq!(status.unwrap().unwrap(), 200);
+    }
+
+    let first = app
+        .api("MessageProcessingLogs?$inlinecount=allpages&$orderby=ApplicationMessageId&$select=ApplicationMessageId")
+        .await;
+    let results = first["d"]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1000);
+    assert_eq!(first["d"]["__count"], "1001");
+    assert_eq!(results[999]["ApplicationMessageId"], "page-0999");
+    let next = first["d"]["__next"].as_str().expect("__next").to_owned();
+    let base = app.url("/api/v1/");
+    let rest = app
+        .api(next.strip_prefix(&base).expect("absolute link"))
+        .await;
+    let results = rest["d"]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0]["ApplicationMessageId"], "page-1000");
+    assert_eq!(rest["d"]["__count"], "1001", "options carried over");
+    assert!(rest["d"].get("__next").is_none());
+
+    let topped = app
+        .api("MessageProcessingLogs?$top=1001&$skip=0&$select=MessageGuid")
+        .await;
+    assert_eq!(topped["d"]["results"].as_array().unwrap().len(), 1000);
+    let next = topped["d"]["__next"].as_str().unwrap();
+    assert!(
+        next.contains("%24skip=1000") && next.contains("%24top=1"),
+        "{next}"
+    );
+}
+
+#[tokio::test]
+async fn metadata_declares_exactly_what_the_entries_carry() {
+    let app = TestApp::spawn_default().await;
+    let id = message_id(&app.post_fixture("hire.xml").await);
+    let response = app.api_as(USER, PASSWORD, "$metadata").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/xml;charset=utf-8"
+    );
+    assert_eq!(response.headers()["dataserviceversion"], "2.0");
+    let xml = response.text().await.unwrap();
+
+    // Properties and navigation properties of each entity type, read with a real XML parser.
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    let mut current = String::new();
+    let mut declared: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
+    let mut sets = BTreeSet::new();
+    loop {
+        match reader.read_event().expect("well-formed EDMX") {
+            quick_xml::events::Event::Eof => break,
+            quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e) => {
+                let name = |e: &quick_xml::events::BytesStart| {
+                    e.try_get_attribute("Name")
+                        .unwrap()
+                        .map(|a| a.value.to_string())
+                };
+                match e.local_name().as_ref() {
+                    "EntityType" | "ComplexType" => current = name(&e).unwrap(),
+                    "Property" | "NavigationProperty" => {
+                        declared
+                            .entry(current.clone())
+                            .or_default()
+                            .insert(name(&e).unwrap());
+                    }
+                    "EntitySet" => {
+                        sets.insert(name(&e).unwrap());
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(
+        sets,
+        BTreeSet::from(
+            [
+                "MessageProcessingLogs",
+                "MessageProcessingLogErrorInformations",
+                "MessageStoreEntries",
+                "IntegrationRuntimeArtifacts",
+                "ServiceEndpoints"
+            ]
+            .map(String::from)
+        )
+    );
+    let keys = |value: &Value| -> BTreeSet<String> {
+        value
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| *k != "__metadata")
+            .cloned()
+            .collect()
+    };
+    let entry = app.log_entry(&id).await;
+    assert_eq!(keys(&entry), declared["MessageProcessingLog"]);
+    assert_eq!(
+        keys(&entry["IntegrationArtifact"]),
+        declared["IntegrationArtifact"]
+    );
+    let stored = app
+        .api_results(&format!(
+            "MessageProcessingLogs('{id}')/MessageStoreEntries"
+        ))
+        .await;
+    assert_eq!(keys(&stored[0]), declared["MessageStoreEntry"]);
+    let artifacts = app.api_results("IntegrationRuntimeArtifacts").await;
+    assert_eq!(keys(&artifacts[0]), declared["IntegrationRuntimeArtifact"]);
+    let endpoints = app.api_results("ServiceEndpoints").await;
+    assert_eq!(keys(&endpoints[0]), declared["ServiceEndpoint"]);
+
+    let service = app.api("").await;
+    assert_eq!(service["d"]["EntitySets"].as_array().unwrap().len(), 5);
+}
+
+#[tokio::test]
+async fn artifacts_and_service_endpoints_list_the_configured_endpoints() {
+    let app = TestApp::spawn(&config()).await;
+    let artifacts = app.api_results("IntegrationRuntimeArtifacts").await;
+    let names: Vec<&str> = artifacts
+        .iter()
+        .map(|a| a["Id"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Broken", "ISC_Events"]);
+    for artifact in &artifacts {
+        assert_eq!(artifact["Status"], "STARTED");
+        assert_eq!(artifact["Type"], "INTEGRATION_FLOW");
+        assert!(
+            artifact["DeployedOn"]
+                .as_str()
+                .unwrap()
+                .starts_with("/Date(")
+        );
+    }
+    let one = app
+        .api("IntegrationRuntimeArtifacts('ISC_Events')?$select=Status")
+        .await;
+    assert_eq!(one["d"]["Status"], "STARTED");
+    assert!(one["d"].get("Name").is_none());
+    assert_eq!(
+        app.api_as(USER, PASSWORD, "IntegrationRuntimeArtifacts('Nope')")
+            .await
+            .status(),
+        404
+    );
+
+    let endpoints = app
+        .api("ServiceEndpoints?$filter=Protocol%20eq%20'SOAP'&$inlinecount=allpages")
+        .await;
+    assert_eq!(endpoints["d"]["__count"], "1");
+    let soap = &endpoints["d"]["results"][0];
+    assert_eq!(soap["Name"], "ISC_Events");
+    assert_eq!(soap["Url"], app.url("/cxf/isc/events"));
+    let rest = app.api("ServiceEndpoints('Broken')").await;
+    assert_eq!(rest["d"]["Protocol"], "REST");
+    assert_eq!(rest["d"]["Url"], app.url("/http/broken"));
+    let ordered = app
+        .api_results("IntegrationRuntimeArtifacts?$orderby=Name%20desc&$top=1")
+        .await;
+    assert_eq!(ordered[0]["Name"], "ISC_Events");
+}

@@ -1,0 +1,187 @@
+//! A real crash: `iflowd serve` killed with SIGKILL while a handler runs, then a new server on
+//! the same data directory.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::{
+    PASSWORD, TestApp, USER, envelope, fixture, make_fifo, message_id, open_fifo_reader,
+    users_toml, wait_for_writer,
+};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+const BOUND: Duration = Duration::from_secs(30);
+
+fn config(archive: &str) -> String {
+    format!(
+        r#"data_dir = "{{dir}}/data"
+{}
+[[endpoints]]
+name = "ISC_Events"
+address = "/isc/events"
+
+[[endpoints]]
+name = "Slow"
+address = "/slow"
+handlers = ["archive"]
+
+[handlers.archive]
+type = "jsonl"
+path = "{archive}"
+"#,
+        users_toml()
+    )
+}
+
+#[tokio::test]
+async fn after_a_crash_the_log_is_intact_and_what_was_processing_is_abandoned() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe");
+    make_fifo(&fifo);
+    let mut reader = open_fifo_reader(&fifo);
+    let file = dir.path().join("iflowd.toml");
+    std::fs::write(
+        &file,
+        config("{dir}/pipe").replace("{dir}", &dir.path().display().to_string()),
+    )
+    .unwrap();
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_iflowd"))
+        .args(["serve", "--config"])
+        .arg(&file)
+        .env("IFLOWD_LISTEN", "127.0.0.1:0")
+        .env("IFLOWD_LOG", "warn")
+        .env_remove("IFLOWD_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = tokio::time::timeout(BOUND, async {
+        loop {
+            let line = lines.next_line().await.unwrap().expect("banner");
+            if let Some(url) = line
+                .split_whitespace()
+                .find(|w| w.starts_with("http://127.0.0.1:"))
+            {
+                return url.to_owned();
+            }
+        }
+    })
+    .await
+    .expect("banner printed");
+
+    let client = reqwest::Client::new();
+    let post = |path: &str, body: Vec<u8>| {
+        client
+            .post(format!("{base}{path}"))
+            .basic_auth(USER, Some(PASSWORD))
+            .header("Content-Type", "text/xml")
+            .body(body)
+            .send()
+    };
+    let acknowledged = post("/cxf/isc/events", fixture("hire.xml")).await.unwrap();
+    assert_eq!(acknowledged.status(), 200);
+    let acknowledged_id = message_id(&acknowledged);
+
+    let stuck = tokio::spawn(post(
+        "/cxf/slow",
+        envelope("stuck-1", 300, false).into_bytes(),
+    ));
+    wait_for_writer(&mut reader).await;
+    child.start_kill().unwrap();
+    tokio::time::timeout(BOUND, child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        stuck.await.unwrap().is_err(),
+        "the sender never got an answer"
+    );
+
+    // A new server on the same data directory (writing its archive to a plain file now).
+    let app = TestApp::spawn_in(dir, &config("{dir}/events.jsonl")).await;
+    let entry = app.log_entry(&acknowledged_id).await;
+    assert_eq!(
+        entry["Status"], "COMPLETED",
+        "the acknowledged message survived the crash"
+    );
+    let request = app
+        .api_as(
+            USER,
+            PASSWORD,
+            &format!("MessageStoreEntries('{acknowledged_id}.request')/$value"),
+        )
+        .await;
+    assert_eq!(request.bytes().await.unwrap(), fixture("hire.xml"));
+
+    let abandoned = app
+        .api_results("MessageProcessingLogs?$filter=ApplicationMessageId%20eq%20'stuck-1'")
+        .await;
+    assert_eq!(abandoned.len(), 1);
+    assert_eq!(abandoned[0]["Status"], "ABANDONED");
+    assert_eq!(abandoned[0]["IntegrationFlowName"], "Slow");
+    assert!(abandoned[0]["LogEnd"].is_string());
+    let guid = abandoned[0]["MessageGuid"].as_str().unwrap();
+    let reason = app
+        .api_as(
+            USER,
+            PASSWORD,
+            &format!("MessageProcessingLogs('{guid}')/ErrorInformation/$value"),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        reason.starts_with("iflowd stopped while the message was being processed"),
+        "{reason}"
+    );
+
+    // Its redelivery is processed (an abandoned message never completed).
+    let again = app
+        .post_soap("/cxf/slow", envelope("stuck-1", 1, true))
+        .await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(
+        app.log_entry(&message_id(&again)).await["Status"],
+        "COMPLETED"
+    );
+}
+
+#[tokio::test]
+async fn a_graceful_restart_keeps_every_entry() {
+    let app = TestApp::spawn(&users_toml()).await;
+    let ids: Vec<String> = {
+        let mut ids = Vec::new();
+        for name in ["hire.xml", "termination.xml", "malformed.xml"] {
+            ids.push(message_id(&app.post_fixture(name).await));
+        }
+        ids
+    };
+    let dir = app.stop_keeping_dir().await;
+    let app = TestApp::spawn_in(dir, &users_toml()).await;
+    let statuses: Vec<String> = {
+        let mut statuses = Vec::new();
+        for id in &ids {
+            statuses.push(
+                app.log_entry(id).await["Status"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            );
+        }
+        statuses
+    };
+    assert_eq!(statuses, ["COMPLETED", "COMPLETED", "FAILED"]);
+    let again = app.post_fixture("hire.xml").await;
+    assert_eq!(
+        app.log_entry(&message_id(&again)).await["Status"],
+        "DISCARDED",
+        "duplicates are found across restarts"
+    );
+}
