@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::auth::Authenticator;
+use crate::auth::{Authenticator, DistinguishedName, KeyError};
 use crate::config::endpoint_path;
 use crate::config::{Config, Limits};
 use crate::endpoint::{Endpoint, EndpointTable};
@@ -21,13 +21,24 @@ struct Shared {
     auth: Authenticator,
     limits: Limits,
     event_types: EventTypes,
+    token_path: Option<String>,
+}
+
+/// Why the service cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Handler(#[from] BuildError),
+    #[error(transparent)]
+    SigningKey(#[from] KeyError),
 }
 
 impl App {
     /// Builds endpoints, handler chains and the authenticator. Handlers that touch the outside
-    /// world (opening files...) do it here, so a broken handler stops start-up instead of failing
-    /// the first request.
-    pub async fn build(config: &Config) -> Result<Self, BuildError> {
+    /// world (opening files...) do it here, and the OAuth signing key is read or created here,
+    /// so a broken handler or data directory stops start-up instead of failing the first
+    /// request.
+    pub async fn build(config: &Config) -> Result<Self, StartError> {
         let handlers = build_handlers(&config.handlers).await?;
         let endpoints = config
             .endpoints
@@ -50,6 +61,12 @@ impl App {
                     adapter: e.adapter,
                     path: endpoint_path(e.adapter, &e.address),
                     role: e.role.clone(),
+                    // Validation has parsed every subject already.
+                    client_certificates: e
+                        .client_certificates
+                        .iter()
+                        .filter_map(|dn| DistinguishedName::parse(dn).ok())
+                        .collect(),
                     chain: Chain::new(steps),
                 }))
             })
@@ -57,9 +74,11 @@ impl App {
         Ok(Self {
             shared: Arc::new(Shared {
                 endpoints: EndpointTable::new(endpoints),
-                auth: Authenticator::new(&config.users),
+                auth: Authenticator::from_config(config)?,
                 limits: config.limits.clone(),
                 event_types: Self::event_types_of(config),
+                token_path: (!config.oauth_clients.is_empty())
+                    .then(|| config.oauth.token_path.clone()),
             }),
         })
     }
@@ -89,5 +108,10 @@ impl App {
 
     pub fn event_types(&self) -> &EventTypes {
         &self.shared.event_types
+    }
+
+    /// Where the OAuth token endpoint answers; `None` without `[[oauth_clients]]`.
+    pub fn token_path(&self) -> Option<&str> {
+        self.shared.token_path.as_deref()
     }
 }

@@ -14,9 +14,11 @@
 //! * [`handler`]: the per-endpoint handler chain and the built-in handlers.
 //!
 //! Around them: [`config`] (TOML, environment, defaults, validation), [`app`] (the shared state
-//! built once at start-up), [`message`] (message ids and context), [`cli`] and [`telemetry`].
+//! built once at start-up), [`message`] (message ids and context), [`tls`] (HTTPS and client
+//! certificates), [`clock`], [`cli`] and [`telemetry`].
 
 pub mod app;
+pub mod clock;
 pub mod auth;
 pub mod cli;
 pub mod config;
@@ -28,6 +30,7 @@ pub mod message;
 pub mod server;
 pub mod soap;
 pub mod telemetry;
+pub mod tls;
 
 pub use app::App;
-pub use server::serve;
+pub use server::{Listener, serve, serve_listeners};

@@ -11,6 +11,7 @@ fn user(name: &str, password: Option<&str>, hash: Option<String>, roles: &[&str]
         password: password.map(SecretString::from),
         password_hash: hash,
         roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+        certificate_subject: None,
     }
 }
 

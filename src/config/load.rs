@@ -75,6 +75,7 @@ pub fn load(path: Option<&Path>, env: &Env) -> Result<Loaded, ConfigError> {
             password: Some(password),
             password_hash: None,
             roles: defaults::roles(),
+            certificate_subject: None,
         });
     } else if env.user.is_some() || env.password.is_some() {
         warnings.push(format!(
@@ -89,6 +90,7 @@ pub fn load(path: Option<&Path>, env: &Env) -> Result<Loaded, ConfigError> {
             address: DEFAULT_ENDPOINT_ADDRESS.to_owned(),
             role: defaults::role(),
             handlers: defaults::handlers(),
+            client_certificates: Vec::new(),
         });
     }
 

@@ -11,9 +11,11 @@
 mod defaults;
 mod env;
 mod load;
+mod security;
 #[cfg(test)]
 mod tests;
 mod validate;
+mod validate_security;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -25,6 +27,7 @@ use serde::Deserialize;
 pub use defaults::{DEFAULT_ENDPOINT_ADDRESS, DEFAULT_ENDPOINT_NAME, DEFAULT_ROLE, DEFAULT_USER};
 pub use env::Env;
 pub use load::{ConfigError, Loaded, load};
+pub use security::{ClientAuth, OAuthClientConfig, OAuthConfig, TlsConfig};
 pub use validate::endpoint_path;
 
 /// The whole configuration, as in `iflowd.example.toml`.
@@ -46,6 +49,16 @@ pub struct Config {
     pub handlers: BTreeMap<String, HandlerConfig>,
     #[serde(default)]
     pub events: EventsConfig,
+    /// Where iflowd keeps state between runs (the generated token signing key).
+    #[serde(default = "defaults::data_dir")]
+    pub data_dir: PathBuf,
+    /// OAuth clients of the client-credentials grant.
+    #[serde(default)]
+    pub oauth_clients: Vec<OAuthClientConfig>,
+    #[serde(default)]
+    pub oauth: OAuthConfig,
+    /// HTTPS and client certificates; plain HTTP without it.
+    pub tls: Option<TlsConfig>,
 }
 
 /// Bounds that keep a slow or oversized client from holding the server.
@@ -90,6 +103,9 @@ pub struct UserConfig {
     pub password_hash: Option<String>,
     #[serde(default = "defaults::roles")]
     pub roles: Vec<String>,
+    /// A client certificate subject DN (e.g. `CN=isc,O=ACME`) that authenticates as this user,
+    /// like CPI's certificate-to-user mapping. A user may have only this and no password.
+    pub certificate_subject: Option<String>,
 }
 
 /// Where the endpoint lives, as in CPI: SOAP flows under `/cxf`, HTTPS flows under `/http`.
@@ -115,6 +131,11 @@ pub struct EndpointConfig {
     /// Handler names, run in this order; `log` is built in.
     #[serde(default = "defaults::handlers")]
     pub handlers: Vec<String>,
+    /// CPI's "Client Certificate" authorization: when not empty, a caller must present a TLS
+    /// client certificate whose subject DN is listed here (403 otherwise), and `role` is not
+    /// checked.
+    #[serde(default)]
+    pub client_certificates: Vec<String>,
 }
 
 /// A named handler in `[handlers.<name>]`, chosen by its `type`.

@@ -9,9 +9,11 @@
 //! * [`response`] writes the acknowledgement (`ExternalEventResponse`) and SOAP faults, in the
 //!   SOAP version and event namespace of the request.
 //! * [`wsdl`] serves the service description with the address the client used.
+//! * [`answer`] reads an acknowledgement or fault, for `iflowd send`.
 //!
 //! The rest of the crate sees typed values only.
 
+pub mod answer;
 mod cursor;
 mod parse;
 pub mod response;
