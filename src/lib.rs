@@ -18,9 +18,9 @@
 //! certificates), [`clock`], [`cli`] and [`telemetry`].
 
 pub mod app;
-pub mod clock;
 pub mod auth;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod endpoint;
 pub mod event;

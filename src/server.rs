@@ -190,18 +190,18 @@ async fn handshake(
     stream: TcpStream,
     peer: SocketAddr,
 ) -> Option<(tokio_rustls::server::TlsStream<TcpStream>, ConnectionInfo)> {
-    let stream = match tokio::time::timeout(tls.handshake_timeout, tls.acceptor.accept(stream)).await
-    {
-        Ok(Ok(stream)) => stream,
-        Ok(Err(error)) => {
-            tracing::debug!(%peer, %error, "TLS handshake failed");
-            return None;
-        }
-        Err(_) => {
-            tracing::debug!(%peer, "TLS handshake timed out");
-            return None;
-        }
-    };
+    let stream =
+        match tokio::time::timeout(tls.handshake_timeout, tls.acceptor.accept(stream)).await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(error)) => {
+                tracing::debug!(%peer, %error, "TLS handshake failed");
+                return None;
+            }
+            Err(_) => {
+                tracing::debug!(%peer, "TLS handshake timed out");
+                return None;
+            }
+        };
     let client_certificate = stream
         .get_ref()
         .1

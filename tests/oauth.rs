@@ -149,14 +149,23 @@ async fn the_token_endpoint_takes_credentials_in_a_basic_header_and_the_token_ca
     assert_eq!(json["token_type"], "bearer");
     assert_eq!(json["expires_in"], 3600);
     assert_eq!(json["scope"], "iflowd.ESBMessaging.send");
-    assert!(json["jti"].as_str().is_some_and(|j| j.len() >= 16), "{json}");
+    assert!(
+        json["jti"].as_str().is_some_and(|j| j.len() >= 16),
+        "{json}"
+    );
     let token = json["access_token"].as_str().unwrap();
     assert_eq!(token.split('.').count(), 3, "a JWT: {token}");
-    let claims: Value =
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap())
-            .unwrap();
+    let claims: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(token.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(claims["client_id"], CLIENT);
-    assert_eq!(claims["scope"], serde_json::json!(["iflowd.ESBMessaging.send"]));
+    assert_eq!(
+        claims["scope"],
+        serde_json::json!(["iflowd.ESBMessaging.send"])
+    );
     assert_eq!(claims["jti"], json["jti"]);
     assert_eq!(
         claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
@@ -188,7 +197,13 @@ async fn the_token_endpoint_takes_credentials_in_the_form_body_as_isc_validates_
     assert_eq!(post_with_bearer(&app, token).await.status(), 200);
 
     // grant_type in the query string, credentials in the header, no body at all.
-    let answer = request_token(&app, "?grant_type=client_credentials", &[], Some((CLIENT, SECRET))).await;
+    let answer = request_token(
+        &app,
+        "?grant_type=client_credentials",
+        &[],
+        Some((CLIENT, SECRET)),
+    )
+    .await;
     assert_eq!(answer.status, 200, "{}", answer.json);
     // Both credential styles at once, agreeing.
     let answer = request_token(
@@ -216,7 +231,10 @@ async fn a_wrong_secret_is_invalid_client_with_a_basic_challenge_only_when_basic
     )
     .await;
     assert_oauth_error(&header, 401, "invalid_client");
-    assert_eq!(header.headers["www-authenticate"], r#"Basic realm="iflowd""#);
+    assert_eq!(
+        header.headers["www-authenticate"],
+        r#"Basic realm="iflowd""#
+    );
 
     let body = request_token(
         &app,
@@ -262,14 +280,23 @@ async fn a_wrong_secret_is_invalid_client_with_a_basic_challenge_only_when_basic
 #[tokio::test]
 async fn a_missing_or_other_grant_type_is_refused_as_rfc_6749_says() {
     let app = spawn().await;
-    let other = request_token(&app, "", &[("grant_type", "password")], Some((CLIENT, SECRET))).await;
+    let other = request_token(
+        &app,
+        "",
+        &[("grant_type", "password")],
+        Some((CLIENT, SECRET)),
+    )
+    .await;
     assert_oauth_error(&other, 400, "unsupported_grant_type");
     let missing = request_token(&app, "", &[("scope", "x")], Some((CLIENT, SECRET))).await;
     assert_oauth_error(&missing, 400, "invalid_request");
     let twice = request_token(
         &app,
         "",
-        &[("grant_type", "client_credentials"), ("grant_type", "client_credentials")],
+        &[
+            ("grant_type", "client_credentials"),
+            ("grant_type", "client_credentials"),
+        ],
         Some((CLIENT, SECRET)),
     )
     .await;
@@ -294,7 +321,10 @@ async fn an_unknown_scope_is_invalid_scope_and_a_granted_one_is_echoed() {
     let unknown = request_token(
         &app,
         "",
-        &[("grant_type", "client_credentials"), ("scope", "iflowd.MonitoringDataRead")],
+        &[
+            ("grant_type", "client_credentials"),
+            ("scope", "iflowd.MonitoringDataRead"),
+        ],
         Some((CLIENT, SECRET)),
     )
     .await;
@@ -308,7 +338,10 @@ async fn an_unknown_scope_is_invalid_scope_and_a_granted_one_is_echoed() {
     let granted = request_token(
         &app,
         "",
-        &[("grant_type", "client_credentials"), ("scope", "iflowd.ESBMessaging.send")],
+        &[
+            ("grant_type", "client_credentials"),
+            ("scope", "iflowd.ESBMessaging.send"),
+        ],
         Some((CLIENT, SECRET)),
     )
     .await;
@@ -365,7 +398,12 @@ async fn a_tampered_or_malformed_token_is_401_invalid_token() {
     // Its signature altered.
     let mut signature = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
     signature[0] ^= 1;
-    let altered = format!("{}.{}.{}", parts[0], parts[1], URL_SAFE_NO_PAD.encode(signature));
+    let altered = format!(
+        "{}.{}.{}",
+        parts[0],
+        parts[1],
+        URL_SAFE_NO_PAD.encode(signature)
+    );
     assert_invalid_token(post_with_bearer(&app, &altered).await, "signature").await;
 
     // No signature at all ("alg": "none").

@@ -10,7 +10,8 @@ use std::fmt;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 /// A subject (or issuer) DN in the normalised, comparable form described in the module docs.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// Equality looks at the normalised pairs only, never at how the DN was written.
+#[derive(Debug, Clone)]
 pub struct DistinguishedName {
     /// Sorted `(TYPE, lowercased value)` pairs.
     pairs: Vec<(String, String)>,
@@ -64,6 +65,20 @@ impl DistinguishedName {
             pairs,
             shown: name.to_string(),
         }
+    }
+}
+
+impl PartialEq for DistinguishedName {
+    fn eq(&self, other: &Self) -> bool {
+        self.pairs == other.pairs
+    }
+}
+
+impl Eq for DistinguishedName {}
+
+impl std::hash::Hash for DistinguishedName {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.pairs.hash(state);
     }
 }
 

@@ -155,10 +155,8 @@ impl Authenticator {
     pub fn from_config(config: &Config) -> Result<Self, KeyError> {
         let mut auth = Self::new(&config.users).with_clients(&config.oauth_clients);
         if !config.oauth_clients.is_empty() {
-            let key = signing_key::load_or_create(
-                config.oauth.signing_key.as_ref(),
-                &config.data_dir,
-            )?;
+            let key =
+                signing_key::load_or_create(config.oauth.signing_key.as_ref(), &config.data_dir)?;
             auth.tokens = Some(TokenService::new(&config.oauth.app_name, &key));
         }
         Ok(auth)
@@ -172,7 +170,12 @@ impl Authenticator {
                 (Some(secret), None) => Secret::Plain(sha256(secret.expose_secret().as_bytes())),
                 (None, None) => Secret::Never,
             };
-            account(&client.id, secret, &client.roles, Some(client.token_lifetime_s))
+            account(
+                &client.id,
+                secret,
+                &client.roles,
+                Some(client.token_lifetime_s),
+            )
         }));
         self
     }
@@ -214,7 +217,11 @@ impl Authenticator {
 
     /// Checks an OAuth client's id and secret, for the token endpoint. A user (not a client) is
     /// refused like a wrong secret.
-    pub async fn authenticate_client(&self, id: &str, secret: &str) -> Result<OAuthClient, AuthError> {
+    pub async fn authenticate_client(
+        &self,
+        id: &str,
+        secret: &str,
+    ) -> Result<OAuthClient, AuthError> {
         let account = self.check(id, secret).await?;
         let lifetime = account.token_lifetime_s.ok_or(AuthError::Invalid)?;
         Ok(OAuthClient {
@@ -251,7 +258,11 @@ impl Authenticator {
             Secret::Argon2(hash) => self.verified.verify(name, password, hash).await,
             plain => plain.matches_plain(&sha256(password.as_bytes())),
         };
-        if ok { Ok(account) } else { Err(AuthError::Invalid) }
+        if ok {
+            Ok(account)
+        } else {
+            Err(AuthError::Invalid)
+        }
     }
 }
 

@@ -20,7 +20,10 @@ pub struct KeyError {
 }
 
 /// The configured key, or the one in `data_dir` (created with 256 random bits if missing).
-pub fn load_or_create(configured: Option<&SecretString>, data_dir: &Path) -> Result<Vec<u8>, KeyError> {
+pub fn load_or_create(
+    configured: Option<&SecretString>,
+    data_dir: &Path,
+) -> Result<Vec<u8>, KeyError> {
     if let Some(key) = configured {
         return Ok(key.expose_secret().as_bytes().to_vec());
     }
@@ -34,7 +37,8 @@ pub fn load_or_create(configured: Option<&SecretString>, data_dir: &Path) -> Res
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(error(format!("cannot read it: {e}"))),
     }
-    std::fs::create_dir_all(data_dir).map_err(|e| error(format!("cannot create the data directory: {e}")))?;
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| error(format!("cannot create the data directory: {e}")))?;
     let key: [u8; 32] = rand::random();
     // Written to a private temporary file, then hard-linked into place: an instance starting at
     // the same moment either wins the link or reads the winner's complete file.
@@ -49,7 +53,8 @@ pub fn load_or_create(configured: Option<&SecretString>, data_dir: &Path) -> Res
             Ok(key.to_vec())
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            let text = std::fs::read_to_string(&path).map_err(|e| error(format!("cannot read it: {e}")))?;
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| error(format!("cannot read it: {e}")))?;
             decode(&text).map_err(error)
         }
         Err(e) => Err(error(format!("cannot create it: {e}"))),

@@ -105,8 +105,8 @@ impl TokenService {
             exp: now.saturating_add(lifetime),
         };
         // HS256 over serialisable claims cannot fail: the key is any byte string.
-        let access_token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .unwrap_or_default();
+        let access_token =
+            encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).unwrap_or_default();
         IssuedToken {
             access_token,
             expires_in: lifetime_s,
@@ -117,12 +117,13 @@ impl TokenService {
 
     /// Checks a token's algorithm, signature and expiry, and reads its client and roles.
     pub fn verify(&self, token: &str) -> Result<TokenClaims, TokenError> {
-        let data = decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
-            match e.kind() {
-                jsonwebtoken::errors::ErrorKind::InvalidSignature => TokenError::BadSignature,
-                _ => TokenError::Malformed,
-            }
-        })?;
+        let data =
+            decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
+                match e.kind() {
+                    jsonwebtoken::errors::ErrorKind::InvalidSignature => TokenError::BadSignature,
+                    _ => TokenError::Malformed,
+                }
+            })?;
         let claims = data.claims;
         if claims.exp <= crate::clock::now().unix_timestamp() {
             return Err(TokenError::Expired);

@@ -110,7 +110,11 @@ fn check_config(file: &std::path::Path) -> anyhow::Result<()> {
             "  {} OAuth client{}, {}",
             config.oauth_clients.len(),
             plural(config.oauth_clients.len()),
-            if config.tls.is_some() { "HTTPS" } else { "plain HTTP" }
+            if config.tls.is_some() {
+                "HTTPS"
+            } else {
+                "plain HTTP"
+            }
         );
     }
     Ok(())

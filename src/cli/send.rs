@@ -108,7 +108,8 @@ pub fn run(args: SendArgs) -> anyhow::Result<()> {
 async fn send(args: SendArgs) -> anyhow::Result<()> {
     let mut files = Vec::new();
     for path in &args.files {
-        let body = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let body =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         files.push((path.display().to_string(), bytes::Bytes::from(body)));
     }
     let client = http_client(&args)?;
@@ -193,7 +194,11 @@ fn http_client(args: &SendArgs) -> anyhow::Result<reqwest::Client> {
         let pem = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         let certs = reqwest::Certificate::from_pem_bundle(&pem)
             .with_context(|| format!("{} holds no PEM certificate", path.display()))?;
-        anyhow::ensure!(!certs.is_empty(), "{} holds no PEM certificate", path.display());
+        anyhow::ensure!(
+            !certs.is_empty(),
+            "{} holds no PEM certificate",
+            path.display()
+        );
         builder = builder.tls_certs_only(certs);
     }
     if args.insecure {
@@ -259,10 +264,7 @@ async fn post(
         .map(str::to_owned);
     let text = response.text().await.unwrap_or_default();
     let elapsed = started.elapsed();
-    let timing = format!(
-        "({:.1} ms{token_note})",
-        elapsed.as_secs_f64() * 1000.0
-    );
+    let timing = format!("({:.1} ms{token_note})", elapsed.as_secs_f64() * 1000.0);
     let (acknowledged, what) = describe(status, &text);
     let id = message_id.map_or_else(String::new, |id| format!(" [MPL {id}]"));
     Report {
@@ -284,7 +286,11 @@ fn describe(status: reqwest::StatusCode, text: &str) -> (bool, String) {
                 Answer::Acknowledgement(p) => {
                     let mut parts = vec![format!(
                         "{} status={}",
-                        if ok { "acknowledged" } else { "error acknowledgement" },
+                        if ok {
+                            "acknowledged"
+                        } else {
+                            "error acknowledgement"
+                        },
                         p.status.as_deref().unwrap_or("-")
                     )];
                     for (name, value) in [

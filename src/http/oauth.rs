@@ -56,7 +56,8 @@ impl OAuthError {
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": self.error, "error_description": self.description });
+        let body =
+            serde_json::json!({ "error": self.error, "error_description": self.description });
         let mut response = (self.status, no_store(), axum::Json(body)).into_response();
         if self.challenge {
             response.headers_mut().insert(
@@ -69,7 +70,10 @@ impl IntoResponse for OAuthError {
 }
 
 fn no_store() -> [(header::HeaderName, &'static str); 2] {
-    [(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")]
+    [
+        (header::CACHE_CONTROL, "no-store"),
+        (header::PRAGMA, "no-cache"),
+    ]
 }
 
 /// `POST <oauth.token_path>`.
@@ -93,7 +97,9 @@ async fn issue(app: &App, request: Request) -> Result<Response, OAuthError> {
             BodyError::TooLarge => OAuthError::invalid_request(format!(
                 "the request body is larger than {MAX_FORM_BYTES} bytes"
             )),
-            BodyError::TimedOut => OAuthError::invalid_request("the request body did not arrive in time"),
+            BodyError::TimedOut => {
+                OAuthError::invalid_request("the request body did not arrive in time")
+            }
             BodyError::Broken => OAuthError::invalid_request("the request body could not be read"),
         })?;
     let content_type = parts
@@ -101,10 +107,10 @@ async fn issue(app: &App, request: Request) -> Result<Response, OAuthError> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let is_form = content_type
-        .split(';')
-        .next()
-        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+    let is_form = content_type.split(';').next().is_some_and(|t| {
+        t.trim()
+            .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    });
     if !body.is_empty() && !is_form {
         return Err(OAuthError::invalid_request(
             "send the parameters as application/x-www-form-urlencoded",

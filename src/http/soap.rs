@@ -12,8 +12,8 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::{ApiError, ConnectionInfo, access};
 use super::body::{self, BodyError};
+use super::{ApiError, ConnectionInfo, access};
 use crate::app::App;
 use crate::auth::Principal;
 use crate::config::Adapter;
@@ -55,11 +55,10 @@ pub async fn dispatch(State(app): State<App>, request: Request) -> Response {
         .get::<ConnectionInfo>()
         .cloned()
         .unwrap_or_default();
-    let principal =
-        match access::authorize(&app, &endpoint, request.headers(), &connection).await {
-            Ok(principal) => principal,
-            Err(response) => return response,
-        };
+    let principal = match access::authorize(&app, &endpoint, request.headers(), &connection).await {
+        Ok(principal) => principal,
+        Err(response) => return response,
+    };
 
     if wants_wsdl {
         let url = endpoint_url(request.headers(), request.uri(), connection.secure);

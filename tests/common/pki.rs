@@ -77,8 +77,7 @@ impl Pki {
 
     /// A client trusting the server certificate, optionally presenting `identity`.
     pub fn client(&self, identity: Option<reqwest::Identity>) -> reqwest::Client {
-        let mut builder =
-            reqwest::Client::builder().tls_certs_only([self.server_certificate()]);
+        let mut builder = reqwest::Client::builder().tls_certs_only([self.server_certificate()]);
         if let Some(identity) = identity {
             builder = builder.identity(identity);
         }
