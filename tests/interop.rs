@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+use common::pki::Pki;
 use common::{OUTSIDER, OUTSIDER_PASSWORD, PASSWORD, TestApp, USER, users_toml};
 use serde_json::Value;
 
@@ -35,6 +36,16 @@ path = "{dir}/events.jsonl"
 
 async fn spawn_archiving() -> TestApp {
     TestApp::spawn(&format!("{}{ARCHIVING_ENDPOINT}", users_toml())).await
+}
+
+/// The same over HTTPS, with a certificate made as `iflowd cert` makes it.
+async fn spawn_archiving_tls(pki: &Pki) -> TestApp {
+    TestApp::spawn(&format!(
+        "{}{ARCHIVING_ENDPOINT}{}",
+        users_toml(),
+        pki.tls_toml(None)
+    ))
+    .await
 }
 
 fn interop_dir() -> PathBuf {
@@ -137,6 +148,8 @@ struct Call<'a> {
     soap12: bool,
     /// Use the repository's `wsdl/iflowd.wsdl` instead of fetching `?wsdl`.
     local_wsdl: bool,
+    /// For HTTPS: the certificate the client trusts.
+    cacert: Option<&'a Path>,
 }
 
 impl Call<'_> {
@@ -153,6 +166,9 @@ impl Call<'_> {
         if self.local_wsdl {
             let wsdl = Path::new(env!("CARGO_MANIFEST_DIR")).join("wsdl/iflowd.wsdl");
             command.arg("--wsdl-file").arg(wsdl);
+        }
+        if let Some(cacert) = self.cacert {
+            command.arg("--cacert").arg(cacert);
         }
         let output = run(command, CLIENT_TIMEOUT).await;
         let parsed = report(&output);
@@ -172,6 +188,26 @@ fn archive(app: &TestApp) -> Vec<Value> {
 /// A successful call: the client's view, then the server's record of what it received.
 async fn assert_accepted(client: Client, soap12: bool, user_id: &str) {
     let app = spawn_archiving().await;
+    assert_accepted_by(&app, client, soap12, user_id, None).await;
+    app.stop().await;
+}
+
+/// The same over HTTPS: the client trusts the server's certificate and nothing else.
+async fn assert_accepted_over_https(client: Client, soap12: bool, user_id: &str) {
+    let pki = Pki::new();
+    let app = spawn_archiving_tls(&pki).await;
+    assert!(app.url(ENDPOINT).starts_with("https://"));
+    assert_accepted_by(&app, client, soap12, user_id, Some(&pki.server_cert)).await;
+    app.stop().await;
+}
+
+async fn assert_accepted_by(
+    app: &TestApp,
+    client: Client,
+    soap12: bool,
+    user_id: &str,
+    cacert: Option<&Path>,
+) {
     let external_event_id = format!("{client:?}-{}-{user_id}", if soap12 { "12" } else { "11" });
     let call = Call {
         user: USER,
@@ -180,8 +216,9 @@ async fn assert_accepted(client: Client, soap12: bool, user_id: &str) {
         user_id,
         soap12,
         local_wsdl: false,
+        cacert,
     };
-    let (output, reply) = call.run(client, &app).await;
+    let (output, reply) = call.run(client, app).await;
 
     assert!(
         output.status.success(),
@@ -210,7 +247,7 @@ async fn assert_accepted(client: Client, soap12: bool, user_id: &str) {
     let content_type = reply["contentType"].as_str().expect("contentType");
     assert!(content_type.starts_with(media_type), "{content_type}");
 
-    let events = archive(&app);
+    let events = archive(app);
     assert_eq!(events.len(), 1, "one archived event: {events:?}");
     let event = &events[0];
     assert_eq!(event["messageId"], message_id);
@@ -225,7 +262,6 @@ async fn assert_accepted(client: Client, soap12: bool, user_id: &str) {
     assert_eq!(event["keys"]["userId"], user_id);
     assert_eq!(event["keys"]["startDate"], "2026-12-01");
     assert_eq!(event["params"]["personIdExternal"], user_id);
-    app.stop().await;
 }
 
 /// A refused call: the client fails and names the HTTP status; nothing reaches the archive.
@@ -238,6 +274,7 @@ async fn assert_refused(client: Client, user: &str, password: &str, local_wsdl: 
         user_id: "999",
         soap12: false,
         local_wsdl,
+        cacert: None,
     };
     let (output, reply) = call.run(client, &app).await;
     assert!(!output.status.success(), "{client:?} succeeded: {reply}");
@@ -268,6 +305,18 @@ async fn node_soap_soap11_change_in_manager_is_accepted_and_archived() {
 #[tokio::test]
 async fn node_soap_soap12_port_change_in_manager_is_accepted_and_archived() {
     assert_accepted(Client::NodeSoap, true, "300102").await;
+}
+
+#[tokio::test]
+async fn zeep_over_https_trusting_the_generated_certificate_is_accepted_and_archived() {
+    assert_accepted_over_https(Client::Zeep, false, "200111").await;
+    assert_accepted_over_https(Client::Zeep, true, "200112").await;
+}
+
+#[tokio::test]
+async fn node_soap_over_https_trusting_the_generated_certificate_is_accepted_and_archived() {
+    assert_accepted_over_https(Client::NodeSoap, false, "300111").await;
+    assert_accepted_over_https(Client::NodeSoap, true, "300112").await;
 }
 
 #[tokio::test]
