@@ -22,6 +22,9 @@ const ENDPOINT: &str = "/cxf/isc/events";
 const MANAGER_CHANGED: &str = "com.successfactors.Employment.JobInformation.ManagerChanged";
 /// Generous: a cold Python or Node start on a busy 2-core machine takes seconds, not minutes.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(120);
+/// The OAuth client the Postman collection's OAuth requests use.
+const OAUTH_CLIENT: &str = "sb-isc-connector";
+const OAUTH_SECRET: &str = "newman:secret";
 
 const ARCHIVING_ENDPOINT: &str = r#"
 [[endpoints]]
@@ -344,7 +347,14 @@ async fn newman_runs_the_postman_collection_without_failures() {
     let newman = installed("node_modules/.bin/newman");
     let collection =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("postman/iflowd.postman_collection.json");
-    let app = spawn_archiving().await;
+    let app = TestApp::spawn(&format!(
+        "data_dir = \"{{dir}}/data\"\n{}{ARCHIVING_ENDPOINT}{}",
+        users_toml(),
+        format_args!(
+            "\n[[oauth_clients]]\nid = \"{OAUTH_CLIENT}\"\nsecret = \"{OAUTH_SECRET}\"\n"
+        )
+    ))
+    .await;
     let summary = app.path("newman.json");
     let mut command = Command::new(newman);
     command
@@ -359,6 +369,9 @@ async fn newman_runs_the_postman_collection_without_failures() {
             "--env-var",
             &format!("outsiderPassword={OUTSIDER_PASSWORD}"),
         ])
+        .args(["--env-var", "tokenPath=/oauth/token"])
+        .args(["--env-var", &format!("clientId={OAUTH_CLIENT}")])
+        .args(["--env-var", &format!("clientSecret={OAUTH_SECRET}")])
         .args(["--reporters", "cli,json", "--reporter-json-export"])
         .arg(&summary)
         .args(["--color", "off", "--disable-unicode"]);
@@ -396,17 +409,22 @@ async fn newman_runs_the_postman_collection_without_failures() {
         "only {assertions} assertions:\n{cli}"
     );
 
-    // The two accepted requests (SOAP 1.1 and 1.2) reached the archive, parsed.
+    // The three accepted requests (SOAP 1.1 and 1.2 with Basic, SOAP 1.1 with the OAuth token)
+    // reached the archive, parsed, each from its caller.
     let events = archive(&app);
     let ids: Vec<&str> = events
         .iter()
         .filter_map(|e| e["externalEventId"].as_str())
         .collect();
-    assert_eq!(events.len(), 2, "archived: {ids:?}");
+    assert_eq!(events.len(), 3, "archived: {ids:?}");
     assert!(
-        ids[0].starts_with("postman-") && ids[1].starts_with("postman12-"),
+        ids[0].starts_with("postman-")
+            && ids[1].starts_with("postman12-")
+            && ids[2].starts_with("postman-oauth-"),
         "{ids:?}"
     );
+    assert_eq!(events[0]["sender"], USER);
+    assert_eq!(events[2]["sender"], OAUTH_CLIENT);
     for event in &events {
         assert_eq!(event["kind"], "change_in_manager");
         assert_eq!(event["data"]["userId"], "103221");
