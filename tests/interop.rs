@@ -350,9 +350,7 @@ async fn newman_runs_the_postman_collection_without_failures() {
     let app = TestApp::spawn(&format!(
         "data_dir = \"{{dir}}/data\"\n{}{ARCHIVING_ENDPOINT}{}",
         users_toml(),
-        format_args!(
-            "\n[[oauth_clients]]\nid = \"{OAUTH_CLIENT}\"\nsecret = \"{OAUTH_SECRET}\"\n"
-        )
+        format_args!("\n[[oauth_clients]]\nid = \"{OAUTH_CLIENT}\"\nsecret = \"{OAUTH_SECRET}\"\n")
     ))
     .await;
     let summary = app.path("newman.json");

@@ -13,6 +13,8 @@ mod env;
 mod load;
 mod security;
 #[cfg(test)]
+mod security_tests;
+#[cfg(test)]
 mod tests;
 mod validate;
 mod validate_security;

@@ -14,6 +14,8 @@
 //! The rest of the crate sees typed values only.
 
 pub mod answer;
+#[cfg(test)]
+mod answer_tests;
 mod cursor;
 mod parse;
 pub mod response;
