@@ -1,6 +1,7 @@
 //! Test support: a real server on port 0, configured in code.
 #![allow(dead_code)]
 
+pub mod oauth;
 pub mod pki;
 
 use std::net::SocketAddr;
