@@ -72,6 +72,18 @@ async fn the_token_endpoint_takes_credentials_in_the_form_body_as_isc_validates_
     let token = answer.json["access_token"].as_str().unwrap();
     assert_eq!(post_with_bearer(&app, token).await.status(), 200);
 
+    // RFC 6749 §2.3.1: a client that form-encodes its secret inside the Basic header.
+    let encoded = SECRET.replace(':', "%3A");
+    assert_ne!(encoded, SECRET);
+    let answer = request_token(
+        &app,
+        "",
+        &[("grant_type", "client_credentials")],
+        Some((CLIENT, &encoded)),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.json);
+
     // grant_type in the query string, credentials in the header, no body at all.
     let answer = request_token(
         &app,

@@ -312,11 +312,13 @@ client_certificates = ["o=acme corp,  cn=SFSF-Event-Sender", "CN=other-sender,O=
         "{message}"
     );
 
-    // Without a certificate, even good Basic credentials are not enough here.
+    // Without a certificate, even good Basic credentials are not enough here, and the 401
+    // invites no password.
     let response = post(&pki.client(None), app.url(ENDPOINT), true)
         .await
         .unwrap();
     assert_eq!(response.status(), 401);
+    assert!(!response.headers().contains_key("www-authenticate"));
 }
 
 #[tokio::test]

@@ -25,7 +25,7 @@ pub async fn authorize(
     let certificate = connection.client_certificate.as_deref();
     if !endpoint.client_certificates.is_empty() {
         let Some(certificate) = certificate else {
-            return Err(ApiError::new(
+            let mut response = ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
                 format!(
@@ -33,7 +33,10 @@ pub async fn authorize(
                     endpoint.name
                 ),
             )
-            .into_response());
+            .into_response();
+            // No password or token would help here, so no challenge invites one.
+            response.headers_mut().remove(header::WWW_AUTHENTICATE);
+            return Err(response);
         };
         if endpoint.client_certificates.contains(&certificate.subject) {
             return Ok(Principal::certificate(&certificate.subject));

@@ -177,11 +177,26 @@ async fn issue(app: &App, request: Request) -> Result<Response, OAuthError> {
             ));
         }
     };
-    let client = app
-        .auth()
-        .authenticate_client(&id, &secret)
-        .await
-        .map_err(|_| OAuthError::invalid_client("wrong client id or secret", used_header))?;
+    let mut client = app.auth().authenticate_client(&id, &secret).await;
+    if client.is_err() && used_header {
+        // RFC 6749 §2.3.1 has clients form-encode id and secret before the Basic encoding; most
+        // do not. Try the decoded form too when it differs.
+        let decode = |s: &str| -> String {
+            form_urlencoded::parse(format!("v={}", s.replace('&', "%26")).as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        };
+        let (decoded_id, decoded_secret) = (decode(&id), decode(&secret));
+        if decoded_id != id || decoded_secret != secret {
+            client = app
+                .auth()
+                .authenticate_client(&decoded_id, &decoded_secret)
+                .await;
+        }
+    }
+    let client =
+        client.map_err(|_| OAuthError::invalid_client("wrong client id or secret", used_header))?;
 
     let tokens = app.auth().tokens().ok_or_else(|| {
         OAuthError::invalid_client("no OAuth clients are configured", used_header)
