@@ -31,7 +31,7 @@ pub use certificate::{ClientCertificate, DistinguishedName};
 pub use secret::hash_password;
 use secret::{Secret, VerifiedCache};
 pub use signing_key::KeyError;
-pub use token::{IssuedToken, TokenError, TokenService};
+pub use token::{IssuedToken, SignError, TokenError, TokenService};
 
 use crate::config::{Config, OAuthClientConfig, UserConfig};
 

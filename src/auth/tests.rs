@@ -170,7 +170,7 @@ fn tokens_carry_the_clients_roles_as_scopes_of_this_app_only() {
         tokens.scope_of("ESBMessaging.send"),
         "other-app.MonitoringDataRead".to_owned(),
     ];
-    let issued = tokens.issue("sb-client", scopes, 60);
+    let issued = tokens.issue("sb-client", scopes, 60).unwrap();
     assert_eq!(issued.expires_in, 60);
     let claims = tokens.verify(&issued.access_token).unwrap();
     assert_eq!(claims.client_id, "sb-client");
@@ -193,6 +193,7 @@ async fn bearer_tokens_authenticate_through_the_same_entry_point_as_basic() {
     let tokens = TokenService::new("iflowd", &[1u8; 32]);
     let token = tokens
         .issue("sb", vec![tokens.scope_of("MonitoringDataRead")], 60)
+        .unwrap()
         .access_token;
     let auth = authenticator().with_tokens(tokens);
     let principal = auth

@@ -27,6 +27,11 @@ pub enum TokenError {
     Expired,
 }
 
+/// Signing failed: only a broken crypto backend does that. The token endpoint answers 500.
+#[derive(Debug, thiserror::Error)]
+#[error("the access token could not be signed: {0}")]
+pub struct SignError(String);
+
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
     jti: String,
@@ -88,7 +93,12 @@ impl TokenService {
     }
 
     /// Signs a token for `client_id` with `scopes`, valid for `lifetime_s` from now.
-    pub fn issue(&self, client_id: &str, scopes: Vec<String>, lifetime_s: u64) -> IssuedToken {
+    pub fn issue(
+        &self,
+        client_id: &str,
+        scopes: Vec<String>,
+        lifetime_s: u64,
+    ) -> Result<IssuedToken, SignError> {
         let now = crate::clock::now().unix_timestamp();
         let lifetime = i64::try_from(lifetime_s).unwrap_or(i64::MAX);
         let jti = random_hex();
@@ -104,15 +114,14 @@ impl TokenService {
             iat: now,
             exp: now.saturating_add(lifetime),
         };
-        // HS256 over serialisable claims cannot fail: the key is any byte string.
-        let access_token =
-            encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).unwrap_or_default();
-        IssuedToken {
+        let access_token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| SignError(e.to_string()))?;
+        Ok(IssuedToken {
             access_token,
             expires_in: lifetime_s,
             scopes,
             jti,
-        }
+        })
     }
 
     /// Checks a token's algorithm, signature and expiry, and reads its client and roles.

@@ -229,7 +229,17 @@ async fn issue(app: &App, request: Request) -> Result<Response, OAuthError> {
             scopes
         }
     };
-    let issued = tokens.issue(&client.id, scopes, client.token_lifetime_s);
+    let issued = tokens
+        .issue(&client.id, scopes, client.token_lifetime_s)
+        .map_err(|error| {
+            tracing::error!(%error, "token not issued");
+            OAuthError {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                error: "server_error",
+                description: "the token could not be issued".to_owned(),
+                challenge: false,
+            }
+        })?;
     tracing::info!(client = %client.id, jti = %issued.jti, expires_in = issued.expires_in, "token issued");
     let body = serde_json::json!({
         "access_token": issued.access_token,
