@@ -5,7 +5,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
-use crate::auth::Authenticator;
+use crate::auth::{Authenticator, DistinguishedName, KeyError};
 use crate::config::endpoint_path;
 use crate::config::{Config, Limits};
 use crate::endpoint::{Endpoint, EndpointTable};
@@ -31,6 +31,7 @@ struct Shared {
     recorder: Recorder,
     started_at: OffsetDateTime,
     purges: Option<watch::Receiver<u64>>,
+    token_path: Option<String>,
 }
 
 /// Why the service cannot start.
@@ -40,14 +41,16 @@ pub enum StartError {
     Handler(#[from] BuildError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    SigningKey(#[from] KeyError),
 }
 
 impl App {
     /// Builds endpoints, handler chains, the authenticator, the metrics and the message log.
-    /// Handlers that touch the outside world (opening files...) do it here, and the store is
-    /// opened (and migrated) here, so a broken handler or data directory stops start-up instead
-    /// of failing the first request. Entries a previous run left `PROCESSING` become
-    /// `ABANDONED`, and the retention purge starts.
+    /// Handlers that touch the outside world (opening files...) do it here, the OAuth signing key
+    /// is read or created here, and the store is opened (and migrated) here, so a broken handler
+    /// or data directory stops start-up instead of failing the first request. Entries a previous
+    /// run left `PROCESSING` become `ABANDONED`, and the retention purge starts.
     pub async fn build(config: &Config) -> Result<Self, StartError> {
         let handlers = build_handlers(&config.handlers).await?;
         let metrics = Metrics::new(config.endpoints.iter().map(|e| e.name.as_str()));
@@ -73,6 +76,12 @@ impl App {
                     adapter: e.adapter,
                     path: endpoint_path(e.adapter, &e.address),
                     role: e.role.clone(),
+                    // Validation has parsed every subject already.
+                    client_certificates: e
+                        .client_certificates
+                        .iter()
+                        .filter_map(|dn| DistinguishedName::parse(dn).ok())
+                        .collect(),
                     chain: Chain::new(steps),
                 }))
             })
@@ -117,12 +126,14 @@ impl App {
         Ok(Self {
             shared: Arc::new(Shared {
                 endpoints: EndpointTable::new(endpoints),
-                auth: Authenticator::new(&config.users),
+                auth: Authenticator::from_config(config)?,
                 limits: config.limits.clone(),
                 event_types: Self::event_types_of(config),
                 recorder,
                 started_at: crate::clock::now(),
                 purges,
+                token_path: (!config.oauth_clients.is_empty())
+                    .then(|| config.oauth.token_path.clone()),
             }),
         })
     }
@@ -177,5 +188,10 @@ impl App {
     /// one. `None` without a store.
     pub fn purges(&self) -> Option<watch::Receiver<u64>> {
         self.shared.purges.clone()
+    }
+
+    /// Where the OAuth token endpoint answers; `None` without `[[oauth_clients]]`.
+    pub fn token_path(&self) -> Option<&str> {
+        self.shared.token_path.as_deref()
     }
 }

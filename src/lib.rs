@@ -19,8 +19,8 @@
 //! values, [`http`] serves it under `/api/v1/` and the Prometheus [`metrics`] at `/metrics`.
 //!
 //! Around them: [`config`] (TOML, environment, defaults, validation), [`app`] (the shared state
-//! built once at start-up), [`message`] (message ids and context), [`clock`] (the log's time),
-//! [`cli`] and [`telemetry`].
+//! built once at start-up), [`message`] (message ids and context), [`tls`] (HTTPS and client
+//! certificates), [`clock`] (the log's time), [`cli`] and [`telemetry`].
 
 pub mod app;
 pub mod auth;
@@ -39,6 +39,7 @@ pub mod server;
 pub mod soap;
 pub mod store;
 pub mod telemetry;
+pub mod tls;
 
 pub use app::App;
-pub use server::serve;
+pub use server::{Listener, serve, serve_listeners};

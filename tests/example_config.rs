@@ -28,12 +28,14 @@ async fn the_example_chain_logs_routes_change_in_manager_to_the_forward_and_arch
     let text = example();
     assert!(text.contains("url = \"https://hr.example/hooks/manager\""));
     assert!(text.contains("path = \"events.jsonl\""));
+    assert!(text.contains("data_dir = \"./iflowd-data\""));
     let text = text
         .replace(
             "https://hr.example/hooks/manager",
             &hr.url("/hooks/manager"),
         )
-        .replace("path = \"events.jsonl\"", "path = \"{dir}/events.jsonl\"");
+        .replace("path = \"events.jsonl\"", "path = \"{dir}/events.jsonl\"")
+        .replace("data_dir = \"./iflowd-data\"", "data_dir = \"{dir}/data\"");
     let env = Env {
         vars: [("HR_API_KEY", "example-key")].into_iter().collect(),
         ..Env::default()

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+use common::pki::Pki;
 use common::{OUTSIDER, OUTSIDER_PASSWORD, PASSWORD, TestApp, USER, users_toml};
 use serde_json::Value;
 
@@ -21,6 +22,9 @@ const ENDPOINT: &str = "/cxf/isc/events";
 const MANAGER_CHANGED: &str = "com.successfactors.Employment.JobInformation.ManagerChanged";
 /// Generous: a cold Python or Node start on a busy 2-core machine takes seconds, not minutes.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(120);
+/// The OAuth client the Postman collection's OAuth requests use.
+const OAUTH_CLIENT: &str = "sb-isc-connector";
+const OAUTH_SECRET: &str = "newman:secret";
 
 const ARCHIVING_ENDPOINT: &str = r#"
 [[endpoints]]
@@ -35,6 +39,16 @@ path = "{dir}/events.jsonl"
 
 async fn spawn_archiving() -> TestApp {
     TestApp::spawn(&format!("{}{ARCHIVING_ENDPOINT}", users_toml())).await
+}
+
+/// The same over HTTPS, with a certificate made as `iflowd cert` makes it.
+async fn spawn_archiving_tls(pki: &Pki) -> TestApp {
+    TestApp::spawn(&format!(
+        "{}{ARCHIVING_ENDPOINT}{}",
+        users_toml(),
+        pki.tls_toml(None)
+    ))
+    .await
 }
 
 fn interop_dir() -> PathBuf {
@@ -137,6 +151,8 @@ struct Call<'a> {
     soap12: bool,
     /// Use the repository's `wsdl/iflowd.wsdl` instead of fetching `?wsdl`.
     local_wsdl: bool,
+    /// For HTTPS: the certificate the client trusts.
+    cacert: Option<&'a Path>,
 }
 
 impl Call<'_> {
@@ -153,6 +169,9 @@ impl Call<'_> {
         if self.local_wsdl {
             let wsdl = Path::new(env!("CARGO_MANIFEST_DIR")).join("wsdl/iflowd.wsdl");
             command.arg("--wsdl-file").arg(wsdl);
+        }
+        if let Some(cacert) = self.cacert {
+            command.arg("--cacert").arg(cacert);
         }
         let output = run(command, CLIENT_TIMEOUT).await;
         let parsed = report(&output);
@@ -172,6 +191,26 @@ fn archive(app: &TestApp) -> Vec<Value> {
 /// A successful call: the client's view, then the server's record of what it received.
 async fn assert_accepted(client: Client, soap12: bool, user_id: &str) {
     let app = spawn_archiving().await;
+    assert_accepted_by(&app, client, soap12, user_id, None).await;
+    app.stop().await;
+}
+
+/// The same over HTTPS: the client trusts the server's certificate and nothing else.
+async fn assert_accepted_over_https(client: Client, soap12: bool, user_id: &str) {
+    let pki = Pki::new();
+    let app = spawn_archiving_tls(&pki).await;
+    assert!(app.url(ENDPOINT).starts_with("https://"));
+    assert_accepted_by(&app, client, soap12, user_id, Some(&pki.server_cert)).await;
+    app.stop().await;
+}
+
+async fn assert_accepted_by(
+    app: &TestApp,
+    client: Client,
+    soap12: bool,
+    user_id: &str,
+    cacert: Option<&Path>,
+) {
     let external_event_id = format!("{client:?}-{}-{user_id}", if soap12 { "12" } else { "11" });
     let call = Call {
         user: USER,
@@ -180,8 +219,9 @@ async fn assert_accepted(client: Client, soap12: bool, user_id: &str) {
         user_id,
         soap12,
         local_wsdl: false,
+        cacert,
     };
-    let (output, reply) = call.run(client, &app).await;
+    let (output, reply) = call.run(client, app).await;
 
     assert!(
         output.status.success(),
@@ -210,7 +250,7 @@ async fn assert_accepted(client: Client, soap12: bool, user_id: &str) {
     let content_type = reply["contentType"].as_str().expect("contentType");
     assert!(content_type.starts_with(media_type), "{content_type}");
 
-    let events = archive(&app);
+    let events = archive(app);
     assert_eq!(events.len(), 1, "one archived event: {events:?}");
     let event = &events[0];
     assert_eq!(event["messageId"], message_id);
@@ -225,7 +265,6 @@ async fn assert_accepted(client: Client, soap12: bool, user_id: &str) {
     assert_eq!(event["keys"]["userId"], user_id);
     assert_eq!(event["keys"]["startDate"], "2026-12-01");
     assert_eq!(event["params"]["personIdExternal"], user_id);
-    app.stop().await;
 }
 
 /// A refused call: the client fails and names the HTTP status; nothing reaches the archive.
@@ -238,6 +277,7 @@ async fn assert_refused(client: Client, user: &str, password: &str, local_wsdl: 
         user_id: "999",
         soap12: false,
         local_wsdl,
+        cacert: None,
     };
     let (output, reply) = call.run(client, &app).await;
     assert!(!output.status.success(), "{client:?} succeeded: {reply}");
@@ -271,6 +311,18 @@ async fn node_soap_soap12_port_change_in_manager_is_accepted_and_archived() {
 }
 
 #[tokio::test]
+async fn zeep_over_https_trusting_the_generated_certificate_is_accepted_and_archived() {
+    assert_accepted_over_https(Client::Zeep, false, "200111").await;
+    assert_accepted_over_https(Client::Zeep, true, "200112").await;
+}
+
+#[tokio::test]
+async fn node_soap_over_https_trusting_the_generated_certificate_is_accepted_and_archived() {
+    assert_accepted_over_https(Client::NodeSoap, false, "300111").await;
+    assert_accepted_over_https(Client::NodeSoap, true, "300112").await;
+}
+
+#[tokio::test]
 async fn zeep_reports_401_for_a_wrong_password() {
     // Fetching ?wsdl is refused first; with a local WSDL, the call itself is.
     assert_refused(Client::Zeep, USER, "wrong", false, 401).await;
@@ -295,7 +347,12 @@ async fn newman_runs_the_postman_collection_without_failures() {
     let newman = installed("node_modules/.bin/newman");
     let collection =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("postman/iflowd.postman_collection.json");
-    let app = spawn_archiving().await;
+    let app = TestApp::spawn(&format!(
+        "data_dir = \"{{dir}}/data\"\n{}{ARCHIVING_ENDPOINT}{}",
+        users_toml(),
+        format_args!("\n[[oauth_clients]]\nid = \"{OAUTH_CLIENT}\"\nsecret = \"{OAUTH_SECRET}\"\n")
+    ))
+    .await;
     let summary = app.path("newman.json");
     let mut command = Command::new(newman);
     command
@@ -310,6 +367,9 @@ async fn newman_runs_the_postman_collection_without_failures() {
             "--env-var",
             &format!("outsiderPassword={OUTSIDER_PASSWORD}"),
         ])
+        .args(["--env-var", "tokenPath=/oauth/token"])
+        .args(["--env-var", &format!("clientId={OAUTH_CLIENT}")])
+        .args(["--env-var", &format!("clientSecret={OAUTH_SECRET}")])
         .args(["--reporters", "cli,json", "--reporter-json-export"])
         .arg(&summary)
         .args(["--color", "off", "--disable-unicode"]);
@@ -347,17 +407,22 @@ async fn newman_runs_the_postman_collection_without_failures() {
         "only {assertions} assertions:\n{cli}"
     );
 
-    // The two accepted requests (SOAP 1.1 and 1.2) reached the archive, parsed.
+    // The three accepted requests (SOAP 1.1 and 1.2 with Basic, SOAP 1.1 with the OAuth token)
+    // reached the archive, parsed, each from its caller.
     let events = archive(&app);
     let ids: Vec<&str> = events
         .iter()
         .filter_map(|e| e["externalEventId"].as_str())
         .collect();
-    assert_eq!(events.len(), 2, "archived: {ids:?}");
+    assert_eq!(events.len(), 3, "archived: {ids:?}");
     assert!(
-        ids[0].starts_with("postman-") && ids[1].starts_with("postman12-"),
+        ids[0].starts_with("postman-")
+            && ids[1].starts_with("postman12-")
+            && ids[2].starts_with("postman-oauth-"),
         "{ids:?}"
     );
+    assert_eq!(events[0]["sender"], USER);
+    assert_eq!(events[2]["sender"], OAUTH_CLIENT);
     for event in &events {
         assert_eq!(event["kind"], "change_in_manager");
         assert_eq!(event["data"]["userId"], "103221");

@@ -11,6 +11,7 @@ fn user(name: &str, password: Option<&str>, hash: Option<String>, roles: &[&str]
         password: password.map(SecretString::from),
         password_hash: hash,
         roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+        certificate_subject: None,
     }
 }
 
@@ -142,4 +143,96 @@ fn hashes_are_argon2id_phc_strings() {
 
 fn secret_cache_key(name: &str, password: &str) -> [u8; 32] {
     secret::cache_key(name, password)
+}
+
+#[test]
+fn distinguished_names_match_whatever_the_order_case_and_spacing() {
+    let a = DistinguishedName::parse("CN=sfsf-client, O=ACME Corp, C=DE").unwrap();
+    let b = DistinguishedName::parse("c=de,o=acme corp,cn=SFSF-Client").unwrap();
+    assert_eq!(a, b);
+    assert_eq!(a.to_string(), "CN=sfsf-client, O=ACME Corp, C=DE");
+    let escaped = DistinguishedName::parse(r"CN=Doe\, John, O=ACME").unwrap();
+    assert_ne!(escaped, DistinguishedName::parse("CN=Doe, O=ACME").unwrap());
+    let emailed = DistinguishedName::parse("E=a@b.c, CN=x").unwrap();
+    assert_eq!(
+        emailed,
+        DistinguishedName::parse("emailAddress=a@b.c,CN=x").unwrap()
+    );
+    for bad in ["", "CN", "CN=x,,O=y", "=x", "C N=x"] {
+        assert!(DistinguishedName::parse(bad).is_err(), "{bad:?}");
+    }
+}
+
+#[test]
+fn tokens_carry_the_clients_roles_as_scopes_of_this_app_only() {
+    let tokens = TokenService::new("it-rt!b1", &[7u8; 32]);
+    let scopes = vec![
+        tokens.scope_of("ESBMessaging.send"),
+        "other-app.MonitoringDataRead".to_owned(),
+    ];
+    let issued = tokens.issue("sb-client", scopes, 60).unwrap();
+    assert_eq!(issued.expires_in, 60);
+    let claims = tokens.verify(&issued.access_token).unwrap();
+    assert_eq!(claims.client_id, "sb-client");
+    assert!(claims.roles.contains("ESBMessaging.send"));
+    assert!(
+        !claims.roles.contains("MonitoringDataRead"),
+        "another app's scope grants nothing"
+    );
+
+    let other_key = TokenService::new("it-rt!b1", &[8u8; 32]);
+    assert_eq!(
+        other_key.verify(&issued.access_token).unwrap_err(),
+        TokenError::BadSignature
+    );
+    assert_eq!(tokens.verify("a.b").unwrap_err(), TokenError::Malformed);
+}
+
+#[tokio::test]
+async fn bearer_tokens_authenticate_through_the_same_entry_point_as_basic() {
+    let tokens = TokenService::new("iflowd", &[1u8; 32]);
+    let token = tokens
+        .issue("sb", vec![tokens.scope_of("MonitoringDataRead")], 60)
+        .unwrap()
+        .access_token;
+    let auth = authenticator().with_tokens(tokens);
+    let principal = auth
+        .authenticate(&headers(&format!("Bearer {token}")))
+        .await
+        .unwrap();
+    assert_eq!(principal.name, "sb");
+    assert!(principal.has_role("MonitoringDataRead"));
+    let error = auth
+        .authenticate(&headers("Bearer x.y.z"))
+        .await
+        .unwrap_err();
+    assert!(error.is_bearer(), "{error:?}");
+    assert!(!AuthError::Invalid.is_bearer());
+}
+
+#[test]
+fn the_signing_key_is_generated_once_and_then_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let first = signing_key::load_or_create(None, &data).unwrap();
+    assert_eq!(first.len(), 32);
+    let second = signing_key::load_or_create(None, &data).unwrap();
+    assert_eq!(first, second);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(data.join(signing_key::KEY_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "only the owner may read the key: {mode:o}");
+    }
+    std::fs::write(data.join(signing_key::KEY_FILE), "not base64!").unwrap();
+    let error = signing_key::load_or_create(None, &data).unwrap_err();
+    assert!(error.to_string().contains("oauth-signing.key"), "{error}");
+    let configured = SecretString::from("k".repeat(40));
+    assert_eq!(
+        signing_key::load_or_create(Some(&configured), &data).unwrap(),
+        vec![b'k'; 40]
+    );
 }

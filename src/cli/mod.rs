@@ -1,9 +1,11 @@
 //! The command line: `iflowd serve`, `check-config`, `parse`, `messages`, `hash-password`,
-//! `healthcheck`.
+//! `healthcheck`, `cert`, `send`.
 
+mod cert;
 mod healthcheck;
 mod messages;
 mod parse;
+mod send;
 mod serve;
 
 use std::path::PathBuf;
@@ -62,6 +64,21 @@ enum Command {
         #[arg(long)]
         url: Option<String>,
     },
+    /// Write a self-signed certificate and key (DIR/cert.pem, DIR/key.pem) for [tls].
+    Cert {
+        /// A DNS name or IP address the certificate is for; repeat for more.
+        #[arg(long = "host", required = true)]
+        hosts: Vec<String>,
+        /// The directory to write into.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+        /// Replace existing files.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Post envelopes to an endpoint like SuccessFactors does (Basic, or OAuth client
+    /// credentials then Bearer); exits 0 when every post was acknowledged.
+    Send(send::SendArgs),
 }
 
 /// Runs the command line; `main` only calls this.
@@ -78,6 +95,8 @@ pub fn main() -> ExitCode {
         } => messages::run(config.as_deref(), status.as_deref(), limit),
         Command::HashPassword => hash_password(),
         Command::Healthcheck { url } => healthcheck::run(url.as_deref()),
+        Command::Cert { hosts, out, force } => cert::run(&hosts, &out, force),
+        Command::Send(args) => send::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -104,6 +123,18 @@ fn check_config(file: &std::path::Path) -> anyhow::Result<()> {
         config.handlers.len(),
         plural(config.handlers.len()),
     );
+    if !config.oauth_clients.is_empty() || config.tls.is_some() {
+        println!(
+            "  {} OAuth client{}, {}",
+            config.oauth_clients.len(),
+            plural(config.oauth_clients.len()),
+            if config.tls.is_some() {
+                "HTTPS"
+            } else {
+                "plain HTTP"
+            }
+        );
+    }
     Ok(())
 }
 

@@ -1,10 +1,9 @@
 //! The embedded defaults: what a run without a configuration file gets.
 
 use std::net::{Ipv4Addr, SocketAddr};
-
 use std::path::PathBuf;
 
-use super::{EventsConfig, Limits, StoreConfig};
+use super::{EventsConfig, Limits, OAuthConfig, StoreConfig};
 use crate::event::{DEFAULT_CHANGE_IN_MANAGER, DEFAULT_HIRE, DEFAULT_REHIRE, DEFAULT_TERMINATION};
 
 pub const DEFAULT_USER: &str = "isc";
@@ -40,6 +39,24 @@ pub fn data_dir() -> PathBuf {
 
 pub fn handlers() -> Vec<String> {
     vec!["log".to_owned()]
+}
+
+pub fn token_lifetime_s() -> u64 {
+    3600
+}
+
+pub fn handshake_timeout_ms() -> u64 {
+    10_000
+}
+
+impl Default for OAuthConfig {
+    fn default() -> Self {
+        Self {
+            token_path: "/oauth/token".to_owned(),
+            app_name: "iflowd".to_owned(),
+            signing_key: None,
+        }
+    }
 }
 
 impl Default for Limits {

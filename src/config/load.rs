@@ -92,6 +92,7 @@ fn load_with(
             password: Some(password),
             password_hash: None,
             roles: defaults::default_user_roles(),
+            certificate_subject: None,
         });
     } else if env.user.is_some() || env.password.is_some() {
         warnings.push(format!(
@@ -106,6 +107,7 @@ fn load_with(
             address: DEFAULT_ENDPOINT_ADDRESS.to_owned(),
             role: defaults::role(),
             handlers: defaults::handlers(),
+            client_certificates: Vec::new(),
         });
     }
 

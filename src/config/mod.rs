@@ -15,11 +15,15 @@ mod expand;
 mod handler_tests;
 mod handlers;
 mod load;
+mod security;
+#[cfg(test)]
+mod security_tests;
 mod template;
 #[cfg(test)]
 mod tests;
 mod validate;
 mod validate_handlers;
+mod validate_security;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -39,6 +43,7 @@ pub use handlers::{
     JsonlConfig, LogHandlerConfig, RespondConfig, TypePattern, When,
 };
 pub use load::{ConfigError, Loaded, check, load};
+pub use security::{ClientAuth, OAuthClientConfig, OAuthConfig, TlsConfig};
 pub use template::{Field, Part, Template};
 pub use validate::endpoint_path;
 
@@ -49,8 +54,8 @@ pub struct Config {
     /// Address and port to listen on. `IFLOWD_LISTEN` overrides it.
     #[serde(default = "defaults::listen")]
     pub listen: SocketAddr,
-    /// Where iflowd keeps its state (the message log's SQLite database). Created on first start;
-    /// relative paths are relative to the working directory.
+    /// Where iflowd keeps its state (the message log's SQLite database, the generated token
+    /// signing key). Created on first start; relative paths are relative to the working directory.
     #[serde(default = "defaults::data_dir")]
     pub data_dir: PathBuf,
     #[serde(default)]
@@ -67,6 +72,13 @@ pub struct Config {
     pub handlers: BTreeMap<String, HandlerConfig>,
     #[serde(default)]
     pub events: EventsConfig,
+    /// OAuth clients of the client-credentials grant.
+    #[serde(default)]
+    pub oauth_clients: Vec<OAuthClientConfig>,
+    #[serde(default)]
+    pub oauth: OAuthConfig,
+    /// HTTPS and client certificates; plain HTTP without it.
+    pub tls: Option<TlsConfig>,
 }
 
 /// The message processing log (`[store]`).
@@ -130,6 +142,9 @@ pub struct UserConfig {
     pub password_hash: Option<String>,
     #[serde(default = "defaults::roles")]
     pub roles: Vec<String>,
+    /// A client certificate subject DN (e.g. `CN=isc,O=ACME`) that authenticates as this user,
+    /// like CPI's certificate-to-user mapping. A user may have only this and no password.
+    pub certificate_subject: Option<String>,
 }
 
 /// Where the endpoint lives, as in CPI: SOAP flows under `/cxf`, HTTPS flows under `/http`.
@@ -155,6 +170,11 @@ pub struct EndpointConfig {
     /// Handler names, run in this order; `log` is built in.
     #[serde(default = "defaults::handlers")]
     pub handlers: Vec<String>,
+    /// CPI's "Client Certificate" authorization: when not empty, a caller must present a TLS
+    /// client certificate whose subject DN is listed here (403 otherwise), and `role` is not
+    /// checked.
+    #[serde(default)]
+    pub client_certificates: Vec<String>,
 }
 
 /// Which type strings mean which event kind. A list given here replaces that kind's defaults.

@@ -30,7 +30,8 @@ pub fn validate(config: &Config) -> Result<(), String> {
     validate_users(config)?;
     validate_endpoints(config)?;
     validate_handlers(&config.handlers)?;
-    validate_events(config)
+    validate_events(config)?;
+    super::validate_security::validate(config)
 }
 
 fn validate_limits(config: &Config) -> Result<(), String> {
@@ -97,9 +98,9 @@ fn validate_users(config: &Config) -> Result<(), String> {
                     user.name
                 ));
             }
-            (None, None) => {
+            (None, None) if user.certificate_subject.is_none() => {
                 return Err(format!(
-                    "{key} ('{}') needs a password or a password_hash",
+                    "{key} ('{}') needs a password or a password_hash (or a certificate_subject)",
                     user.name
                 ));
             }
@@ -108,7 +109,7 @@ fn validate_users(config: &Config) -> Result<(), String> {
                     format!("{key}.password_hash of '{}' is not an argon2 PHC string ({e}); make one with `iflowd hash-password`", user.name)
                 })?;
             }
-            (Some(_), None) => {}
+            (Some(_), None) | (None, None) => {}
         }
         if let Some(role) = user.roles.iter().find(|r| r.trim().is_empty()) {
             return Err(format!("{key}.roles contains an empty role {role:?}"));

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 pub use table::EndpointTable;
 
+use crate::auth::DistinguishedName;
 use crate::config::Adapter;
 use crate::event::{Envelope, EventTypes};
 use crate::handler::{Chain, ChainFailure};
@@ -26,6 +27,8 @@ pub struct Endpoint {
     pub path: String,
     /// The role a caller needs.
     pub role: String,
+    /// When not empty, callers are authorised by client certificate subject instead of role.
+    pub client_certificates: Vec<DistinguishedName>,
     pub chain: Chain,
 }
 

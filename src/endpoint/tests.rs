@@ -8,6 +8,7 @@ fn endpoint(name: &str, adapter: Adapter, address: &str) -> Arc<Endpoint> {
         adapter,
         path: crate::config::endpoint_path(adapter, address),
         role: "ESBMessaging.send".into(),
+        client_certificates: Vec::new(),
         chain: Chain::default(),
     })
 }

@@ -15,10 +15,10 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use time::OffsetDateTime;
 
-use super::ApiError;
 use super::answer::Answer;
 use super::body::{self, BodyError};
 use super::deliver::{Call, deliver};
+use super::{ApiError, ConnectionInfo, access};
 use crate::app::App;
 use crate::auth::Principal;
 use crate::clock;
@@ -54,27 +54,18 @@ pub async fn dispatch(State(app): State<App>, request: Request) -> Response {
         return response;
     }
 
-    let principal = match app.auth().authenticate(request.headers()).await {
+    let connection = request
+        .extensions()
+        .get::<ConnectionInfo>()
+        .cloned()
+        .unwrap_or_default();
+    let principal = match access::authorize(&app, &endpoint, request.headers(), &connection).await {
         Ok(principal) => principal,
-        Err(error) => {
-            return ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", error.to_string())
-                .into_response();
-        }
+        Err(response) => return response,
     };
-    if !principal.has_role(&endpoint.role) {
-        return ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!(
-                "user '{}' does not have the role '{}' that endpoint '{}' requires",
-                principal.name, endpoint.role, endpoint.name
-            ),
-        )
-        .into_response();
-    }
 
     if wants_wsdl {
-        let url = endpoint_url(request.headers(), request.uri());
+        let url = endpoint_url(request.headers(), request.uri(), connection.secure);
         return (
             [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
             wsdl::document(&url),
@@ -244,20 +235,21 @@ fn is_wsdl_query(query: &str) -> bool {
 }
 
 /// The URL the client used to reach the endpoint, for the WSDL's `soap:address`.
-fn endpoint_url(headers: &HeaderMap, uri: &axum::http::Uri) -> String {
-    format!("{}{}", origin(headers, uri), uri.path())
+fn endpoint_url(headers: &HeaderMap, uri: &axum::http::Uri, secure: bool) -> String {
+    format!("{}{}", origin(headers, uri, secure), uri.path())
 }
 
-/// `scheme://host[:port]` as the client sees this server. Behind a proxy, `X-Forwarded-Proto`
-/// and `X-Forwarded-Host` tell the outside view.
-pub(super) fn origin(headers: &HeaderMap, uri: &axum::http::Uri) -> String {
+/// `scheme://host[:port]` as the client sees this server: `https` when the connection is TLS.
+/// Behind a proxy, `X-Forwarded-Proto` and `X-Forwarded-Host` tell the outside view.
+pub(super) fn origin(headers: &HeaderMap, uri: &axum::http::Uri, secure: bool) -> String {
     let header = |name: &str| {
         headers
             .get(name)
             .and_then(|v| v.to_str().ok())
             .map(|v| v.split(',').next().unwrap_or(v).trim())
     };
-    let scheme = header("x-forwarded-proto").unwrap_or("http");
+    let own = if secure { "https" } else { "http" };
+    let scheme = header("x-forwarded-proto").unwrap_or(own);
     let host = header("x-forwarded-host")
         .or_else(|| header("host"))
         .or_else(|| uri.authority().map(|a| a.as_str()))

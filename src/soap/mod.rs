@@ -9,12 +9,17 @@
 //! * [`response`] writes the acknowledgement (`ExternalEventResponse`) and SOAP faults, in the
 //!   SOAP version and event namespace of the request.
 //! * [`wsdl`] serves the service description with the address the client used.
+//! * [`answer`] reads an acknowledgement or fault, for `iflowd send`.
 //!
 //! The rest of the crate sees typed values only.
 
+pub mod answer;
+#[cfg(test)]
+mod answer_tests;
 mod cursor;
 mod parse;
 pub mod response;
+pub mod rewrite;
 #[cfg(test)]
 mod tests;
 pub mod wsdl;

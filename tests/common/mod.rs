@@ -3,12 +3,15 @@
 
 pub mod downstream;
 pub mod logs;
+pub mod oauth;
+pub mod pki;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use iflowd::config::{Env, load};
-use iflowd::{App, serve};
+use iflowd::{App, Listener, serve_listeners};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -49,6 +52,10 @@ roles = ["SomethingElse"]
 /// A running iflowd with its own temporary directory.
 pub struct TestApp {
     pub address: SocketAddr,
+    /// `https` when the configuration has `[tls]`, else `http`.
+    pub scheme: &'static str,
+    /// The plain-HTTP listener of `[tls] http_listen` (bound to port 0 whatever it says).
+    pub http_address: Option<SocketAddr>,
     pub dir: tempfile::TempDir,
     pub client: reqwest::Client,
     /// The running service, for waiting on its background work (`app.purges()`).
@@ -97,14 +104,41 @@ impl TestApp {
         let app = App::build(&loaded.config).await.expect("app builds");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let address = listener.local_addr().expect("local address");
+        let mut listeners = Vec::new();
+        let mut http_address = None;
+        let (scheme, client) = match &loaded.config.tls {
+            None => {
+                listeners.push(Listener::plain(listener));
+                ("http", reqwest::Client::new())
+            }
+            Some(tls) => {
+                let config = iflowd::tls::server_config(tls).expect("TLS configuration");
+                let timeout = Duration::from_millis(tls.handshake_timeout_ms);
+                listeners.push(Listener::tls(listener, config, timeout));
+                if tls.http_listen.is_some() {
+                    let plain = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+                    http_address = Some(plain.local_addr().expect("local address"));
+                    listeners.push(Listener::plain(plain));
+                }
+                let pem = std::fs::read(&tls.cert).expect("server certificate");
+                let trusted = reqwest::Certificate::from_pem_bundle(&pem).expect("PEM");
+                let client = reqwest::Client::builder()
+                    .tls_certs_only(trusted)
+                    .build()
+                    .expect("client");
+                ("https", client)
+            }
+        };
         let (tx, rx) = oneshot::channel();
-        let server = tokio::spawn(serve(listener, app.clone(), async {
+        let server = tokio::spawn(serve_listeners(listeners, app.clone(), async {
             let _ = rx.await;
         }));
         Self {
             address,
+            scheme,
+            http_address,
             dir,
-            client: reqwest::Client::new(),
+            client,
             app,
             shutdown: Some(tx),
             server: Some(server),
@@ -112,7 +146,7 @@ impl TestApp {
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.address)
+        format!("{}://{}{path}", self.scheme, self.address)
     }
 
     pub fn path(&self, name: &str) -> PathBuf {

@@ -3,12 +3,14 @@
 //
 // Usage:
 //   node node_soap_client.js URL EXTERNAL_EVENT_ID --user USER --password PASSWORD
-//                            [--soap12] [--user-id 103221] [--wsdl-file PATH]
+//                            [--soap12] [--user-id 103221] [--wsdl-file PATH] [--cacert PEM]
 //
 // URL is the endpoint, e.g. http://127.0.0.1:8080/cxf/isc/events. The WSDL is loaded from
 // URL?wsdl with the same Basic credentials the call uses, unless --wsdl-file names a local copy
 // (the call then goes to URL). --soap12 calls through the SOAP 1.2 port NotifyImplSoap12Port with
-// node-soap's forceSoap12Headers (application/soap+xml and a SOAP 1.2 envelope).
+// node-soap's forceSoap12Headers (application/soap+xml and a SOAP 1.2 envelope). For https URLs,
+// --cacert names the PEM certificate to trust (e.g. the cert.pem of `iflowd cert`), for the WSDL
+// and the call alike.
 //
 // On success prints {status, statusDetails, statusDate, errorCode, messageProcessingLogId,
 // contentType} as JSON (the last two from the HTTP answer's headers) and exits 0. On any error
@@ -16,6 +18,8 @@
 'use strict';
 
 const crypto = require('node:crypto');
+const fs = require('node:fs');
+const https = require('node:https');
 const { parseArgs } = require('node:util');
 const soap = require('soap');
 
@@ -89,6 +93,7 @@ async function main() {
       'user-id': { type: 'string', default: '103221' },
       'wsdl-file': { type: 'string' },
       timeout: { type: 'string', default: '30000' },
+      cacert: { type: 'string' },
     },
   });
   if (positionals.length !== 2 || values.user === undefined || values.password === undefined) {
@@ -101,9 +106,12 @@ async function main() {
   const authorization =
     'Basic ' + Buffer.from(`${values.user}:${values.password}`, 'utf8').toString('base64');
 
+  const httpsAgent = values.cacert
+    ? new https.Agent({ ca: fs.readFileSync(values.cacert) })
+    : undefined;
   const client = await soap.createClientAsync(values['wsdl-file'] || `${url}?wsdl`, {
     wsdl_headers: { Authorization: authorization },
-    wsdl_options: { timeout },
+    wsdl_options: { timeout, httpsAgent },
     endpoint: values['wsdl-file'] ? url : undefined,
     forceSoap12Headers: values.soap12,
   });
@@ -114,7 +122,7 @@ async function main() {
       port.ExternalEvent(
         args,
         (error, result) => (error ? reject(error) : resolve(result)),
-        { timeout },
+        { timeout, httpsAgent },
       );
     });
   const result = await call(changeInManager(externalEventId, values['user-id']));

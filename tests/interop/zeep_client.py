@@ -3,11 +3,12 @@
 
 Usage:
     zeep_client.py URL EXTERNAL_EVENT_ID --user USER --password PASSWORD
-                   [--soap12] [--user-id 103221] [--wsdl-file PATH]
+                   [--soap12] [--user-id 103221] [--wsdl-file PATH] [--cacert PEM]
 
 URL is the endpoint, e.g. http://127.0.0.1:8080/cxf/isc/events. The WSDL is loaded from
 URL?wsdl with the same Basic credentials the call uses, unless --wsdl-file names a local copy (its
 soap:address is then replaced by URL). --soap12 binds the SOAP 1.2 port NotifyImplSoap12Port.
+For https URLs, --cacert names the PEM certificate to trust (e.g. the cert.pem of `iflowd cert`).
 
 On success prints {"status", "statusDetails", "statusDate", "errorCode", "messageProcessingLogId",
 "contentType"} as JSON (the last two from the HTTP answer's headers) and exits 0. On any error prints {"error", "httpStatus"} as JSON (httpStatus null when there was no
@@ -98,10 +99,15 @@ def main():
     parser.add_argument("--user-id", default="103221")
     parser.add_argument("--wsdl-file")
     parser.add_argument("--timeout", type=float, default=30)
+    parser.add_argument("--cacert")
     args = parser.parse_args()
 
     session = requests.Session()
     session.auth = HTTPBasicAuth(args.user, args.password)
+    if args.cacert:
+        session.verify = args.cacert
+        # Otherwise requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override session.verify.
+        session.trust_env = False
     transport = Transport(session=session, timeout=args.timeout, operation_timeout=args.timeout)
     headers = ResponseHeaders()
     try:

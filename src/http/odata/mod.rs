@@ -32,6 +32,7 @@ use serde_json::{Value, json};
 use self::error::ODataError;
 use self::json::{Cell, Row};
 use super::soap::origin;
+use super::{ConnectionInfo, access, unauthorized};
 use crate::app::App;
 use crate::config::{Adapter, MONITORING_ROLE, PAYLOADS_ROLE};
 use crate::odata::path::{self, Resource};
@@ -54,11 +55,27 @@ pub async fn handle(State(app): State<App>, request: Request) -> Response {
 }
 
 async fn serve(app: &App, request: &Parts) -> Result<Response, ODataError> {
-    let principal = app
-        .auth()
-        .authenticate(&request.headers)
-        .await
-        .map_err(|e| ODataError::new(StatusCode::UNAUTHORIZED, "Unauthorized", e.to_string()))?;
+    let connection = request
+        .extensions
+        .get::<ConnectionInfo>()
+        .cloned()
+        .unwrap_or_default();
+    let principal = match access::caller(app, &request.headers, &connection).await {
+        Ok(principal) => principal,
+        Err(error) => {
+            // An OData error body, with the challenges an endpoint would send.
+            let mut response =
+                ODataError::new(StatusCode::UNAUTHORIZED, "Unauthorized", error.to_string())
+                    .into_response();
+            let challenges = unauthorized(&error, app.auth().tokens().is_some());
+            let headers = response.headers_mut();
+            headers.remove(header::WWW_AUTHENTICATE);
+            for value in challenges.headers().get_all(header::WWW_AUTHENTICATE) {
+                headers.append(header::WWW_AUTHENTICATE, value.clone());
+            }
+            return Ok(response);
+        }
+    };
     if !principal.has_role(MONITORING_ROLE) {
         return Err(ODataError::forbidden(&principal.name, MONITORING_ROLE));
     }
@@ -88,7 +105,8 @@ async fn serve(app: &App, request: &Parts) -> Result<Response, ODataError> {
                 "/api/v1/{decoded} names no resource; see /api/v1/$metadata"
             ))
         })?;
-    let service = format!("{}/api/v1", origin(&request.headers, uri));
+    let origin = origin(&request.headers, uri, connection.secure);
+    let service = format!("{origin}/api/v1");
     let query = uri.query();
     let options = |schema: &'static Schema, scope: Scope| {
         QueryOptions::parse(query, schema, scope).map_err(|e| ODataError::bad_request(e.0))
@@ -193,7 +211,7 @@ async fn serve(app: &App, request: &Parts) -> Result<Response, ODataError> {
             in_memory(&INTEGRATION_RUNTIME_ARTIFACT, rows, id, query, &service)
         }
         Resource::ServiceEndpoints(id) => {
-            let rows = service_endpoint_rows(app, &origin(&request.headers, uri));
+            let rows = service_endpoint_rows(app, &origin);
             in_memory(&SERVICE_ENDPOINT, rows, id, query, &service)
         }
     }

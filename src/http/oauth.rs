@@ -1,0 +1,266 @@
+//! The OAuth 2.0 token endpoint (RFC 6749 §4.4, client credentials), as XSUAA answers CPI's
+//! callers and as SuccessFactors' ISC Event Connector calls it.
+//!
+//! ISC sends the client id and secret in an `Authorization: Basic` header at run time
+//! (`client_secret_basic`) but in the form body when the connection is validated on saving
+//! (`client_secret_post`), so both are accepted; when both are present they must agree.
+//! `grant_type` and `scope` may come in the form body or the query string. Answers are the JSON
+//! of RFC 6749 §5.1, errors those of §5.2, never cached.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::body::{self, BodyError};
+use crate::app::App;
+use crate::auth::{AuthError, parse_basic};
+
+/// A token request is a few parameters; anything longer is not one.
+const MAX_FORM_BYTES: usize = 8 * 1024;
+
+/// An RFC 6749 §5.2 error. `challenge` is set when the client tried the Basic header, which then
+/// gets `WWW-Authenticate` back with the 401.
+struct OAuthError {
+    status: StatusCode,
+    error: &'static str,
+    description: String,
+    challenge: bool,
+}
+
+impl OAuthError {
+    fn invalid_request(description: impl Into<String>) -> Self {
+        Self::bad_request("invalid_request", description)
+    }
+
+    fn bad_request(error: &'static str, description: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            error,
+            description: description.into(),
+            challenge: false,
+        }
+    }
+
+    fn invalid_client(description: impl Into<String>, challenge: bool) -> Self {
+        Self {
+            status: StatusCode::UNAUTHORIZED,
+            error: "invalid_client",
+            description: description.into(),
+            challenge,
+        }
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let body =
+            serde_json::json!({ "error": self.error, "error_description": self.description });
+        let mut response = (self.status, no_store(), axum::Json(body)).into_response();
+        if self.challenge {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"iflowd\""),
+            );
+        }
+        response
+    }
+}
+
+fn no_store() -> [(header::HeaderName, &'static str); 2] {
+    [
+        (header::CACHE_CONTROL, "no-store"),
+        (header::PRAGMA, "no-cache"),
+    ]
+}
+
+/// `POST <oauth.token_path>`.
+pub async fn token(State(app): State<App>, request: Request) -> Response {
+    match issue(&app, request).await {
+        Ok(response) => response,
+        Err(error) => {
+            tracing::info!(error = error.error, reason = %error.description, "token request refused");
+            error.into_response()
+        }
+    }
+}
+
+async fn issue(app: &App, request: Request) -> Result<Response, OAuthError> {
+    let (parts, body) = request.into_parts();
+    let query = parameters(parts.uri.query().unwrap_or("").as_bytes(), "query string")?;
+    let timeout = Duration::from_millis(app.limits().body_read_timeout_ms);
+    let body = body::read(body, MAX_FORM_BYTES, timeout)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge => OAuthError::invalid_request(format!(
+                "the request body is larger than {MAX_FORM_BYTES} bytes"
+            )),
+            BodyError::TimedOut => {
+                OAuthError::invalid_request("the request body did not arrive in time")
+            }
+            BodyError::Broken => OAuthError::invalid_request("the request body could not be read"),
+        })?;
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let is_form = content_type.split(';').next().is_some_and(|t| {
+        t.trim()
+            .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    });
+    if !body.is_empty() && !is_form {
+        return Err(OAuthError::invalid_request(
+            "send the parameters as application/x-www-form-urlencoded",
+        ));
+    }
+    let form = parameters(&body, "body")?;
+    let param = |name: &str| -> Result<Option<&str>, OAuthError> {
+        match (form.get(name), query.get(name)) {
+            (Some(a), Some(b)) if a != b => Err(OAuthError::invalid_request(format!(
+                "{name} is given in both the body and the query string, with different values"
+            ))),
+            (Some(value), _) | (None, Some(value)) => Ok(Some(value.as_str())),
+            (None, None) => Ok(None),
+        }
+    };
+
+    match param("grant_type")? {
+        None => return Err(OAuthError::invalid_request("grant_type is missing")),
+        Some("client_credentials") => {}
+        Some(other) => {
+            return Err(OAuthError::bad_request(
+                "unsupported_grant_type",
+                format!("grant_type '{other}' is not supported; use client_credentials"),
+            ));
+        }
+    }
+
+    // Client authentication: the Basic header, the body, or both when they agree.
+    let header_credentials = match parts.headers.get(header::AUTHORIZATION) {
+        None => None,
+        Some(value) => Some(parse_basic(value).map_err(|e| {
+            let reason = match e {
+                AuthError::UnsupportedScheme => {
+                    "client authentication at the token endpoint uses the Basic scheme".to_owned()
+                }
+                other => other.to_string(),
+            };
+            OAuthError::invalid_client(reason, true)
+        })?),
+    };
+    let body_credentials = match (form.get("client_id"), form.get("client_secret")) {
+        (Some(id), Some(secret)) => Some((id.clone(), secret.clone())),
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(OAuthError::invalid_client(
+                "client_secret is missing; public clients are not supported",
+                false,
+            ));
+        }
+        (None, Some(_)) => return Err(OAuthError::invalid_request("client_id is missing")),
+    };
+    let used_header = header_credentials.is_some();
+    let (id, secret) = match (header_credentials, body_credentials) {
+        (Some(h), Some(b)) if h != b => {
+            return Err(OAuthError::invalid_request(
+                "client credentials are in both the Authorization header and the body, and they differ",
+            ));
+        }
+        (Some(credentials), _) | (None, Some(credentials)) => credentials,
+        (None, None) => {
+            return Err(OAuthError::invalid_client(
+                "client authentication required: send the client id and secret in an Authorization: Basic header or as client_id and client_secret in the body",
+                true,
+            ));
+        }
+    };
+    let mut client = app.auth().authenticate_client(&id, &secret).await;
+    if client.is_err() && used_header {
+        // RFC 6749 §2.3.1 has clients form-encode id and secret before the Basic encoding; most
+        // do not. Try the decoded form too when it differs.
+        let decode = |s: &str| -> String {
+            form_urlencoded::parse(format!("v={}", s.replace('&', "%26")).as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        };
+        let (decoded_id, decoded_secret) = (decode(&id), decode(&secret));
+        if decoded_id != id || decoded_secret != secret {
+            client = app
+                .auth()
+                .authenticate_client(&decoded_id, &decoded_secret)
+                .await;
+        }
+    }
+    let client =
+        client.map_err(|_| OAuthError::invalid_client("wrong client id or secret", used_header))?;
+
+    let tokens = app.auth().tokens().ok_or_else(|| {
+        OAuthError::invalid_client("no OAuth clients are configured", used_header)
+    })?;
+    let granted: Vec<String> = {
+        let mut roles: Vec<&String> = client.roles.iter().collect();
+        roles.sort();
+        roles.into_iter().map(|r| tokens.scope_of(r)).collect()
+    };
+    let scopes = match param("scope")? {
+        None => granted,
+        Some(requested) if requested.trim().is_empty() => granted,
+        Some(requested) => {
+            let mut scopes = Vec::new();
+            for scope in requested.split_whitespace() {
+                if !granted.iter().any(|g| g == scope) {
+                    return Err(OAuthError::bad_request(
+                        "invalid_scope",
+                        format!(
+                            "scope '{scope}' is not granted to client '{}' (it may request: {})",
+                            client.id,
+                            granted.join(" ")
+                        ),
+                    ));
+                }
+                if !scopes.iter().any(|s| s == scope) {
+                    scopes.push(scope.to_owned());
+                }
+            }
+            scopes
+        }
+    };
+    let issued = tokens
+        .issue(&client.id, scopes, client.token_lifetime_s)
+        .map_err(|error| {
+            tracing::error!(%error, "token not issued");
+            OAuthError {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                error: "server_error",
+                description: "the token could not be issued".to_owned(),
+                challenge: false,
+            }
+        })?;
+    tracing::info!(client = %client.id, jti = %issued.jti, expires_in = issued.expires_in, "token issued");
+    let body = serde_json::json!({
+        "access_token": issued.access_token,
+        "token_type": "bearer",
+        "expires_in": issued.expires_in,
+        "scope": issued.scopes.join(" "),
+        "jti": issued.jti,
+    });
+    Ok((StatusCode::OK, no_store(), axum::Json(body)).into_response())
+}
+
+/// The `application/x-www-form-urlencoded` pairs of `bytes`; a parameter given twice is an
+/// error (RFC 6749 §3.2).
+fn parameters(bytes: &[u8], place: &str) -> Result<HashMap<String, String>, OAuthError> {
+    let mut map = HashMap::new();
+    for (name, value) in form_urlencoded::parse(bytes) {
+        if map.insert(name.to_string(), value.into_owned()).is_some() {
+            return Err(OAuthError::invalid_request(format!(
+                "parameter '{name}' appears more than once in the {place}"
+            )));
+        }
+    }
+    Ok(map)
+}

@@ -1,0 +1,192 @@
+//! The binary with `[tls]` and OAuth clients, as a user runs it: `iflowd cert`, `iflowd serve`
+//! printing its https URLs and token endpoint, `iflowd send` and `iflowd healthcheck` against it,
+//! and a clean stop on SIGTERM.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::fixtures_dir;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_iflowd");
+const BOUND: Duration = Duration::from_secs(60);
+
+fn iflowd() -> Command {
+    let mut command = Command::new(BIN);
+    for name in [
+        "IFLOWD_LISTEN",
+        "IFLOWD_USER",
+        "IFLOWD_PASSWORD",
+        "IFLOWD_CONFIG",
+        "IFLOWD_LOG",
+    ] {
+        command.env_remove(name);
+    }
+    command.kill_on_drop(true);
+    command
+}
+
+async fn run(command: &mut Command) -> (bool, String, String) {
+    let output = tokio::time::timeout(BOUND, command.output())
+        .await
+        .expect("finishes")
+        .expect("runs");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn iflowd_cert_writes_a_certificate_and_key_and_will_not_overwrite_them_unasked() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("tls");
+    let cert = || {
+        let mut command = iflowd();
+        command
+            .args(["cert", "--host", "localhost", "--out"])
+            .arg(&out);
+        command
+    };
+    let (ok, stdout, err) = run(&mut cert()).await;
+    assert!(ok, "{err}");
+    assert!(
+        stdout.contains("[tls]") && stdout.contains("cert.pem"),
+        "{stdout}"
+    );
+    let first = std::fs::read_to_string(out.join("cert.pem")).unwrap();
+    assert!(first.starts_with("-----BEGIN CERTIFICATE-----"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(out.join("key.pem"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "the key is private: {mode:o}");
+    }
+
+    let (ok, _, err) = run(&mut cert()).await;
+    assert!(!ok);
+    assert!(err.contains("exists; pass --force"), "{err}");
+    let (ok, _, err) = run(cert().arg("--force")).await;
+    assert!(ok, "{err}");
+    assert_ne!(
+        std::fs::read_to_string(out.join("cert.pem")).unwrap(),
+        first
+    );
+}
+
+#[tokio::test]
+async fn serve_with_tls_and_oauth_prints_https_urls_and_the_token_endpoint_and_answers_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, _, err) = run(iflowd()
+        .args(["cert", "--host", "127.0.0.1", "--out"])
+        .arg(dir.path()))
+    .await;
+    assert!(ok, "{err}");
+    let config = dir.path().join("iflowd.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"listen = "127.0.0.1:0"
+data_dir = "{data}"
+
+[[users]]
+name = "isc"
+password = "user-secret"
+
+[[oauth_clients]]
+id = "sb-isc-connector"
+secret = "client-secret"
+
+[tls]
+cert = "{dir}/cert.pem"
+key = "{dir}/key.pem"
+http_listen = "127.0.0.1:0"
+"#,
+            data = dir.path().join("data").display(),
+            dir = dir.path().display()
+        ),
+    )
+    .unwrap();
+    let (ok, out, err) = run(iflowd().arg("check-config").arg(&config)).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("1 OAuth client, HTTPS"), "{out}");
+
+    let mut child = iflowd()
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env("IFLOWD_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut banner = Vec::new();
+    tokio::time::timeout(BOUND, async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            let done = line.trim_start().starts_with("curl ");
+            banner.push(line);
+            if done {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("banner printed");
+    let banner = banner.join("\n");
+    let url_starting = |prefix: &str| {
+        banner
+            .split_whitespace()
+            .find(|w| w.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} URL in:\n{banner}"))
+            .to_owned()
+    };
+    let https = url_starting("https://127.0.0.1:");
+    let http = url_starting("http://127.0.0.1:");
+    assert!(
+        banner.contains(&format!("OAuth token endpoint: {https}/oauth/token")),
+        "{banner}"
+    );
+    assert!(banner.contains("curl --cacert "), "{banner}");
+
+    let cacert = dir.path().join("cert.pem").display().to_string();
+    let fixture = fixtures_dir().join("hire.xml").display().to_string();
+    let (ok, out, err) = run(iflowd().args([
+        "send",
+        "--url",
+        &format!("{https}/cxf/isc/events"),
+        "--token-url",
+        &format!("{https}/oauth/token"),
+        "--client-id",
+        "sb-isc-connector",
+        "--client-secret",
+        "client-secret",
+        "--token-auth",
+        "body",
+        "--cacert",
+        &cacert,
+        &fixture,
+    ]))
+    .await;
+    assert!(ok, "{out}\n{err}");
+    assert!(dir.path().join("data/oauth-signing.key").exists());
+
+    let (ok, _, err) =
+        run(iflowd().args(["healthcheck", "--url", &format!("{http}/health")])).await;
+    assert!(ok, "{err}");
+
+    let pid = child.id().expect("running").to_string();
+    let (killed, _, _) = run(Command::new("kill").args(["-TERM", &pid])).await;
+    assert!(killed);
+    let status = tokio::time::timeout(BOUND, child.wait())
+        .await
+        .expect("stops")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+}

@@ -1,0 +1,106 @@
+//! Certificates for TLS tests, made in a temporary directory: the server certificate the way
+//! `iflowd cert` makes it, a client CA, and client certificates signed by it (or by a CA the
+//! server does not trust).
+
+use std::path::PathBuf;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair,
+};
+
+pub struct Pki {
+    pub dir: tempfile::TempDir,
+    /// The server's self-signed certificate (also what clients trust) and key.
+    pub server_cert: PathBuf,
+    pub server_key: PathBuf,
+    /// The CA iflowd trusts for client certificates.
+    pub client_ca: PathBuf,
+    ca: CertifiedIssuer<'static, KeyPair>,
+    rogue_ca: CertifiedIssuer<'static, KeyPair>,
+}
+
+impl Pki {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let server = iflowd::tls::self_signed(&["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .expect("server certificate");
+        let server_cert = dir.path().join("cert.pem");
+        let server_key = dir.path().join("key.pem");
+        std::fs::write(&server_cert, &server.cert_pem).unwrap();
+        std::fs::write(&server_key, &server.key_pem).unwrap();
+        let trusted = make_ca("iflowd test client CA");
+        let client_ca = dir.path().join("client-ca.pem");
+        std::fs::write(&client_ca, trusted.pem()).unwrap();
+        Self {
+            dir,
+            server_cert,
+            server_key,
+            client_ca,
+            ca: trusted,
+            rogue_ca: make_ca("somebody else's CA"),
+        }
+    }
+
+    /// `[tls]` with the server certificate, client certificates from the client CA
+    /// (`client_auth` = "optional" or "required"), or none when `client_auth` is `None`.
+    pub fn tls_toml(&self, client_auth: Option<&str>) -> String {
+        let mut text = format!(
+            "\n[tls]\ncert = {:?}\nkey = {:?}\n",
+            self.server_cert.display().to_string(),
+            self.server_key.display().to_string()
+        );
+        if let Some(mode) = client_auth {
+            text.push_str(&format!(
+                "client_ca = {:?}\nclient_auth = \"{mode}\"\n",
+                self.client_ca.display().to_string()
+            ));
+        }
+        text
+    }
+
+    /// The server certificate, for a client to trust.
+    pub fn server_certificate(&self) -> reqwest::Certificate {
+        reqwest::Certificate::from_pem(&std::fs::read(&self.server_cert).unwrap()).unwrap()
+    }
+
+    /// A client certificate `CN=<cn>, O=ACME Corp` signed by the trusted client CA, as a reqwest
+    /// identity (certificate and key PEM).
+    pub fn client_identity(&self, cn: &str) -> reqwest::Identity {
+        identity(cn, &self.ca)
+    }
+
+    /// The same, signed by a CA the server does not trust.
+    pub fn rogue_identity(&self, cn: &str) -> reqwest::Identity {
+        identity(cn, &self.rogue_ca)
+    }
+
+    /// A client trusting the server certificate, optionally presenting `identity`.
+    pub fn client(&self, identity: Option<reqwest::Identity>) -> reqwest::Client {
+        let mut builder = reqwest::Client::builder().tls_certs_only([self.server_certificate()]);
+        if let Some(identity) = identity {
+            builder = builder.identity(identity);
+        }
+        builder.build().expect("client")
+    }
+}
+
+fn make_ca(name: &str) -> CertifiedIssuer<'static, KeyPair> {
+    let mut params = CertificateParams::new(Vec::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.distinguished_name.push(DnType::CommonName, name);
+    CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap()
+}
+
+fn identity(cn: &str, issuer: &CertifiedIssuer<'static, KeyPair>) -> reqwest::Identity {
+    let mut params = CertificateParams::new(Vec::new()).unwrap();
+    params.distinguished_name.push(DnType::CommonName, cn);
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, "ACME Corp");
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let key = KeyPair::generate().unwrap();
+    let cert = params.signed_by(&key, issuer).unwrap();
+    let pem = format!("{}{}", cert.pem(), key.serialize_pem());
+    reqwest::Identity::from_pem(pem.as_bytes()).unwrap()
+}

@@ -1,0 +1,242 @@
+//! `iflowd send` (a real subprocess) against a running iflowd, with Basic and with OAuth tokens
+//! fetched the two ways ISC fetches them, over HTTP and HTTPS.
+
+mod common;
+
+use std::time::Duration;
+
+use common::pki::Pki;
+use common::{PASSWORD, TestApp, USER, fixtures_dir, users_toml};
+use tokio::process::Command;
+
+const BOUND: Duration = Duration::from_secs(60);
+const CLIENT: &str = "sb-isc-connector";
+const SECRET: &str = "connector-secret";
+
+const ARCHIVE: &str = r#"
+[[endpoints]]
+name = "ISC_Events"
+address = "/isc/events"
+handlers = ["archive"]
+
+[handlers.archive]
+type = "jsonl"
+path = "{dir}/events.jsonl"
+"#;
+
+fn oauth_clients() -> String {
+    format!(
+        "\n[[oauth_clients]]\nid = \"{CLIENT}\"\nsecret = \"{SECRET}\"\nroles = [\"ESBMessaging.send\"]\n"
+    )
+}
+
+async fn send(args: &[&str]) -> (bool, String, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_iflowd"));
+    command.arg("send").args(args).kill_on_drop(true);
+    let output = tokio::time::timeout(BOUND, command.output())
+        .await
+        .expect("iflowd send finishes")
+        .expect("iflowd send runs");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn fixture_path(name: &str) -> String {
+    fixtures_dir().join(name).display().to_string()
+}
+
+fn archived(app: &TestApp) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(app.path("events.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn send_with_basic_posts_every_file_repeatedly_and_exits_0() {
+    let app = TestApp::spawn(&format!("{}{ARCHIVE}", users_toml())).await;
+    let url = app.url("/cxf/isc/events");
+    let (ok, out, err) = send(&[
+        "--url",
+        &url,
+        "--user",
+        USER,
+        "--password",
+        PASSWORD,
+        "--repeat",
+        "2",
+        "--concurrency",
+        "2",
+        "--fresh-ids",
+        &fixture_path("change-in-manager.xml"),
+        &fixture_path("hire.xml"),
+    ])
+    .await;
+    assert!(ok, "{out}\n{err}");
+    assert_eq!(out.matches("acknowledged status=200").count(), 4, "{out}");
+    assert!(out.contains("4 posts: 4 acknowledged, 0 not"), "{out}");
+    assert!(out.contains("[MPL AG"), "{out}");
+    let events = archived(&app);
+    assert_eq!(
+        events.len(),
+        4,
+        "--fresh-ids: four deliveries, all processed"
+    );
+    assert!(events.iter().all(|e| e["sender"] == USER));
+    let mut ids: Vec<_> = events
+        .iter()
+        .map(|e| e["externalEventId"].to_string())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 4, "each post had its own externalEventId");
+
+    // Without it, a repeat is a duplicate: acknowledged like the first, not processed again.
+    let (ok, out, err) = send(&[
+        "--url",
+        &url,
+        "--user",
+        USER,
+        "--password",
+        PASSWORD,
+        "--repeat",
+        "2",
+        &fixture_path("termination.xml"),
+    ])
+    .await;
+    assert!(ok, "{out}\n{err}");
+    assert!(out.contains("2 posts: 2 acknowledged, 0 not"), "{out}");
+    assert_eq!(
+        archived(&app).len(),
+        5,
+        "the repeat was not processed again"
+    );
+}
+
+#[tokio::test]
+async fn send_fetches_tokens_header_and_body_style_and_posts_with_bearer_over_https() {
+    let pki = Pki::new();
+    let config = format!(
+        "data_dir = \"{{dir}}/data\"\n{}{ARCHIVE}{}{}",
+        users_toml(),
+        oauth_clients(),
+        pki.tls_toml(None)
+    );
+    let app = TestApp::spawn(&config).await;
+    let url = app.url("/cxf/isc/events");
+    let token_url = app.url("/oauth/token");
+    let cacert = pki.server_cert.display().to_string();
+    for style in ["header", "body"] {
+        let (ok, out, err) = send(&[
+            "--url",
+            &url,
+            "--token-url",
+            &token_url,
+            "--client-id",
+            CLIENT,
+            "--client-secret",
+            SECRET,
+            "--token-auth",
+            style,
+            "--cacert",
+            &cacert,
+            "--fresh-ids",
+            &fixture_path("termination.xml"),
+        ])
+        .await;
+        assert!(ok, "{style}: {out}\n{err}");
+        assert!(out.contains("-> 200 OK"), "{out}");
+        assert!(out.contains(", token "), "a token was fetched: {out}");
+        assert!(out.contains("1 post: 1 acknowledged, 0 not"), "{out}");
+    }
+    let events = archived(&app);
+    assert_eq!(events.len(), 2);
+    assert!(events.iter().all(|e| e["sender"] == CLIENT), "{events:?}");
+
+    // A wrong secret: the token request fails, and so does the command.
+    let (ok, out, _) = send(&[
+        "--url",
+        &url,
+        "--token-url",
+        &token_url,
+        "--client-id",
+        CLIENT,
+        "--client-secret",
+        "wrong",
+        "--cacert",
+        &cacert,
+        &fixture_path("termination.xml"),
+    ])
+    .await;
+    assert!(!ok);
+    assert!(
+        out.contains("token request failed") && out.contains("invalid_client"),
+        "{out}"
+    );
+
+    // Without trusting the certificate, nothing is sent; with --insecure it goes through.
+    let (ok, out, _) = send(&[
+        "--url",
+        &url,
+        "--user",
+        USER,
+        "--password",
+        PASSWORD,
+        &fixture_path("hire.xml"),
+    ])
+    .await;
+    assert!(!ok, "{out}");
+    let (ok, out, err) = send(&[
+        "--url",
+        &url,
+        "--user",
+        USER,
+        "--password",
+        PASSWORD,
+        "--insecure",
+        &fixture_path("hire.xml"),
+    ])
+    .await;
+    assert!(ok, "{out}\n{err}");
+}
+
+#[tokio::test]
+async fn send_exits_1_and_shows_the_fault_or_error_when_a_post_is_not_acknowledged() {
+    let app = TestApp::spawn(&format!("{}{ARCHIVE}", users_toml())).await;
+    let url = app.url("/cxf/isc/events");
+    let (ok, out, err) = send(&[
+        "--url",
+        &url,
+        "--user",
+        USER,
+        "--password",
+        PASSWORD,
+        &fixture_path("hire.xml"),
+        &fixture_path("malformed.xml"),
+    ])
+    .await;
+    assert!(!ok);
+    assert!(
+        out.contains("SOAP fault soap:Client: the request is not well-formed XML"),
+        "{out}"
+    );
+    assert!(out.contains("2 posts: 1 acknowledged, 1 not"), "{out}");
+    assert!(err.contains("1 of 2 posts were not acknowledged"), "{err}");
+
+    let (ok, out, _) = send(&[
+        "--url",
+        &url,
+        "--user",
+        USER,
+        "--password",
+        "wrong",
+        &fixture_path("hire.xml"),
+    ])
+    .await;
+    assert!(!ok);
+    assert!(out.contains("-> 401 Unauthorized"), "{out}");
+}
