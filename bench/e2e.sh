@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# End-to-end throughput: iflowd against a bare axum handler, same request, same machine.
+#
+#   bench/e2e.sh                      # one round, 10 s per server, logs to a file
+#   ROUNDS=3 bench/e2e.sh             # three alternating rounds, medians reported
+#   LOG=null bench/e2e.sh             # iflowd's log lines to /dev/null instead of a file
+#
+# Each server runs pinned to core SERVER_CPU (0), wrk to core WRK_CPU (1): on a 2-core machine the
+# server has one core to itself and its tokio runtime sizes itself to that core. The request is
+# fixtures/change-in-manager.xml with Basic credentials and Content-Type text/xml, posted by
+# bench/post.lua, which also counts answers that are not 200; any such answer fails the run.
+#
+# Settings (environment):
+#   DURATION=10s  CONNECTIONS=32  THREADS=1  WARMUP=2s  ROUNDS=1
+#   SERVER_CPU=0  WRK_CPU=1  IFLOWD_PORT=18080  BARE_PORT=18081
+#   LOG=file|null   where iflowd's standard error (one `log` handler line per event) goes:
+#                   file = bench/out/iflowd.log (the default, as a deployment would keep it),
+#                   null = /dev/null
+#   IFLOWD_LOG      passed through to iflowd (tracing filter; default: iflowd's own, info), and so
+#                   is NO_COLOR (no ANSI colour codes in the log lines)
+#   BENCH_NO_BUILD=1  use the release binaries already built
+#
+# Output: wrk's report for each run, then a summary: req/s and server CPU time per request of
+# each, and the ratio of the req/s; a warning when a server did not keep its core busy (a shared
+# machine: the figures are then not comparable). See bench/README.md. Files in bench/out/
+# (git-ignored): the wrk reports and iflowd's log of the last round.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-32}
+THREADS=${THREADS:-1}
+WARMUP=${WARMUP:-2s}
+ROUNDS=${ROUNDS:-1}
+SERVER_CPU=${SERVER_CPU:-0}
+WRK_CPU=${WRK_CPU:-1}
+IFLOWD_PORT=${IFLOWD_PORT:-18080}
+BARE_PORT=${BARE_PORT:-18081}
+LOG=${LOG:-file}
+BODY=fixtures/change-in-manager.xml
+USER_NAME=isc
+PASSWORD=bench-secret
+OUT=bench/out
+mkdir -p "$OUT"
+
+say() { printf '[e2e] %s\n' "$*"; }
+die() { printf '[e2e] error: %s\n' "$*" >&2; exit 1; }
+
+case "$LOG" in
+  file) iflowd_stderr=$OUT/iflowd.log ;;
+  null) iflowd_stderr=/dev/null ;;
+  *) die "LOG must be file or null, not '$LOG'" ;;
+esac
+
+# --- tools ---------------------------------------------------------------------------------------
+if ! command -v wrk >/dev/null; then
+  say "installing wrk"
+  if [[ $(id -u) -eq 0 ]]; then
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+  else
+    sudo apt-get update -qq >/dev/null && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+  fi
+fi
+for tool in wrk taskset curl; do
+  command -v "$tool" >/dev/null || die "$tool is needed"
+done
+cpus=$(nproc --all)
+((SERVER_CPU < cpus && WRK_CPU < cpus)) || die "cores $SERVER_CPU and $WRK_CPU needed, $cpus present"
+[[ $SERVER_CPU != "$WRK_CPU" ]] || say "warning: server and wrk share core $SERVER_CPU"
+
+# --- binaries ------------------------------------------------------------------------------------
+if [[ ${BENCH_NO_BUILD:-} != 1 ]]; then
+  say "cargo build --release --locked --bin iflowd --example bare_server"
+  cargo build --release --locked --bin iflowd --example bare_server
+fi
+target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+iflowd_bin=$target_dir/release/iflowd
+bare_bin=$target_dir/release/examples/bare_server
+[[ -x $iflowd_bin && -x $bare_bin ]] || die "release binaries missing under $target_dir/release"
+
+# --- servers -------------------------------------------------------------------------------------
+server_pid=""
+stop_server() {
+  if [[ -n $server_pid ]]; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=""
+  fi
+}
+trap stop_server EXIT
+
+# Polls /health for at most 10 s.
+wait_ready() {
+  local port=$1
+  for _ in $(seq 1 100); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$port/health" 2>/dev/null && return 0
+    kill -0 "$server_pid" 2>/dev/null || die "the server exited during start-up"
+    sleep 0.1
+  done
+  die "no answer on 127.0.0.1:$port/health within 10 s"
+}
+
+start_iflowd() {
+  : >"$OUT/iflowd.log"
+  IFLOWD_LISTEN=127.0.0.1:$IFLOWD_PORT IFLOWD_USER=$USER_NAME IFLOWD_PASSWORD=$PASSWORD \
+    taskset -c "$SERVER_CPU" "$iflowd_bin" serve >"$OUT/iflowd.stdout" 2>"$iflowd_stderr" &
+  server_pid=$!
+  wait_ready "$IFLOWD_PORT"
+}
+
+start_bare() {
+  taskset -c "$SERVER_CPU" "$bare_bin" "127.0.0.1:$BARE_PORT" >"$OUT/bare.stdout" 2>&1 &
+  server_pid=$!
+  wait_ready "$BARE_PORT"
+}
+
+# --- load ----------------------------------------------------------------------------------------
+export BENCH_BODY=$BODY
+BENCH_AUTH="Basic $(printf '%s:%s' "$USER_NAME" "$PASSWORD" | base64 -w0)"
+export BENCH_AUTH
+
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+HZ=$(getconf CLK_TCK)
+
+# run NAME PORT: one measured run (after a warm-up); checks its answers and prints
+# "REQ/S BUSY CPU_US": BUSY is the share of its core the server used (%), well under 100 meaning
+# that something else ran on that core or the server waited on something other than the CPU;
+# CPU_US is the server's CPU time (user + system) per request, in µs.
+run() {
+  local name=$1 port=$2 url report status rps t0 t1 n0 n1 busy requests cpu_us
+  url=http://127.0.0.1:$port/cxf/isc/events
+  status=$(curl -sS -o /dev/null -w '%{http_code}' -u "$USER_NAME:$PASSWORD" \
+    -H 'Content-Type: text/xml' --data-binary "@$BODY" "$url")
+  [[ $status == 200 ]] || die "$name answered $status to a single request"
+  taskset -c "$WRK_CPU" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s bench/post.lua "$url" >/dev/null
+  report=$OUT/wrk-$name.txt
+  t0=$(cpu_ticks "$server_pid") n0=$(date +%s%N)
+  taskset -c "$WRK_CPU" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
+    -s bench/post.lua "$url" >"$report"
+  t1=$(cpu_ticks "$server_pid") n1=$(date +%s%N)
+  busy=$(awk -v t=$((t1 - t0)) -v ns=$((n1 - n0)) -v hz="$HZ" 'BEGIN { printf "%.0f", 100 * t / hz / (ns / 1e9) }')
+  sed 's/^/    /' "$report" >&2
+  grep -q '^non-200 responses: 0 of ' "$report" || die "$name: some answers were not 200 (see $report)"
+  grep -q '^socket errors: connect 0, read 0, write 0, timeout 0' "$report" ||
+    die "$name: socket errors (see $report)"
+  rps=$(awk '/^Requests\/sec:/ { print $2 }' "$report")
+  [[ -n $rps ]] || die "$name: no Requests/sec in $report"
+  requests=$(awk '/^non-200 responses:/ { print $5 }' "$report")
+  cpu_us=$(awk -v t=$((t1 - t0)) -v hz="$HZ" -v n="$requests" 'BEGIN { printf "%.1f", 1e6 * t / hz / n }')
+  echo "$rps $busy $cpu_us"
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+say "wrk -t$THREADS -c$CONNECTIONS -d$DURATION (warm-up $WARMUP), server on core $SERVER_CPU, wrk on core $WRK_CPU"
+say "iflowd log: $([[ $LOG == file ]] && echo "$OUT/iflowd.log" || echo /dev/null), filter ${IFLOWD_LOG:-info (default)}"
+bare_all=() iflowd_all=() busy_all=() bare_cpu=() iflowd_cpu=()
+for round in $(seq 1 "$ROUNDS"); do
+  say "round $round/$ROUNDS: bare axum handler"
+  start_bare
+  read -r rps busy cpu < <(run bare "$BARE_PORT") || exit 1
+  [[ -n $rps ]] || exit 1
+  bare_all+=("$rps") busy_all+=("$busy") bare_cpu+=("$cpu")
+  stop_server
+  say "round $round/$ROUNDS: iflowd"
+  start_iflowd
+  read -r rps busy cpu < <(run iflowd "$IFLOWD_PORT") || exit 1
+  [[ -n $rps ]] || exit 1
+  iflowd_all+=("$rps") busy_all+=("$busy") iflowd_cpu+=("$cpu")
+  stop_server
+  say "round $round/$ROUNDS: bare ${bare_all[-1]} req/s (core ${busy_all[-2]}% busy, ${bare_cpu[-1]} µs CPU/request)," \
+    "iflowd ${iflowd_all[-1]} req/s (core ${busy_all[-1]}% busy, ${iflowd_cpu[-1]} µs CPU/request)"
+done
+
+bare=$(printf '%s\n' "${bare_all[@]}" | median)
+iflowd=$(printf '%s\n' "${iflowd_all[@]}" | median)
+log_lines=$([[ $LOG == file ]] && wc -l <"$OUT/iflowd.log" || echo "n/a")
+echo
+echo "end-to-end, $CONNECTIONS connections, $DURATION per run, $ROUNDS round(s)$( ((ROUNDS > 1)) && echo ', medians')"
+bare_us=$(printf '%s\n' "${bare_cpu[@]}" | median)
+iflowd_us=$(printf '%s\n' "${iflowd_cpu[@]}" | median)
+printf '  bare axum handler  %10.0f req/s   %6.1f µs server CPU per request\n' "$bare" "$bare_us"
+printf '  iflowd             %10.0f req/s   %6.1f µs server CPU per request\n' "$iflowd" "$iflowd_us"
+printf '  iflowd log         %s (%s lines from the last iflowd), filter %s\n' \
+  "$([[ $LOG == file ]] && echo "$OUT/iflowd.log" || echo /dev/null)" "$log_lines" "${IFLOWD_LOG:-info}"
+awk -v i="$iflowd" -v b="$bare" 'BEGIN { printf "  ratio              %10.1f %%   (target: at least 55 %%)\n", 100 * i / b }'
+for busy in "${busy_all[@]}"; do
+  if ((busy < 90)); then
+    echo "  warning: a server used only $busy% of core $SERVER_CPU in one run: something else was running"
+    echo "  there (see 'top'), or the server was waiting; the figures are not comparable"
+    break
+  fi
+done

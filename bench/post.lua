@@ -1,0 +1,42 @@
+-- wrk script for bench/e2e.sh: POST a SOAP envelope with Basic credentials and count the
+-- answers that are not 200.
+--
+--   BENCH_BODY  the request body file (default fixtures/change-in-manager.xml)
+--   BENCH_AUTH  the whole Authorization header value, e.g. "Basic aXNjOnNlY3JldA=="
+--
+-- wrk runs this file in one Lua state per thread (plus one for setup/done): each thread counts
+-- in its own global, and done() adds them up and prints one line e2e.sh reads:
+--   non-200 responses: N of M
+
+local body_path = os.getenv("BENCH_BODY") or "fixtures/change-in-manager.xml"
+local file = assert(io.open(body_path, "rb"))
+wrk.method = "POST"
+wrk.body = file:read("*a")
+file:close()
+wrk.headers["Content-Type"] = "text/xml; charset=utf-8"
+wrk.headers["Authorization"] = os.getenv("BENCH_AUTH")
+
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+non200 = 0
+
+function response(status, headers, body)
+  if status ~= 200 then
+    non200 = non200 + 1
+  end
+end
+
+function done(summary, latency, requests)
+  local bad = 0
+  for _, thread in ipairs(threads) do
+    bad = bad + thread:get("non200")
+  end
+  local e = summary.errors
+  io.write(string.format("non-200 responses: %d of %d\n", bad, summary.requests))
+  io.write(string.format("socket errors: connect %d, read %d, write %d, timeout %d\n",
+    e.connect, e.read, e.write, e.timeout))
+end
