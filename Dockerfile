@@ -20,7 +20,7 @@ COPY Cargo.toml Cargo.lock ./
 RUN mkdir -p src bench \
  && echo 'fn main() {}' > src/main.rs \
  && touch src/lib.rs \
- && for f in bench/parse.rs bench/bare_server.rs; do echo 'fn main() {}' > "$f"; done \
+ && for f in $(grep -o 'bench/[A-Za-z0-9_]*\.rs' Cargo.toml); do echo 'fn main() {}' > "$f"; done \
  && cargo build --release --locked --bin iflowd \
  && rm -rf src bench \
     target/release/iflowd target/release/deps/iflowd-* target/release/deps/libiflowd-* \
