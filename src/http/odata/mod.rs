@@ -320,7 +320,7 @@ fn artifact_rows(app: &App) -> Vec<Row> {
                 ("Name", text(&e.name)),
                 ("Type", text("INTEGRATION_FLOW")),
                 ("DeployedBy", text("iflowd")),
-                ("DeployedOn", Cell::Date(app.started_at())),
+                ("DeployedOn", Cell::date(app.started_at())),
                 ("Status", text("STARTED")),
             ]
         })
@@ -345,7 +345,7 @@ fn service_endpoint_rows(app: &App, origin: &str) -> Vec<Row> {
                 ("Version", text("1.0.0")),
                 ("Protocol", text(protocol)),
                 ("Url", Cell::Text(format!("{origin}{}", e.path))),
-                ("LastUpdated", Cell::Date(app.started_at())),
+                ("LastUpdated", Cell::date(app.started_at())),
             ]
         })
         .collect()
