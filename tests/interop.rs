@@ -1,14 +1,18 @@
-//! Interop: real SOAP clients and Postman's runner against a running iflowd.
+//! Interop: real SOAP clients, a generic OData client and Postman's runner against a running
+//! iflowd.
 //!
 //! zeep (Python) and node-soap (Node.js) load the WSDL from `<endpoint>?wsdl` with Basic auth and
 //! call `ExternalEvent` with a Change in Manager event (`tests/interop/*_client.*`); newman runs
 //! `postman/iflowd.postman_collection.json`. Each test checks what the client reports and, through
-//! a `jsonl` archive handler, that the server parsed exactly what the client sent.
+//! a `jsonl` archive handler, that the server parsed exactly what the client sent. pyodata reads
+//! the monitoring API from its `$metadata` alone ([`odata`], `tests/interop/odata.rs`).
 //!
 //! The clients live in `tests/interop/.venv` and `tests/interop/node_modules`, which `scripts/test`
 //! installs. Without them these tests fail, on purpose: they are never skipped.
 
 mod common;
+#[path = "interop/odata.rs"]
+mod odata;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

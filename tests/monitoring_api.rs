@@ -300,3 +300,49 @@ async fn artifacts_and_service_endpoints_list_the_configured_endpoints() {
         .await;
     assert_eq!(ordered[0]["Name"], "ISC_Events");
 }
+
+#[tokio::test]
+async fn a_single_property_of_an_entry_has_its_own_address() {
+    let app = TestApp::spawn(&config()).await;
+    let id = message_id(&app.post_fixture("hire.xml").await);
+    let entry = app.log_entry(&id).await;
+
+    let status = app
+        .api(&format!("MessageProcessingLogs('{id}')/Status"))
+        .await;
+    assert_eq!(
+        status,
+        serde_json::json!({ "d": { "Status": "COMPLETED" } })
+    );
+    let start = app
+        .api(&format!("MessageProcessingLogs('{id}')/LogStart"))
+        .await;
+    assert_eq!(start["d"]["LogStart"], entry["LogStart"]);
+    let artifact = app
+        .api(&format!(
+            "MessageProcessingLogs('{id}')/IntegrationArtifact"
+        ))
+        .await;
+    assert_eq!(artifact["d"]["IntegrationArtifact"]["Id"], "ISC_Events");
+    let receiver = app
+        .api(&format!("MessageProcessingLogs('{id}')/Receiver"))
+        .await;
+    assert_eq!(receiver, serde_json::json!({ "d": { "Receiver": null } }));
+
+    let deployed = app
+        .api("IntegrationRuntimeArtifacts('Broken')/Status")
+        .await;
+    assert_eq!(deployed["d"]["Status"], "STARTED");
+    let url = app.api("ServiceEndpoints('Broken')/Url").await;
+    assert_eq!(url["d"]["Url"], app.url("/http/broken"));
+
+    for (path, status) in [
+        (format!("MessageProcessingLogs('{id}')/Statuss"), 404),
+        ("MessageProcessingLogs('AGnone')/Status".to_owned(), 404),
+        ("IntegrationRuntimeArtifacts('Nope')/Status".to_owned(), 404),
+        (format!("MessageProcessingLogs('{id}')/Status?$top=1"), 400),
+    ] {
+        let response = app.api_as(USER, PASSWORD, &path).await;
+        assert_eq!(response.status(), status, "{path}");
+    }
+}

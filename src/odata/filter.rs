@@ -233,7 +233,7 @@ impl Parser {
             }
         };
         let value = literal_of(field, op, literal, literal_at)?;
-        Ok(Expr::Compare { field, op, value })
+        Ok(in_whole_milliseconds(field, op, value))
     }
 
     fn operand(&mut self) -> Result<(Operand, usize), QueryError> {
@@ -329,6 +329,44 @@ fn literal_of(
             Ok(Literal::Bool(w == "true"))
         }
         (Kind::Boolean, _) => Err(mismatch("true or false")),
+    }
+}
+
+/// `at` without its fraction of a millisecond. Every date the API keeps and shows is a whole
+/// millisecond (`/Date(ms)/`).
+pub fn whole_millisecond(at: OffsetDateTime) -> OffsetDateTime {
+    at.replace_millisecond(at.millisecond()).unwrap_or(at)
+}
+
+/// The comparison `field op value`, with a date literal finer than a millisecond (clients send
+/// `datetime'2026-03-01T10:15:30.1234567'` for a time read from their own clock) turned into one
+/// on whole milliseconds that selects exactly the same dates. Every date compared is a whole
+/// millisecond, so between the literal's millisecond `m` and `m + 1ms` there is none: `gt`/`le`
+/// compare with `m`, `lt`/`ge` with `m + 1ms`, `eq` matches nothing and `ne` everything. (The
+/// store compares whole milliseconds: without this, `LogStart lt` such a moment would miss an
+/// entry of the same millisecond.)
+fn in_whole_milliseconds(field: &'static Field, op: CompareOp, value: Literal) -> Expr {
+    let compare = |op, value| Expr::Compare { field, op, value };
+    let Literal::DateTime(at) = value else {
+        return compare(op, value);
+    };
+    let floor = whole_millisecond(at);
+    if floor == at {
+        return compare(op, value);
+    }
+    let ceiling = floor + time::Duration::MILLISECOND;
+    // `field lt m and field gt m`: true of no date, nor of null.
+    let never = || {
+        Expr::And(
+            Box::new(compare(CompareOp::Lt, Literal::DateTime(floor))),
+            Box::new(compare(CompareOp::Gt, Literal::DateTime(floor))),
+        )
+    };
+    match op {
+        CompareOp::Gt | CompareOp::Le => compare(op, Literal::DateTime(floor)),
+        CompareOp::Lt | CompareOp::Ge => compare(op, Literal::DateTime(ceiling)),
+        CompareOp::Eq => never(),
+        CompareOp::Ne => Expr::Not(Box::new(never())),
     }
 }
 

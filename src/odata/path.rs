@@ -1,6 +1,9 @@
 //! The resource path of a monitoring API URL (what follows `/api/v1/`).
 
 use super::QueryError;
+use super::schema::{
+    INTEGRATION_RUNTIME_ARTIFACT, MESSAGE_PROCESSING_LOG, SERVICE_ENDPOINT, Schema,
+};
 
 /// What a URL addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +29,41 @@ pub enum Resource {
     Artifacts(Option<String>),
     /// `ServiceEndpoints`, optionally `('<id>')`.
     ServiceEndpoints(Option<String>),
+    /// One property of an entry, `MessageProcessingLogs('<guid>')/Status`: OData's address of a
+    /// property, which clients read when an entry was fetched with `$select`.
+    Property {
+        set: PropertyOf,
+        key: String,
+        name: &'static str,
+    },
+}
+
+/// The entity sets whose entries' properties can be addressed one by one (those `$select`
+/// applies to).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PropertyOf {
+    Logs,
+    Artifacts,
+    ServiceEndpoints,
+}
+
+impl PropertyOf {
+    fn of(set: &str) -> Option<Self> {
+        match set {
+            "MessageProcessingLogs" => Some(Self::Logs),
+            "IntegrationRuntimeArtifacts" => Some(Self::Artifacts),
+            "ServiceEndpoints" => Some(Self::ServiceEndpoints),
+            _ => None,
+        }
+    }
+
+    pub fn schema(self) -> &'static Schema {
+        match self {
+            Self::Logs => &MESSAGE_PROCESSING_LOG,
+            Self::Artifacts => &INTEGRATION_RUNTIME_ARTIFACT,
+            Self::ServiceEndpoints => &SERVICE_ENDPOINT,
+        }
+    }
 }
 
 /// One path segment: a name and an optional `('key')`.
@@ -116,6 +154,15 @@ pub fn parse(path: &str) -> Result<Option<Resource>, QueryError> {
         }
         (["IntegrationRuntimeArtifacts"], id) => Resource::Artifacts(id),
         (["ServiceEndpoints"], id) => Resource::ServiceEndpoints(id),
+        ([set, name], Some(key)) if keyless(1) => {
+            let Some(set) = PropertyOf::of(set) else {
+                return Ok(None);
+            };
+            let Some(name) = set.schema().properties.iter().find(|p| *p == name) else {
+                return Ok(None);
+            };
+            Resource::Property { set, key, name }
+        }
         _ => return Ok(None),
     };
     // A key where none belongs (`$metadata('x')`, `.../ErrorInformation('x')`) names nothing.
@@ -172,7 +219,26 @@ mod tests {
                 "ServiceEndpoints('X')",
                 Some(Resource::ServiceEndpoints(Some("X".into()))),
             ),
+            (
+                "MessageProcessingLogs('AGabc')/Status",
+                Some(Resource::Property {
+                    set: PropertyOf::Logs,
+                    key: guid(),
+                    name: "Status",
+                }),
+            ),
+            (
+                "ServiceEndpoints('X')/Url",
+                Some(Resource::Property {
+                    set: PropertyOf::ServiceEndpoints,
+                    key: "X".into(),
+                    name: "Url",
+                }),
+            ),
             ("Nothing", None),
+            ("MessageProcessingLogs('AGabc')/Statuss", None),
+            ("MessageProcessingLogs('AGabc')/Status('x')", None),
+            ("MessageStoreEntries('AGabc.request')/ContentType", None),
             ("MessageProcessingLogs('AGabc')/Nope", None),
             ("MessageStoreEntries", None),
         ] {

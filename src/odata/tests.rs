@@ -231,3 +231,44 @@ fn filters_evaluate_in_memory_for_small_collections() {
     assert!(!expr.matches(&row("C", "y")));
     assert!(!expr.matches(&row("B", "x")));
 }
+
+#[test]
+fn a_date_finer_than_a_millisecond_compares_as_the_moment_it_names() {
+    // Dates are kept in whole milliseconds; a client's clock gives microseconds.
+    let kept = Value::DateTime(datetime!(2026-03-01 10:15:30.123 UTC));
+    let at = "datetime'2026-03-01T10:15:30.1235'";
+    for (op, expected) in [
+        ("lt", true),
+        ("le", true),
+        ("gt", false),
+        ("ge", false),
+        ("eq", false),
+        ("ne", true),
+    ] {
+        let expr = filter(&format!("LogStart {op} {at}")).unwrap();
+        assert_eq!(expr.matches(&|_| kept.clone()), expected, "{op}: {expr:?}");
+        // A missing date: only `ne` holds, as for a whole-millisecond literal.
+        assert_eq!(expr.matches(&|_| Value::Null), op == "ne", "{op} null");
+    }
+    // The store compares whole milliseconds: the literals it is given are whole ones.
+    let millisecond = |m: u16| {
+        Literal::DateTime(
+            datetime!(2026-03-01 10:15:30 UTC)
+                .replace_millisecond(m)
+                .unwrap(),
+        )
+    };
+    assert_eq!(
+        filter(&format!("LogStart lt {at}")).unwrap(),
+        compare("LogStart", CompareOp::Lt, millisecond(124))
+    );
+    assert_eq!(
+        filter(&format!("{at} lt LogEnd")).unwrap(),
+        compare("LogEnd", CompareOp::Gt, millisecond(123))
+    );
+    // A whole millisecond is left as written.
+    assert_eq!(
+        filter("LogStart ge datetime'2026-03-01T10:15:30.123'").unwrap(),
+        compare("LogStart", CompareOp::Ge, millisecond(123))
+    );
+}

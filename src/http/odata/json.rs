@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 use super::metadata::{NAMESPACE, type_name};
 use crate::clock::epoch_millis;
-use crate::odata::filter::Value as FilterValue;
+use crate::odata::filter::{Value as FilterValue, whole_millisecond};
 use crate::odata::schema::{
     ERROR_INFORMATION, MESSAGE_PROCESSING_LOG, MESSAGE_STORE_ENTRY, Schema,
 };
@@ -133,7 +133,16 @@ pub fn error_information(guid: &str, error: &ErrorInfo, service: &str) -> Value 
 #[derive(Debug, Clone)]
 pub enum Cell {
     Text(String),
+    /// Made by [`Cell::date`].
     Date(OffsetDateTime),
+}
+
+impl Cell {
+    /// A date as the API shows it, in whole milliseconds (`/Date(ms)/`), so that a filter on the
+    /// value a client read (`DeployedOn eq datetime'...'`) finds the entry it came from.
+    pub fn date(at: OffsetDateTime) -> Self {
+        Self::Date(whole_millisecond(at))
+    }
 }
 
 /// An entry kept in memory (artifacts, service endpoints): property name and value, in schema
@@ -208,4 +217,40 @@ pub fn row(schema: &Schema, row: &Row, service: &str, select: Option<&[&'static 
         }
     }
     Value::Object(object)
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::odata::Scope;
+    use crate::odata::schema::INTEGRATION_RUNTIME_ARTIFACT;
+
+    #[test]
+    fn an_in_memory_date_is_found_by_the_value_it_is_shown_as() {
+        let deployed = datetime!(2026-03-01 10:15:30.123_456_789 UTC);
+        let rows = vec![vec![
+            ("Id", Cell::Text("ISC_Events".into())),
+            ("DeployedOn", Cell::date(deployed)),
+        ]];
+        let shown = row(&INTEGRATION_RUNTIME_ARTIFACT, &rows[0], "", None);
+        assert_eq!(shown["DeployedOn"], date(deployed));
+        assert_eq!(shown["DeployedOn"], "/Date(1772360130123)/");
+        for (filter, expected) in [
+            ("DeployedOn eq datetime'2026-03-01T10:15:30.123'", 1),
+            ("DeployedOn le datetime'2026-03-01T10:15:30.123'", 1),
+            ("DeployedOn gt datetime'2026-03-01T10:15:30.123'", 0),
+        ] {
+            let query = format!("$filter={}", filter.replace(' ', "%20"));
+            let options = QueryOptions::parse(
+                Some(&query),
+                &INTEGRATION_RUNTIME_ARTIFACT,
+                Scope::Collection,
+            )
+            .unwrap();
+            let (_, total) = query_rows(rows.clone(), &options);
+            assert_eq!(total, expected, "{filter}");
+        }
+    }
 }

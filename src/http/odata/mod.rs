@@ -12,6 +12,7 @@
 //! GET /api/v1/MessageStoreEntries('<id>')[/$value]  a stored body (MessagePayloadsRead)
 //! GET /api/v1/IntegrationRuntimeArtifacts[('<id>')] one per endpoint, STARTED
 //! GET /api/v1/ServiceEndpoints[('<id>')]            URL and protocol per endpoint
+//! GET /api/v1/<one of the three above>('<key>')/<Property>   one property: {"d": {"Status": ...}}
 //! ```
 //!
 //! Callers authenticate like senders (the same [`crate::auth::Authenticator`]) and need the role
@@ -35,7 +36,7 @@ use super::soap::origin;
 use super::{ConnectionInfo, access, unauthorized};
 use crate::app::App;
 use crate::config::{Adapter, MONITORING_ROLE, PAYLOADS_ROLE};
-use crate::odata::path::{self, Resource};
+use crate::odata::path::{self, PropertyOf, Resource};
 use crate::odata::schema::{
     INTEGRATION_RUNTIME_ARTIFACT, MESSAGE_PROCESSING_LOG, SERVICE_ENDPOINT, Schema,
 };
@@ -214,6 +215,40 @@ async fn serve(app: &App, request: &Parts) -> Result<Response, ODataError> {
             let rows = service_endpoint_rows(app, &origin);
             in_memory(&SERVICE_ENDPOINT, rows, id, query, &service)
         }
+        Resource::Property { set, key, name } => {
+            options(set.schema(), Scope::Value)?;
+            let select = Some(&[name][..]);
+            let mut entry = match set {
+                PropertyOf::Logs => {
+                    let entry = read(app, store(app)?.get(&key))
+                        .await?
+                        .ok_or_else(|| no_message(&key))?;
+                    json::log_entry(&entry, &service, select)
+                }
+                PropertyOf::Artifacts => {
+                    let rows = artifact_rows(app);
+                    json::row(
+                        set.schema(),
+                        find(set.schema(), &rows, &key)?,
+                        &service,
+                        select,
+                    )
+                }
+                PropertyOf::ServiceEndpoints => {
+                    let rows = service_endpoint_rows(app, &origin);
+                    json::row(
+                        set.schema(),
+                        find(set.schema(), &rows, &key)?,
+                        &service,
+                        select,
+                    )
+                }
+            };
+            // `{"d": {"Status": "COMPLETED"}}`, OData v2's JSON of a property.
+            let mut property = serde_json::Map::new();
+            property.insert(name.into(), entry[name].take());
+            Ok(json_response(json!({ "d": property })))
+        }
     }
 }
 
@@ -320,7 +355,7 @@ fn artifact_rows(app: &App) -> Vec<Row> {
                 ("Name", text(&e.name)),
                 ("Type", text("INTEGRATION_FLOW")),
                 ("DeployedBy", text("iflowd")),
-                ("DeployedOn", Cell::Date(app.started_at())),
+                ("DeployedOn", Cell::date(app.started_at())),
                 ("Status", text("STARTED")),
             ]
         })
@@ -345,7 +380,7 @@ fn service_endpoint_rows(app: &App, origin: &str) -> Vec<Row> {
                 ("Version", text("1.0.0")),
                 ("Protocol", text(protocol)),
                 ("Url", Cell::Text(format!("{origin}{}", e.path))),
-                ("LastUpdated", Cell::Date(app.started_at())),
+                ("LastUpdated", Cell::date(app.started_at())),
             ]
         })
         .collect()
@@ -362,10 +397,7 @@ fn in_memory(
     if let Some(id) = id {
         let options = QueryOptions::parse(query, schema, Scope::Entry)
             .map_err(|e| ODataError::bad_request(e.0))?;
-        let row = rows
-            .iter()
-            .find(|row| matches!(row.first(), Some((_, Cell::Text(key))) if *key == id))
-            .ok_or_else(|| ODataError::not_found(format!("{} has no entry '{id}'", schema.set)))?;
+        let row = find(schema, &rows, &id)?;
         return Ok(json_response(json!({
             "d": json::row(schema, row, service, options.select.as_deref())
         })));
@@ -382,6 +414,13 @@ fn in_memory(
         d["__count"] = json!(total.to_string());
     }
     Ok(json_response(json!({ "d": d })))
+}
+
+/// The row whose key (its first property) is `id`.
+fn find<'a>(schema: &Schema, rows: &'a [Row], id: &str) -> Result<&'a Row, ODataError> {
+    rows.iter()
+        .find(|row| matches!(row.first(), Some((_, Cell::Text(key))) if key == id))
+        .ok_or_else(|| ODataError::not_found(format!("{} has no entry '{id}'", schema.set)))
 }
 
 /// OData v2 says which protocol version an answer follows.
