@@ -86,7 +86,7 @@ fn walk(cursor: &mut Cursor<'_>, found: &mut Found) -> Result<(), ParseError> {
             Step::End | Step::Eof => return Ok(()),
         };
         let soap = matches!(element.ns, Ns::Soap11 | Ns::Soap12);
-        let slot = match element.local.as_str() {
+        let slot = match &*element.local {
             "entityId" => Some(&mut found.payload.entity_id),
             "errorCode" => Some(&mut found.payload.error_code),
             "errorMessage" => Some(&mut found.payload.error_message),
@@ -108,7 +108,7 @@ fn walk(cursor: &mut Cursor<'_>, found: &mut Found) -> Result<(), ParseError> {
                 }
             }
             None => {
-                match element.local.as_str() {
+                match &*element.local {
                     "ExternalEventResponse" => found.response = true,
                     "Fault" if soap => found.fault = true,
                     _ => {}

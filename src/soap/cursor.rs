@@ -12,6 +12,12 @@
 //!
 //! Empty elements are expanded (`<a/>` reads as a start and an end) so callers have one shape to
 //! handle.
+//!
+//! It is on every request's path, so it does as little as it can beyond the reader's own work
+//! (`bench/parse.rs` compares the two): whitespace between tags is passed over by the reader
+//! without an event, element names and single-piece leaf text are borrowed from the input rather
+//! than copied, and a prefix resolved once is remembered for as long as no tag changes the
+//! namespace bindings (see [`Memo`]). The reader's resolver still decides every namespace.
 
 use std::borrow::Cow;
 
@@ -51,22 +57,24 @@ impl Ns {
     }
 }
 
-/// A start tag, copied out of the reader so the caller can keep it while reading on.
+/// A start tag, kept by the caller while it reads on. The local name is borrowed from the input
+/// (no allocation per element); only the URI of an unknown namespace is copied, for error
+/// messages.
 #[derive(Debug)]
-pub(super) struct Element {
+pub(super) struct Element<'a> {
     pub ns: Ns,
     /// The namespace URI when it is none of the known ones, for error messages.
     pub other_uri: Option<String>,
-    pub local: String,
+    pub local: Cow<'a, str>,
     /// `xsi:nil="true"`: the element stands for an absent value.
     pub nil: bool,
 }
 
-impl Element {
+impl Element<'_> {
     /// `{uri}local`, the unambiguous way to name an element in an error message.
     pub fn clark_name(&self) -> String {
         let uri = match self.ns {
-            Ns::None => return self.local.clone(),
+            Ns::None => return self.local.clone().into_owned(),
             Ns::Soap11 => SOAP11_NS,
             Ns::Soap12 => SOAP12_NS,
             Ns::EventV2 => EVENT_V2_NS,
@@ -78,8 +86,8 @@ impl Element {
 }
 
 /// What [`Cursor::next`] found at the current level.
-pub(super) enum Step {
-    Start(Element),
+pub(super) enum Step<'a> {
+    Start(Element<'a>),
     /// The end tag of the element whose children were being read.
     End,
     Eof,
@@ -89,6 +97,10 @@ pub(super) struct Cursor<'a> {
     reader: NsReader<&'a [u8]>,
     input: &'a str,
     depth: usize,
+    /// Bit `d - 1` is set when the open element at depth `d` declares namespaces, so that
+    /// closing it changes the bindings in scope.
+    declares: u64,
+    memo: Memo<'a>,
 }
 
 impl<'a> Cursor<'a> {
@@ -105,6 +117,8 @@ impl<'a> Cursor<'a> {
             reader,
             input,
             depth: 0,
+            declares: 0,
+            memo: Memo::default(),
         }
     }
 
@@ -116,18 +130,15 @@ impl<'a> Cursor<'a> {
     /// The next child element of the current element, or its end. Text between elements
     /// (indentation, or stray characters in mixed content), comments and processing instructions
     /// are passed over.
-    pub fn next(&mut self) -> Result<Step, ParseError> {
+    pub fn next(&mut self) -> Result<Step<'a>, ParseError> {
+        // Text between elements is not wanted: let the reader pass over whitespace without
+        // making an event of it (half of an indented envelope's events). What is left of other
+        // text is only ever checked for being empty.
+        self.reader.config_mut().trim_text_start = true;
         loop {
             match self.read()? {
-                Event::Start(start) => {
-                    let element = self.element(&start)?;
-                    self.enter()?;
-                    return Ok(Step::Start(element));
-                }
-                Event::End(_) => {
-                    self.depth = self.depth.saturating_sub(1);
-                    return Ok(Step::End);
-                }
+                Event::Start(start) => return Ok(Step::Start(self.element(&start)?)),
+                Event::End(_) => return Ok(Step::End),
                 Event::Eof => return self.eof().map(|()| Step::Eof),
                 Event::GeneralRef(reference) => {
                     resolve_reference(&reference)?;
@@ -145,22 +156,26 @@ impl<'a> Cursor<'a> {
 
     /// The text content of the element just entered, up to and including its end tag. Text,
     /// CDATA sections and references are concatenated; child elements (not expected in a leaf)
-    /// are skipped.
-    pub fn text(&mut self) -> Result<String, ParseError> {
-        let mut text = String::new();
+    /// are skipped. A leaf whose content is one piece of text without references (the usual
+    /// case) is borrowed from the input, not copied.
+    pub fn text(&mut self) -> Result<Cow<'a, str>, ParseError> {
+        self.reader.config_mut().trim_text_start = false;
+        let mut text = Cow::Borrowed("");
         loop {
             match self.read()? {
-                Event::Text(t) => text.push_str(&t.xml10_content()),
-                Event::CData(c) => text.push_str(&c.into_inner()),
-                Event::GeneralRef(reference) => text.push(resolve_reference(&reference)?),
+                // Line ends are normalised (XML 1.0: `\r\n` and `\r` read as `\n`) only in the
+                // rare text that has a `\r`.
+                Event::Text(t) if t.as_bytes().contains(&b'\r') => {
+                    append(&mut text, t.xml10_content());
+                }
+                Event::Text(t) => append(&mut text, t.into_inner()),
+                Event::CData(c) => append(&mut text, c.into_inner()),
+                Event::GeneralRef(reference) => text.to_mut().push(resolve_reference(&reference)?),
                 Event::Start(_) => {
-                    self.enter()?;
                     self.skip()?;
+                    self.reader.config_mut().trim_text_start = false;
                 }
-                Event::End(_) => {
-                    self.depth = self.depth.saturating_sub(1);
-                    return Ok(text);
-                }
+                Event::End(_) => return Ok(text),
                 Event::Eof => return self.eof().map(|()| text),
                 _ => {}
             }
@@ -170,18 +185,15 @@ impl<'a> Cursor<'a> {
     /// Skips the element just entered and returns its content as raw XML text, exactly as it was
     /// sent (no namespace rewriting, no unescaping).
     pub fn skip(&mut self) -> Result<&'a str, ParseError> {
+        // Whitespace before a tag may be passed over: the raw content is sliced from the input
+        // by position, and every caller trims it.
+        self.reader.config_mut().trim_text_start = true;
         let start = self.position();
         let target = self.depth - 1;
         loop {
             let before = self.position();
             match self.read()? {
-                Event::Start(_) => self.enter()?,
-                Event::End(_) => {
-                    self.depth -= 1;
-                    if self.depth == target {
-                        return Ok(self.slice(start, before));
-                    }
-                }
+                Event::End(_) if self.depth == target => return Ok(self.slice(start, before)),
                 Event::Eof => return self.eof().map(|()| ""),
                 Event::GeneralRef(reference) => {
                     resolve_reference(&reference)?;
@@ -191,12 +203,41 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// Reads one event. Namespaces are resolved by [`Cursor::element`], for the start tags the
-    /// parser looks at only: resolving every end tag and every skipped tag too was about a fifth
-    /// of the time of a parse (`bench/parse.rs`).
+    /// Reads one event and keeps the depth (bounded) and the namespace memo up to date.
+    /// Namespaces are resolved by [`Cursor::element`], for the start tags the parser looks at
+    /// only: resolving every end tag and every skipped tag too was about a fifth of the time of
+    /// a parse (`bench/parse.rs`).
     fn read(&mut self) -> Result<Event<'a>, ParseError> {
         let position = self.position();
         match self.reader.read_event() {
+            Ok(Event::Start(start)) => {
+                self.depth += 1;
+                if self.depth > MAX_DEPTH {
+                    return Err(ParseError::TooDeep { limit: MAX_DEPTH });
+                }
+                let bit = 1u64 << (self.depth - 1);
+                // `xmlns` anywhere in the attributes (a declaration, or by chance a value):
+                // the bindings in scope may have changed.
+                if mentions(start.attributes_raw(), "xmlns") {
+                    self.declares |= bit;
+                    self.memo.clear();
+                } else {
+                    self.declares &= !bit;
+                }
+                Ok(Event::Start(start))
+            }
+            Ok(Event::End(end)) => {
+                // quick-xml refuses an end tag without a start (`check_end_names`), so the depth
+                // is at least 1 here; the reader drops the element's bindings before its next
+                // event.
+                if let Some(depth) = self.depth.checked_sub(1) {
+                    if self.declares & (1u64 << depth) != 0 {
+                        self.memo.clear();
+                    }
+                    self.depth = depth;
+                }
+                Ok(Event::End(end))
+            }
             Ok(Event::DocType(_)) => Err(ParseError::Dtd),
             Ok(event) => Ok(event),
             Err(err) => Err(ParseError::Malformed {
@@ -206,21 +247,46 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// The start tag just read, with its namespace resolved and its name copied out.
-    fn element(&self, start: &BytesStart<'_>) -> Result<Element, ParseError> {
-        let (resolved, local) = self.reader.resolver().resolve_element(start.name());
-        let (ns, other_uri) = match resolved {
-            ResolveResult::Unbound => (Ns::None, None),
-            ResolveResult::Bound(Namespace(uri)) => match Ns::classify(uri) {
-                Ns::Other => (Ns::Other, Some(uri.to_owned())),
-                known => (known, None),
-            },
-            ResolveResult::Unknown(prefix) => return Err(ParseError::UndeclaredPrefix(prefix)),
+    /// The start tag just read, with its namespace resolved (by the reader's resolver, or from
+    /// the memo when the same prefix was resolved under the same bindings) and its local name
+    /// borrowed from the input.
+    fn element(&mut self, start: &BytesStart<'a>) -> Result<Element<'a>, ParseError> {
+        let name = start.name().into_inner();
+        // `prefix:local`, split at the first colon as quick-xml's `QName::decompose` does, but
+        // without its `memchr` call for names a dozen bytes long.
+        let (prefix, local) = match name.bytes().position(|b| b == b':') {
+            Some(colon) => (Some(&name[..colon]), &name[colon + 1..]),
+            None => (None, name),
+        };
+        // The memo's key: the prefix as a slice of the input (`None`: no prefix).
+        let key = match prefix {
+            None => Some(None),
+            Some(prefix) => self.borrowed(prefix).map(Some),
+        };
+        let (ns, other_uri) = match key.and_then(|key| self.memo.get(key)) {
+            Some(ns) => (ns, None),
+            None => {
+                let prefix = start.name().prefix();
+                let (ns, other_uri) = match self.reader.resolver().resolve_prefix(prefix, true) {
+                    ResolveResult::Unbound => (Ns::None, None),
+                    ResolveResult::Bound(Namespace(uri)) => match Ns::classify(uri) {
+                        Ns::Other => (Ns::Other, Some(uri.to_owned())),
+                        known => (known, None),
+                    },
+                    ResolveResult::Unknown(prefix) => {
+                        return Err(ParseError::UndeclaredPrefix(prefix));
+                    }
+                };
+                if let (Some(key), None) = (key, &other_uri) {
+                    self.memo.insert(key, ns);
+                }
+                (ns, other_uri)
+            }
         };
         Ok(Element {
             ns,
             other_uri,
-            local: local.as_ref().to_owned(),
+            local: self.borrow(local),
             nil: self.is_nil(start),
         })
     }
@@ -228,7 +294,7 @@ impl<'a> Cursor<'a> {
     fn is_nil(&self, start: &BytesStart<'_>) -> bool {
         // Most tags have no attributes, and the few that do are namespace declarations: look at
         // them one by one only when `nil` appears at all.
-        if !start.attributes_raw().contains("nil") {
+        if !mentions(start.attributes_raw(), "nil") {
             return false;
         }
         start.attributes().flatten().any(|attr| {
@@ -239,14 +305,6 @@ impl<'a> Cursor<'a> {
         })
     }
 
-    fn enter(&mut self) -> Result<(), ParseError> {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return Err(ParseError::TooDeep { limit: MAX_DEPTH });
-        }
-        Ok(())
-    }
-
     fn eof(&self) -> Result<(), ParseError> {
         if self.depth == 0 {
             Ok(())
@@ -255,9 +313,85 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// `part` (a name the reader handed out) as a slice of the input, so it can outlive the
+    /// event. The slice reader's events always borrow from the input; should one ever not, the
+    /// name is copied.
+    fn borrow(&self, part: &str) -> Cow<'a, str> {
+        match self.borrowed(part) {
+            Some(within) => Cow::Borrowed(within),
+            None => Cow::Owned(part.to_owned()),
+        }
+    }
+
+    /// `part` as a slice of the input, when it is one.
+    fn borrowed(&self, part: &str) -> Option<&'a str> {
+        let offset = (part.as_ptr() as usize).wrapping_sub(self.input.as_ptr() as usize);
+        self.input
+            .get(offset..offset.wrapping_add(part.len()))
+            .filter(|within| std::ptr::eq(within.as_ptr(), part.as_ptr()))
+    }
+
     fn slice(&self, start: u64, end: u64) -> &'a str {
         let range = usize::try_from(start).unwrap_or(0)..usize::try_from(end).unwrap_or(0);
         self.input.get(range).unwrap_or("")
+    }
+}
+
+/// Whether `attributes` (a start tag's raw attributes) contain `word`: most tags have none.
+fn mentions(attributes: &str, word: &str) -> bool {
+    attributes.len() >= word.len() && attributes.contains(word)
+}
+
+/// How many prefixes the memo keeps: an envelope uses a handful at any one place.
+const MEMO_SIZE: usize = 4;
+
+/// Namespace resolutions remembered while the bindings in scope stay the same.
+///
+/// quick-xml's resolver scans its stack of bindings for every lookup (for an unprefixed name, all
+/// of it), and an envelope asks for the same one or two prefixes dozens of times under one set of
+/// bindings. The memo keeps the last few answers of the resolver, keyed by prefix, and the cursor
+/// clears it whenever a start tag may declare namespaces or an end tag closes one that did: the
+/// resolver is still the only thing that maps a prefix to a namespace. Only the known namespaces
+/// and "none" are kept.
+struct Memo<'a> {
+    entries: [Option<(Option<&'a str>, Ns)>; MEMO_SIZE],
+    next: usize,
+}
+
+impl Default for Memo<'_> {
+    fn default() -> Self {
+        Self {
+            entries: [None; MEMO_SIZE],
+            next: 0,
+        }
+    }
+}
+
+impl<'a> Memo<'a> {
+    fn get(&self, prefix: Option<&str>) -> Option<Ns> {
+        self.entries
+            .iter()
+            .flatten()
+            .find(|(known, _)| *known == prefix)
+            .map(|&(_, ns)| ns)
+    }
+
+    fn insert(&mut self, prefix: Option<&'a str>, ns: Ns) {
+        self.entries[self.next % MEMO_SIZE] = Some((prefix, ns));
+        self.next = self.next.wrapping_add(1);
+    }
+
+    fn clear(&mut self) {
+        self.entries = [None; MEMO_SIZE];
+    }
+}
+
+/// Appends `more` to `text`, borrowing when `text` is still empty.
+fn append<'a>(text: &mut Cow<'a, str>, more: Cow<'a, str>) {
+    if text.is_empty() {
+        *text = more;
+    } else {
+        text.to_mut().push_str(&more);
     }
 }
 

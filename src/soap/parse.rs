@@ -109,7 +109,7 @@ pub fn parse(body: &[u8]) -> Result<ExternalEventRequest, ParseFailure> {
         Step::Start(element) => element,
         Step::End | Step::Eof => return Err(fail(ParseError::Empty)),
     };
-    let version = match (root.ns, root.local.as_str()) {
+    let version = match (root.ns, &*root.local) {
         (Ns::Soap11, "Envelope") => SoapVersion::V11,
         (Ns::Soap12, "Envelope") => SoapVersion::V12,
         _ => return Err(fail(ParseError::NotAnEnvelope(root.clark_name()))),
@@ -151,7 +151,7 @@ fn parse_body(
         Step::Start(element) => element,
         Step::End | Step::Eof => return Err(ParseError::EmptyBody),
     };
-    let namespace = match (first.ns, first.local.as_str()) {
+    let namespace = match (first.ns, &*first.local) {
         (Ns::EventV2, "ExternalEvent") => EventNamespace::V2,
         (Ns::EventV1, "ExternalEvent") => EventNamespace::V1,
         _ => return Err(ParseError::NotExternalEvent(first.clark_name())),
@@ -285,8 +285,9 @@ fn parse_pairs(
     Ok(())
 }
 
-/// The trimmed text of a leaf; `None` when it is empty or `xsi:nil`.
-fn leaf(c: &mut Cursor<'_>, element: &Element) -> Result<Option<String>, ParseError> {
+/// The trimmed text of a leaf; `None` when it is empty or `xsi:nil`. The one copy a kept value
+/// needs is made here.
+fn leaf(c: &mut Cursor<'_>, element: &Element<'_>) -> Result<Option<String>, ParseError> {
     let text = c.text()?;
     if element.nil {
         return Ok(None);
@@ -295,17 +296,17 @@ fn leaf(c: &mut Cursor<'_>, element: &Element) -> Result<Option<String>, ParseEr
     if trimmed.is_empty() {
         Ok(None)
     } else if trimmed.len() == text.len() {
-        Ok(Some(text))
+        Ok(Some(text.into_owned()))
     } else {
         Ok(Some(trimmed.to_owned()))
     }
 }
 
 /// An element the contract does not name, kept as its local name and raw content.
-fn extra(c: &mut Cursor<'_>, element: Element) -> Result<Pair, ParseError> {
+fn extra(c: &mut Cursor<'_>, element: Element<'_>) -> Result<Pair, ParseError> {
     let raw = c.skip()?.trim();
     Ok(Pair {
-        name: element.local,
+        name: element.local.into_owned(),
         value: (!element.nil).then(|| raw.to_owned()),
     })
 }
@@ -338,7 +339,7 @@ impl Scope {
         })
     }
 
-    fn local<'e>(&self, element: &'e Element) -> Option<&'e str> {
-        (element.ns == self.0 || element.ns == Ns::None).then_some(element.local.as_str())
+    fn local<'e>(&self, element: &'e Element<'_>) -> Option<&'e str> {
+        (element.ns == self.0 || element.ns == Ns::None).then_some(&*element.local)
     }
 }

@@ -109,6 +109,28 @@ fn a_wrong_namespace_with_the_right_prefix_is_not_an_external_event() {
 }
 
 #[test]
+fn a_prefix_or_default_namespace_rebound_below_is_resolved_afresh() {
+    // The cursor remembers resolved prefixes; every (re)declaration and the end of its scope
+    // must be seen.
+    let events = format!(
+        r#"<e:event><e:eventId>one</e:eventId></e:event>
+        <e:event xmlns:e="urn:other"><e:eventId>not an event</e:eventId></e:event>
+        <e:event><eventId xmlns="urn:other">kept aside</eventId><eventId>three</eventId></e:event>
+        <event xmlns="{EVENT_V2_NS}"><eventId>four</eventId></event>
+        <event><eventId>five</eventId></event>
+        <e:event><e:eventId>six</e:eventId></e:event>"#
+    );
+    let request = parse_ok(v2("e", &events).as_bytes());
+    let ids: Vec<_> = request
+        .events
+        .iter()
+        .map(|e| e.event_id.as_deref().unwrap_or("-"))
+        .collect();
+    assert_eq!(ids, ["one", "three", "four", "five", "six"]);
+    assert_eq!(request.events[1].extra, [pair("eventId", "kept aside")]);
+}
+
+#[test]
 fn qualified_name_and_value_are_accepted_too() {
     let event = "<e:event><e:params><e:param><e:name>personIdExternal</e:name><e:value>P1</e:value></e:param></e:params></e:event>";
     let request = parse_ok(v2("e", event).as_bytes());
