@@ -274,6 +274,81 @@ async fn serve_without_configuration_prints_what_a_first_call_needs_and_stops_on
     assert!(status.success(), "{status:?}");
 }
 
+/// Log lines are written by a thread of their own; the last ones before a SIGTERM (the event's
+/// line, then "stopped") still reach standard error, without colour codes in a pipe.
+#[tokio::test]
+async fn serve_writes_its_last_log_lines_before_it_exits_on_sigterm() {
+    let workdir = tempfile::tempdir().unwrap();
+    let mut child = iflowd()
+        .arg("serve")
+        .current_dir(workdir.path())
+        .env("IFLOWD_LISTEN", "127.0.0.1:0")
+        .env("IFLOWD_PASSWORD", "log-secret")
+        .env("IFLOWD_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let stderr = tokio::spawn(async move {
+        let mut text = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut text)
+            .await
+            .unwrap();
+        text
+    });
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = tokio::time::timeout(BOUND, async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(url) = line
+                .split_whitespace()
+                .find(|w| w.starts_with("http://127.0.0.1:"))
+            {
+                return url.to_owned();
+            }
+        }
+        panic!("no URL in the banner");
+    })
+    .await
+    .expect("banner printed");
+
+    let response = reqwest::Client::new()
+        .post(format!("{base}/cxf/isc/events"))
+        .basic_auth("isc", Some("log-secret"))
+        .header("Content-Type", "text/xml")
+        .body(fixture("change-in-manager.xml"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let id = common::message_id(&response);
+
+    let pid = child.id().expect("running").to_string();
+    let (killed, _, _) = run(Command::new("kill").args(["-TERM", &pid])).await;
+    assert!(killed);
+    let status = tokio::time::timeout(BOUND, child.wait())
+        .await
+        .expect("stops")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    let text = tokio::time::timeout(BOUND, stderr)
+        .await
+        .expect("standard error closed")
+        .unwrap();
+    assert!(
+        text.lines()
+            .any(|line| line.contains("event received") && line.contains(&id)),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .last()
+            .is_some_and(|line| line.contains("stopped")),
+        "{text}"
+    );
+    assert!(!text.contains('\x1b'), "no colour codes in a pipe: {text}");
+}
+
 #[tokio::test]
 async fn healthcheck_fails_when_nothing_listens() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

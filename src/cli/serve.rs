@@ -20,7 +20,8 @@ pub fn run(config: Option<PathBuf>) -> anyhow::Result<()> {
         .clone()
         .or_else(|| loaded.config.log.level.clone())
         .unwrap_or_else(|| "info".to_owned());
-    telemetry::init(loaded.config.log.format, &filter);
+    // Held until the runtime is gone: dropping it writes out the last queued log lines.
+    let _log = telemetry::init(loaded.config.log.format, &filter);
     for warning in &loaded.warnings {
         tracing::warn!("{warning}");
     }
