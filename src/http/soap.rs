@@ -168,7 +168,9 @@ async fn receive(app: &App, endpoint: Arc<Endpoint>, sender: String, request: Re
         started,
     };
     // Its own task: if the sender hangs up, the chain still finishes and the entry is completed.
-    match tokio::spawn(deliver(app.clone(), call, body)).await {
+    // Boxed first: the pipeline's future is several kilobytes, which spawning would otherwise
+    // copy a few times over.
+    match tokio::spawn(Box::pin(deliver(app.clone(), call, body))).await {
         Ok(answer) => answer,
         Err(_) => Answer::json_error(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -202,11 +204,15 @@ impl Refusal<'_> {
             step: None,
         });
         ending.response = Some((answer.content_type, Bytes::from(answer.body.clone())));
-        let recorded = self
-            .app
-            .recorder()
-            .record(&who, &Facts::default(), ending, None)
-            .await;
+        // Boxed: the store's future is a couple of kilobytes, and keeping it inline would make
+        // every request's future (copied as it is handed from axum to hyper) that much larger
+        // for a path a well-behaved sender never takes.
+        let recorded = Box::pin(
+            self.app
+                .recorder()
+                .record(&who, &Facts::default(), ending, None),
+        )
+        .await;
         if recorded.is_ok() {
             answer.id = Some(id);
         }
