@@ -29,6 +29,8 @@
 #   IFLOWD_LOG      passed through to iflowd (tracing filter; default: iflowd's own, info), and so
 #                   is NO_COLOR (no ANSI colour codes in the log lines)
 #   BENCH_NO_BUILD=1  use the release binaries already built
+#   IFLOWD_BIN=path   measure that iflowd binary instead of this tree's (e.g. an older build, to
+#                     compare before and after a change in one run)
 #   IDLE_WAIT=300     seconds to wait for an idle machine before each run (0: do not wait)
 #
 # Output: wrk's report for each run, then a summary: req/s and server CPU time per request of
@@ -86,7 +88,7 @@ if [[ ${BENCH_NO_BUILD:-} != 1 ]]; then
   cargo build --release --locked --bin iflowd --example bare_server
 fi
 target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
-iflowd_bin=$target_dir/release/iflowd
+iflowd_bin=${IFLOWD_BIN:-$target_dir/release/iflowd}
 bare_bin=$target_dir/release/examples/bare_server
 [[ -x $iflowd_bin && -x $bare_bin ]] || die "release binaries missing under $target_dir/release"
 
@@ -141,6 +143,7 @@ BENCH_AUTH="Basic $(printf '%s:%s' "$USER_NAME" "$PASSWORD" | base64 -w0)"
 export BENCH_AUTH
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+sys_ticks() { awk '{ print $15 }' "/proc/$1/stat"; }
 
 # Waits until the machine is at least 90 % idle for 2 s in a row (at most IDLE_WAIT s) and says
 # what it saw. The server under test is started but idle at that point.
@@ -167,11 +170,12 @@ wait_idle() {
 HZ=$(getconf CLK_TCK)
 
 # run NAME PORT: one measured run (after a warm-up); checks its answers and prints
-# "REQ/S BUSY CPU_US": BUSY is the share of its core the server used (%), well under 100 meaning
-# that something else ran on that core or the server waited on something other than the CPU;
-# CPU_US is the server's CPU time (user + system) per request, in µs.
+# "REQ/S BUSY CPU_US SYS_US": BUSY is the share of its core the server used (%), well under 100
+# meaning that something else ran on that core or the server waited on something other than the
+# CPU; CPU_US is the server's CPU time (user + system) per request, in µs, SYS_US the part of it
+# spent in the kernel (system calls, network stack).
 run() {
-  local name=$1 port=$2 url report status rps t0 t1 n0 n1 busy requests cpu_us
+  local name=$1 port=$2 url report status rps t0 t1 n0 n1 s0 s1 busy requests cpu_us sys_us
   url=http://127.0.0.1:$port/cxf/isc/events
   status=$(curl -sS -o /dev/null -w '%{http_code}' -u "$USER_NAME:$PASSWORD" \
     -H 'Content-Type: text/xml' --data-binary "@$BODY" "$url")
@@ -179,10 +183,10 @@ run() {
   wait_idle >&2
   taskset -c "$WRK_CPU" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s bench/post.lua "$url" >/dev/null
   report=$OUT/wrk-$name.txt
-  t0=$(cpu_ticks "$server_pid") n0=$(date +%s%N)
+  t0=$(cpu_ticks "$server_pid") s0=$(sys_ticks "$server_pid") n0=$(date +%s%N)
   taskset -c "$WRK_CPU" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
     -s bench/post.lua "$url" >"$report"
-  t1=$(cpu_ticks "$server_pid") n1=$(date +%s%N)
+  t1=$(cpu_ticks "$server_pid") s1=$(sys_ticks "$server_pid") n1=$(date +%s%N)
   busy=$(awk -v t=$((t1 - t0)) -v ns=$((n1 - n0)) -v hz="$HZ" 'BEGIN { printf "%.0f", 100 * t / hz / (ns / 1e9) }')
   sed 's/^/    /' "$report" >&2
   grep -q '^non-200 responses: 0 of ' "$report" || die "$name: some answers were not 200 (see $report)"
@@ -192,7 +196,8 @@ run() {
   [[ -n $rps ]] || die "$name: no Requests/sec in $report"
   requests=$(awk '/^non-200 responses:/ { print $5 }' "$report")
   cpu_us=$(awk -v t=$((t1 - t0)) -v hz="$HZ" -v n="$requests" 'BEGIN { printf "%.1f", 1e6 * t / hz / n }')
-  echo "$rps $busy $cpu_us"
+  sys_us=$(awk -v t=$((s1 - s0)) -v hz="$HZ" -v n="$requests" 'BEGIN { printf "%.1f", 1e6 * t / hz / n }')
+  echo "$rps $busy $cpu_us $sys_us"
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -200,22 +205,22 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 say "wrk -t$THREADS -c$CONNECTIONS -d$DURATION (warm-up $WARMUP), server on core $SERVER_CPU, wrk on core $WRK_CPU"
 say "iflowd log: $([[ $LOG == file ]] && echo "$OUT/iflowd.log" || echo /dev/null), filter ${IFLOWD_LOG:-info (default)}"
 say "iflowd configuration: $IFLOWD_CONFIG_FILE (message log off)"
-bare_all=() iflowd_all=() busy_all=() bare_cpu=() iflowd_cpu=()
+bare_all=() iflowd_all=() busy_all=() bare_cpu=() iflowd_cpu=() bare_sys=() iflowd_sys=()
 for round in $(seq 1 "$ROUNDS"); do
   say "round $round/$ROUNDS: bare axum handler"
   start_bare
-  read -r rps busy cpu < <(run bare "$BARE_PORT") || exit 1
+  read -r rps busy cpu sys < <(run bare "$BARE_PORT") || exit 1
   [[ -n $rps ]] || exit 1
-  bare_all+=("$rps") busy_all+=("$busy") bare_cpu+=("$cpu")
+  bare_all+=("$rps") busy_all+=("$busy") bare_cpu+=("$cpu") bare_sys+=("$sys")
   stop_server
   say "round $round/$ROUNDS: iflowd"
   start_iflowd
-  read -r rps busy cpu < <(run iflowd "$IFLOWD_PORT") || exit 1
+  read -r rps busy cpu sys < <(run iflowd "$IFLOWD_PORT") || exit 1
   [[ -n $rps ]] || exit 1
-  iflowd_all+=("$rps") busy_all+=("$busy") iflowd_cpu+=("$cpu")
+  iflowd_all+=("$rps") busy_all+=("$busy") iflowd_cpu+=("$cpu") iflowd_sys+=("$sys")
   stop_server
-  say "round $round/$ROUNDS: bare ${bare_all[-1]} req/s (core ${busy_all[-2]}% busy, ${bare_cpu[-1]} µs CPU/request)," \
-    "iflowd ${iflowd_all[-1]} req/s (core ${busy_all[-1]}% busy, ${iflowd_cpu[-1]} µs CPU/request)"
+  say "round $round/$ROUNDS: bare ${bare_all[-1]} req/s (core ${busy_all[-2]}% busy, ${bare_cpu[-1]} µs CPU/request, ${bare_sys[-1]} in the kernel)," \
+    "iflowd ${iflowd_all[-1]} req/s (core ${busy_all[-1]}% busy, ${iflowd_cpu[-1]} µs CPU/request, ${iflowd_sys[-1]} in the kernel)"
 done
 
 bare=$(printf '%s\n' "${bare_all[@]}" | median)
@@ -225,8 +230,12 @@ echo
 echo "end-to-end, $CONNECTIONS connections, $DURATION per run, $ROUNDS round(s)$( ((ROUNDS > 1)) && echo ', medians')"
 bare_us=$(printf '%s\n' "${bare_cpu[@]}" | median)
 iflowd_us=$(printf '%s\n' "${iflowd_cpu[@]}" | median)
-printf '  bare axum handler  %10.0f req/s   %6.1f µs server CPU per request\n' "$bare" "$bare_us"
-printf '  iflowd             %10.0f req/s   %6.1f µs server CPU per request\n' "$iflowd" "$iflowd_us"
+bare_sys_us=$(printf '%s\n' "${bare_sys[@]}" | median)
+iflowd_sys_us=$(printf '%s\n' "${iflowd_sys[@]}" | median)
+printf '  bare axum handler  %10.0f req/s   %6.1f µs server CPU per request (%.1f in the kernel)\n' \
+  "$bare" "$bare_us" "$bare_sys_us"
+printf '  iflowd             %10.0f req/s   %6.1f µs server CPU per request (%.1f in the kernel)\n' \
+  "$iflowd" "$iflowd_us" "$iflowd_sys_us"
 printf '  iflowd             message log off (%s)\n' "$IFLOWD_CONFIG_FILE"
 printf '  iflowd log         %s (%s lines from the last iflowd), filter %s\n' \
   "$([[ $LOG == file ]] && echo "$OUT/iflowd.log" || echo /dev/null)" "$log_lines" "${IFLOWD_LOG:-info}"
