@@ -329,6 +329,13 @@ async fn a_copy_arriving_while_the_first_is_processing_is_refused_for_a_retry() 
     assert_eq!(running.len(), 1);
     assert_eq!(running[0]["Status"], "PROCESSING");
     let first_id = running[0]["MessageGuid"].as_str().unwrap().to_owned();
+    // While it runs, its request is stored and its answer not yet.
+    let stored = app
+        .api_results(&format!(
+            "MessageProcessingLogs('{first_id}')/MessageStoreEntries"
+        ))
+        .await;
+    assert_eq!(stored.len(), 1, "{stored:?}");
 
     let copy = app
         .post_soap("/cxf/isc/events", envelope("busy-1", 1, true))
@@ -364,6 +371,12 @@ async fn a_copy_arriving_while_the_first_is_processing_is_refused_for_a_retry() 
     let later_id = message_id(&later);
 
     assert_eq!(app.log_entry(&first_id).await["Status"], "COMPLETED");
+    let stored = app
+        .api_results(&format!(
+            "MessageProcessingLogs('{first_id}')/MessageStoreEntries"
+        ))
+        .await;
+    assert_eq!(stored.len(), 2, "request and answer, once completed");
     let copy_entry = app.log_entry(&copy_id).await;
     assert_eq!(copy_entry["Status"], "FAILED");
     assert_eq!(copy_entry["OriginalMessageGuid"], first_id.as_str());

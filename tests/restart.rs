@@ -141,6 +141,31 @@ async fn after_a_crash_the_log_is_intact_and_what_was_processing_is_abandoned() 
         reason.starts_with("iflowd stopped while the message was being processed"),
         "{reason}"
     );
+    // The request it was processing is kept (written with the PROCESSING entry); it was never
+    // answered, so there is no answer body.
+    let stored = app
+        .api_results(&format!(
+            "MessageProcessingLogs('{guid}')/MessageStoreEntries"
+        ))
+        .await;
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    let body = app
+        .api_as(
+            USER,
+            PASSWORD,
+            &format!("MessageStoreEntries('{guid}.request')/$value"),
+        )
+        .await;
+    assert_eq!(body.status(), 200);
+    assert!(body.text().await.unwrap().contains("stuck-1"));
+    let answer = app
+        .api_as(
+            USER,
+            PASSWORD,
+            &format!("MessageStoreEntries('{guid}.response')/$value"),
+        )
+        .await;
+    assert_eq!(answer.status(), 404);
 
     // Its redelivery is processed (an abandoned message never completed).
     let again = app

@@ -23,7 +23,7 @@ use super::answer::Answer;
 use crate::app::App;
 use crate::endpoint::{Endpoint, Outcome};
 use crate::message::{Ack, MessageContext};
-use crate::mpl::{Begin, Ending, Facts, Identity, Recorder};
+use crate::mpl::{Begin, Ending, Facts, Identity, Recorder, Running};
 use crate::soap::SoapVersion;
 use crate::store::{ErrorInfo, Status};
 
@@ -79,11 +79,9 @@ pub async fn deliver(app: App, call: Call, body: Bytes) -> Answer {
         .begin(&who, &facts, &request, &call.content_type)
         .await
     {
-        Begin::Run { row, claim } => {
+        Begin::Run(running) => {
             let outcome = endpoint.process(message).await;
-            let answer = finish(recorder, endpoint, &who, row, &outcome).await;
-            drop(claim);
-            answer
+            finish(recorder, endpoint, &who, running, &outcome).await
         }
         Begin::Duplicate(original) => {
             let ack = Recorder::original_ack(&original)
@@ -130,7 +128,7 @@ async fn finish(
     recorder: &Recorder,
     endpoint: &Endpoint,
     who: &Identity<'_>,
-    row: Option<i64>,
+    running: Running,
     outcome: &Outcome,
 ) -> Answer {
     let answer = Answer::of_outcome(endpoint, outcome);
@@ -158,7 +156,7 @@ async fn finish(
         }
     };
     ending.response = Some((answer.content_type, Bytes::from(answer.body.clone())));
-    match recorder.finish(who, row, ending).await {
+    match recorder.finish(who, running, ending).await {
         Ok(()) => answer,
         // The chain ran, but without a durable COMPLETED entry the sender must not be told so:
         // it retries, and the message is processed again (at least once, never lost).

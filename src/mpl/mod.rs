@@ -62,12 +62,8 @@ impl Facts {
 
 /// Whether a parsed delivery may run, as [`Recorder::begin`] decides.
 pub enum Begin {
-    /// Run it: the `PROCESSING` entry is durable (in this row, with a store). The claim (if
-    /// any) keeps concurrent copies out until it is dropped.
-    Run {
-        row: Option<i64>,
-        claim: Option<Claim>,
-    },
+    /// Run it: the `PROCESSING` entry is written; [`Recorder::finish`] completes it.
+    Run(Running),
     /// Its externalEventId completed before: answer like the original, do not run.
     Duplicate(Original),
     /// A copy with the same externalEventId is running now (under this `MessageGuid`).
@@ -77,6 +73,14 @@ pub enum Begin {
 }
 
 type Claims = Arc<Mutex<HashMap<(Arc<str>, String), String>>>;
+
+/// A delivery whose `PROCESSING` entry is written, until [`Recorder::finish`] completes it.
+pub struct Running {
+    /// The entry's row (none without a store).
+    row: Option<i64>,
+    /// Keeps concurrent copies out until the entry is final.
+    claim: Option<Claim>,
+}
 
 /// Holds an (endpoint, externalEventId) while its delivery is processed.
 pub struct Claim {
@@ -168,10 +172,10 @@ impl Recorder {
         content_type: &str,
     ) -> Begin {
         let Some(store) = &self.store else {
-            return Begin::Run {
+            return Begin::Run(Running {
                 row: None,
                 claim: None,
-            };
+            });
         };
         let claim = match &facts.application_message_id {
             None => None,
@@ -196,10 +200,10 @@ impl Recorder {
         );
         let since = crate::clock::now() - self.window;
         match store.begin(entry, claim.as_ref().map(|_| since)).await {
-            Ok(Begun::Started(row)) => Begin::Run {
+            Ok(Begun::Started(row)) => Begin::Run(Running {
                 row: Some(row),
                 claim,
-            },
+            }),
             Ok(Begun::Duplicate(original)) => Begin::Duplicate(original),
             Err(error) => {
                 self.store_failed("begin", &error);
@@ -208,15 +212,16 @@ impl Recorder {
         }
     }
 
-    /// Completes the `PROCESSING` entry in `row` (none without a store). Durable when this
-    /// returns `Ok`.
+    /// Completes the `PROCESSING` entry of `running`, adding the answer to its stored bodies.
+    /// Durable when this returns `Ok`; the claim on the externalEventId is released after.
     pub async fn finish(
         &self,
         who: &Identity<'_>,
-        row: Option<i64>,
+        running: Running,
         ending: Ending,
     ) -> Result<(), StoreError> {
         let status = ending.status;
+        let Running { row, claim } = running;
         if let (Some(store), Some(row)) = (&self.store, row) {
             let finish = Finish {
                 row,
@@ -231,6 +236,7 @@ impl Recorder {
                 .await
                 .inspect_err(|e| self.store_failed("finish", e))?;
         }
+        drop(claim);
         self.metrics.message(who.endpoint, status);
         Ok(())
     }

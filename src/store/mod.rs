@@ -42,7 +42,10 @@ use writer::{Durability, Writer, Written};
 pub const DATABASE_FILE: &str = "messages.db";
 
 /// The schema, one step per entry, applied in order; `user_version` counts the steps done.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_message_log.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_message_log.sql"),
+    include_str!("migrations/0002_bodies.sql"),
+];
 
 /// A storage failure. Clone, because one failed commit is the answer of every write in its batch.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -399,12 +402,14 @@ fn insert(tx: &Connection, entry: &NewEntry) -> rusqlite::Result<i64> {
         entry.ack,
     ])?;
     let id = tx.last_insert_rowid();
-    let stored_at = epoch_millis(entry.log_end.unwrap_or(entry.log_start));
-    for (kind, payload) in [("request", &entry.request), ("response", &entry.response)] {
-        if let Some(payload) = payload {
-            store_payload(tx, id, kind, stored_at, payload)?;
-        }
-    }
+    let stored_at = entry.log_end.unwrap_or(entry.log_start);
+    store_bodies(
+        tx,
+        id,
+        epoch_millis(stored_at),
+        entry.request.as_ref(),
+        entry.response.as_ref(),
+    )?;
     Ok(id)
 }
 
@@ -424,30 +429,37 @@ fn finish_entry(tx: &Connection, finish: &Finish) -> rusqlite::Result<usize> {
             finish.error.as_ref().and_then(|e| e.step.as_ref()),
             finish.ack,
         ])?;
-    if rows == 1
-        && let Some(payload) = &finish.response
-    {
-        store_payload(tx, finish.row, "response", log_end, payload)?;
+    if rows == 1 {
+        store_bodies(tx, finish.row, log_end, None, finish.response.as_ref())?;
     }
     Ok(rows)
 }
 
-fn store_payload(
+/// Writes an entry's bodies, when it has any, in its one row: the request with the first write
+/// of the entry, the answer added to the same row when the entry is final.
+fn store_bodies(
     tx: &Connection,
     message_id: i64,
-    kind: &str,
     stored_at: i64,
-    payload: &Payload,
-) -> rusqlite::Result<usize> {
+    request: Option<&Payload>,
+    response: Option<&Payload>,
+) -> rusqlite::Result<()> {
+    if request.is_none() && response.is_none() {
+        return Ok(());
+    }
     tx.prepare_cached(
-        "INSERT OR REPLACE INTO payloads (message_id, kind, stored_at, content_type, body)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO bodies (message_id, stored_at, request_type, request, response_type, response)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (message_id) DO UPDATE SET stored_at = excluded.stored_at,
+             response_type = excluded.response_type, response = excluded.response",
     )?
     .execute(params![
         message_id,
-        kind,
         stored_at,
-        payload.content_type,
-        &payload.body[..]
-    ])
+        request.map(|p| &p.content_type),
+        request.map(|p| &p.body[..]),
+        response.map(|p| &p.content_type),
+        response.map(|p| &p.body[..]),
+    ])?;
+    Ok(())
 }

@@ -22,6 +22,7 @@ pub struct Retention {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Purged {
     pub entries: usize,
+    /// Entries whose stored bodies (request and answer together) were deleted.
     pub payloads: usize,
 }
 
@@ -42,7 +43,7 @@ impl Store {
             shared.writer.with_connection(|db| {
                 let tx = db.transaction()?;
                 let payloads = tx.execute(
-                    "DELETE FROM payloads WHERE stored_at < ?1",
+                    "DELETE FROM bodies WHERE stored_at < ?1",
                     params![payloads_before],
                 )?;
                 let entries = tx.execute(

@@ -220,20 +220,27 @@ impl Store {
                 .query_row(params![guid], |row| row.get(0))
                 .optional()?;
             let Some(id) = id else { return Ok(None) };
-            let list = db
+            let row = db
                 .prepare_cached(
-                    "SELECT kind, stored_at, content_type FROM payloads WHERE message_id = ?1
-                     ORDER BY CASE kind WHEN 'request' THEN 0 ELSE 1 END",
+                    "SELECT stored_at, request_type, response_type FROM bodies WHERE message_id = ?1",
                 )?
-                .query_map(params![id], |row| {
-                    Ok(PayloadInfo {
-                        kind: row.get(0)?,
-                        stored_at: from_epoch_millis(row.get(1)?),
-                        content_type: row.get(2)?,
-                    })
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(Some(list))
+                .query_row(params![id], |row| {
+                    let stored_at = from_epoch_millis(row.get(0)?);
+                    let kinds: [(&str, Option<String>); 2] =
+                        [("request", row.get(1)?), ("response", row.get(2)?)];
+                    Ok(kinds
+                        .into_iter()
+                        .filter_map(|(kind, content_type)| {
+                            Some(PayloadInfo {
+                                kind: kind.to_owned(),
+                                stored_at,
+                                content_type: content_type?,
+                            })
+                        })
+                        .collect())
+                })
+                .optional()?;
+            Ok(Some(row.unwrap_or_default()))
         })
         .await
     }
@@ -241,19 +248,31 @@ impl Store {
     /// One stored body (`kind` is `request` or `response`).
     pub async fn payload(&self, guid: &str, kind: &str) -> Result<Option<Payload>, StoreError> {
         let guid = guid.to_owned();
-        let kind = kind.to_owned();
+        // The column names come from this fixed choice, never from the caller's text.
+        let sql = match kind {
+            "request" => {
+                "SELECT b.request_type, b.request FROM bodies b JOIN messages m ON m.id = b.message_id
+                 WHERE m.message_guid = ?1"
+            }
+            "response" => {
+                "SELECT b.response_type, b.response FROM bodies b JOIN messages m ON m.id = b.message_id
+                 WHERE m.message_guid = ?1"
+            }
+            _ => return Ok(None),
+        };
         self.read(move |db| {
-            db.prepare_cached(
-                "SELECT p.content_type, p.body FROM payloads p JOIN messages m ON m.id = p.message_id
-                 WHERE m.message_guid = ?1 AND p.kind = ?2",
-            )?
-            .query_row(params![guid, kind], |row| {
-                Ok(Payload {
-                    content_type: row.get(0)?,
-                    body: bytes::Bytes::from(row.get::<_, Vec<u8>>(1)?),
+            let found = db
+                .prepare_cached(sql)?
+                .query_row(params![guid], |row| {
+                    let content_type: Option<String> = row.get(0)?;
+                    let body: Option<Vec<u8>> = row.get(1)?;
+                    Ok(content_type.zip(body).map(|(content_type, body)| Payload {
+                        content_type,
+                        body: bytes::Bytes::from(body),
+                    }))
                 })
-            })
-            .optional()
+                .optional()?;
+            Ok(found.flatten())
         })
         .await
     }

@@ -193,3 +193,116 @@ async fn begin_finds_a_completed_original_instead_of_writing() {
         "no lookup without a window"
     );
 }
+
+fn body(content_type: &str, text: &'static str) -> Option<Payload> {
+    Some(Payload {
+        content_type: content_type.to_owned(),
+        body: Bytes::from_static(text.as_bytes()),
+    })
+}
+
+#[tokio::test]
+async fn the_request_is_stored_with_the_running_entry_and_the_answer_joins_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = Store::open(dir.path()).await.unwrap();
+    let mut running = entry("running", Status::Processing);
+    running.request = body("text/xml", "<request/>");
+    let Begun::Started(row) = store.begin(running, None).await.unwrap() else {
+        panic!("not a duplicate");
+    };
+    let listed = store.payloads("running").await.unwrap().unwrap();
+    assert_eq!(listed.len(), 1, "the request only, while it runs");
+    assert_eq!(listed[0].kind, "request");
+    assert!(
+        store
+            .payload("running", "response")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    store
+        .finish(Finish {
+            row,
+            status: Status::Completed,
+            log_end: clock::now(),
+            error: None,
+            ack: None,
+            response: body("text/xml; charset=utf-8", "<answer/>"),
+        })
+        .await
+        .unwrap();
+    let listed = store.payloads("running").await.unwrap().unwrap();
+    let kinds: Vec<(&str, &str)> = listed
+        .iter()
+        .map(|p| (p.kind.as_str(), p.content_type.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("request", "text/xml"),
+            ("response", "text/xml; charset=utf-8")
+        ]
+    );
+    let request = store.payload("running", "request").await.unwrap().unwrap();
+    assert_eq!(
+        &request.body[..],
+        b"<request/>",
+        "kept when the answer joined"
+    );
+    let response = store.payload("running", "response").await.unwrap().unwrap();
+    assert_eq!(&response.body[..], b"<answer/>");
+    assert_eq!(response.content_type, "text/xml; charset=utf-8");
+    assert!(store.payload("running", "other").await.unwrap().is_none());
+    assert!(store.payloads("missing").await.unwrap().is_none());
+
+    // An entry written final at once keeps what it was given: here only the answer.
+    let mut refused = entry("refused", Status::Failed);
+    refused.request = None;
+    refused.response = body("text/xml", "<fault/>");
+    store.insert(refused).await.unwrap();
+    let listed = store.payloads("refused").await.unwrap().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].kind, "response");
+    assert!(store.payload("refused", "request").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_log_written_before_the_bodies_table_keeps_its_bodies() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        // The schema and rows of a log made by the first migration only.
+        let db = rusqlite::Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+        db.execute_batch(MIGRATIONS[0]).unwrap();
+        db.execute_batch(
+            "PRAGMA user_version = 1;
+             INSERT INTO messages (id, message_guid, correlation_id, transaction_id,
+                 integration_flow_name, sender, status, custom_status, log_start, log_end)
+               VALUES (7, 'old', 'c', 't', 'Flow', 'isc', 'COMPLETED', 'COMPLETED', 1000, 2000);
+             INSERT INTO payloads VALUES (7, 'request', 1000, 'text/xml', X'3C612F3E');
+             INSERT INTO payloads VALUES (7, 'response', 2000, 'text/xml', X'3C622F3E');",
+        )
+        .unwrap();
+    }
+    let (store, _) = Store::open(dir.path()).await.unwrap();
+    let listed = store.payloads("old").await.unwrap().unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(
+        &store.payload("old", "request").await.unwrap().unwrap().body[..],
+        b"<a/>"
+    );
+    assert_eq!(
+        &store
+            .payload("old", "response")
+            .await
+            .unwrap()
+            .unwrap()
+            .body[..],
+        b"<b/>"
+    );
+    let read_only = Store::open_existing(dir.path()).await.unwrap();
+    assert!(
+        read_only.get("old").await.unwrap().is_some(),
+        "schema current"
+    );
+}

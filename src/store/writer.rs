@@ -6,9 +6,12 @@
 //! context switches. So:
 //!
 //! * A write is queued with a oneshot channel for its result; the caller awaits the channel
-//!   (asynchronously). If no *commit leader* runs, the caller starts one on the blocking pool. It
-//!   commits everything queued so far in one transaction, and goes on with whatever queued
-//!   meanwhile until the queue is empty.
+//!   (asynchronously). If no *commit leader* runs, the caller starts one on the blocking pool,
+//!   but not at once: a small task first yields, so the async worker runs every other task that
+//!   is ready (parsing the next requests, finishing chains) and their writes join the queue. On a
+//!   busy core this turns many small commits, each a thread switch away from the requests, into
+//!   fewer larger ones. The leader commits everything queued in one transaction, and goes on
+//!   with whatever queued meanwhile until the queue is empty.
 //! * Commits run with `synchronous = NORMAL`: SQLite writes the WAL but does not sync it. Writes
 //!   that need no more ([`Durability::Written`]: `PROCESSING` entries, nothing has been answered
 //!   yet) get their result at once.
@@ -22,6 +25,10 @@
 //! So nobody learns that a final entry was written before it is on the disk: "committed before
 //! answered", also after a power cut. A write that fails (a constraint, say) is taken out and the
 //! rest of its batch committed without it, so it fails alone.
+//!
+//! A write travels back to its caller with its result and is dropped there: what the request
+//! allocated is freed by the thread that allocated it, not by the leader (glibc's allocator pays
+//! for frees across threads on the request path).
 //!
 //! While a leader runs on the blocking pool, tokio's paused test clock does not jump ahead
 //! (`spawn_blocking` holds it), so store writes take no virtual time in tests.
@@ -58,7 +65,9 @@ pub(super) enum Durability {
     Written,
 }
 
-type Reply = oneshot::Sender<Result<Written, StoreError>>;
+/// A write's result, with the write itself (see the module documentation).
+type Outcome = (Result<Written, StoreError>, WriteOp);
+type Reply = oneshot::Sender<Outcome>;
 
 pub(super) struct Writer {
     connection: Mutex<Connection>,
@@ -69,7 +78,7 @@ pub(super) struct Writer {
     wal: Mutex<Option<File>>,
     wal_path: std::path::PathBuf,
     /// Results waiting for the next sync.
-    unsynced: Mutex<Vec<(Reply, Result<Written, StoreError>)>>,
+    unsynced: Mutex<Vec<(Reply, Outcome)>>,
     /// A sync leader is running (or about to).
     syncing: AtomicBool,
 }
@@ -143,10 +152,16 @@ pub(super) async fn write(
     let (reply, result) = oneshot::channel();
     lock(&shared.writer.queue).push((op, durability, reply));
     if claim(&shared.writer.leading) {
+        // A task of its own, so that a caller that gives up waiting cannot strand the queue.
         let shared = Arc::clone(shared);
-        tokio::task::spawn_blocking(move || lead_commits(&shared));
+        tokio::spawn(async move {
+            tokio::task::yield_now().await;
+            tokio::task::spawn_blocking(move || lead_commits(&shared));
+        });
     }
-    result.await.map_err(|_| StoreError::Gone)?
+    let (result, op) = result.await.map_err(|_| StoreError::Gone)?;
+    drop(op);
+    result
 }
 
 /// The commit leader (see the module documentation). Runs on the blocking pool.
@@ -166,11 +181,11 @@ fn lead_commits(shared: &Arc<Shared>) {
             .unzip();
         let results = commit(&mut lock(&writer.connection), &ops);
         let mut to_sync = Vec::new();
-        for ((durability, reply), result) in rest.into_iter().zip(results) {
+        for (((durability, reply), result), op) in rest.into_iter().zip(results).zip(ops) {
             match (durability, &result) {
-                (Durability::Synced, Ok(_)) => to_sync.push((reply, result)),
+                (Durability::Synced, Ok(_)) => to_sync.push((reply, (result, op))),
                 _ => {
-                    let _ = reply.send(result);
+                    let _ = reply.send((result, op));
                 }
             }
         }
@@ -197,11 +212,12 @@ fn lead_syncs(shared: &Arc<Shared>) {
             return;
         }
         let synced = writer.sync_wal();
-        for (reply, result) in waiting {
-            let _ = reply.send(match &synced {
+        for (reply, (result, op)) in waiting {
+            let result = match &synced {
                 Ok(()) => result,
                 Err(error) => Err(error.clone()),
-            });
+            };
+            let _ = reply.send((result, op));
         }
     }
 }
