@@ -42,6 +42,11 @@ trap cleanup EXIT
 cat >"$work/iflowd.toml" <<TOML
 listen = "127.0.0.1:$PORT"
 
+# The message log off: every request carries the fixture's one externalEventId, which the log
+# would answer as a duplicate (or refuse while a copy runs); bench/store.sh measures the log.
+[store]
+enabled = false
+
 [log]
 level = "info"
 

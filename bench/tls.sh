@@ -74,6 +74,11 @@ cat >"$OUT/iflowd.toml" <<TOML
 listen = "127.0.0.1:$TLS_PORT"
 data_dir = "$OUT/data"
 
+# The message log off: every request carries the fixture's one externalEventId, which the log
+# would answer as a duplicate (or refuse while a copy runs); bench/store.sh measures the log.
+[store]
+enabled = false
+
 [[users]]
 name = "$USER_NAME"
 password = "$PASSWORD"
