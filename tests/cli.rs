@@ -3,45 +3,9 @@
 mod common;
 
 use std::process::Stdio;
-use std::time::Duration;
 
+use common::process::{BOUND, banner, iflowd, run, stop_with_sigterm, url_starting};
 use common::{element_text, fixture, fixtures_dir};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
-
-const BIN: &str = env!("CARGO_BIN_EXE_iflowd");
-/// Generous bound for a child process to do its (fast) work on a loaded CI machine.
-const BOUND: Duration = Duration::from_secs(30);
-
-/// A command with none of the caller's `IFLOWD_*` variables (nor the example's `HR_API_KEY`), so
-/// the test sees only what it sets.
-fn iflowd() -> Command {
-    let mut command = Command::new(BIN);
-    for name in [
-        "IFLOWD_LISTEN",
-        "IFLOWD_USER",
-        "IFLOWD_PASSWORD",
-        "IFLOWD_CONFIG",
-        "IFLOWD_LOG",
-        "HR_API_KEY",
-    ] {
-        command.env_remove(name);
-    }
-    command.kill_on_drop(true);
-    command
-}
-
-async fn run(command: &mut Command) -> (bool, String, String) {
-    let output = tokio::time::timeout(BOUND, command.output())
-        .await
-        .expect("finishes")
-        .expect("runs");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
 
 #[tokio::test]
 async fn version_is_printed() {
@@ -170,25 +134,8 @@ async fn serve_without_configuration_prints_what_a_first_call_needs_and_stops_on
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut banner = Vec::new();
-    tokio::time::timeout(BOUND, async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            let done = line.trim_start().starts_with("curl ");
-            banner.push(line);
-            if done {
-                break;
-            }
-        }
-    })
-    .await
-    .expect("banner printed");
-    let banner = banner.join("\n");
-    let base = banner
-        .split_whitespace()
-        .find(|w| w.starts_with("http://127.0.0.1:"))
-        .expect("URL in banner")
-        .to_owned();
+    let banner = banner(&mut child).await;
+    let base = url_starting(&banner, "http://127.0.0.1:");
     assert!(
         banner.contains(&format!("SOAP endpoint ISC_Events: {base}/cxf/isc/events")),
         "{banner}"
@@ -264,14 +211,7 @@ async fn serve_without_configuration_prints_what_a_first_call_needs_and_stops_on
     assert!(ok, "{err}");
     assert!(out.contains("COMPLETED") && out.contains(guid), "{out}");
 
-    let pid = child.id().expect("running").to_string();
-    let (killed, _, _) = run(Command::new("kill").args(["-TERM", &pid])).await;
-    assert!(killed);
-    let status = tokio::time::timeout(BOUND, child.wait())
-        .await
-        .expect("stops")
-        .unwrap();
-    assert!(status.success(), "{status:?}");
+    stop_with_sigterm(&mut child).await;
 }
 
 /// Log lines are written by a thread of their own; the last ones before a SIGTERM (the event's
@@ -297,20 +237,7 @@ async fn serve_writes_its_last_log_lines_before_it_exits_on_sigterm() {
             .unwrap();
         text
     });
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = tokio::time::timeout(BOUND, async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(url) = line
-                .split_whitespace()
-                .find(|w| w.starts_with("http://127.0.0.1:"))
-            {
-                return url.to_owned();
-            }
-        }
-        panic!("no URL in the banner");
-    })
-    .await
-    .expect("banner printed");
+    let base = url_starting(&banner(&mut child).await, "http://127.0.0.1:");
 
     let response = reqwest::Client::new()
         .post(format!("{base}/cxf/isc/events"))
@@ -323,14 +250,7 @@ async fn serve_writes_its_last_log_lines_before_it_exits_on_sigterm() {
     assert_eq!(response.status(), 200);
     let id = common::message_id(&response);
 
-    let pid = child.id().expect("running").to_string();
-    let (killed, _, _) = run(Command::new("kill").args(["-TERM", &pid])).await;
-    assert!(killed);
-    let status = tokio::time::timeout(BOUND, child.wait())
-        .await
-        .expect("stops")
-        .unwrap();
-    assert!(status.success(), "{status:?}");
+    stop_with_sigterm(&mut child).await;
     let text = tokio::time::timeout(BOUND, stderr)
         .await
         .expect("standard error closed")

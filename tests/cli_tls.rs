@@ -5,41 +5,9 @@
 mod common;
 
 use std::process::Stdio;
-use std::time::Duration;
 
 use common::fixtures_dir;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
-
-const BIN: &str = env!("CARGO_BIN_EXE_iflowd");
-const BOUND: Duration = Duration::from_secs(60);
-
-fn iflowd() -> Command {
-    let mut command = Command::new(BIN);
-    for name in [
-        "IFLOWD_LISTEN",
-        "IFLOWD_USER",
-        "IFLOWD_PASSWORD",
-        "IFLOWD_CONFIG",
-        "IFLOWD_LOG",
-    ] {
-        command.env_remove(name);
-    }
-    command.kill_on_drop(true);
-    command
-}
-
-async fn run(command: &mut Command) -> (bool, String, String) {
-    let output = tokio::time::timeout(BOUND, command.output())
-        .await
-        .expect("finishes")
-        .expect("runs");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
+use common::process::{banner, iflowd, run, stop_with_sigterm, url_starting};
 
 #[tokio::test]
 async fn iflowd_cert_writes_a_certificate_and_key_and_will_not_overwrite_them_unasked() {
@@ -126,29 +94,9 @@ http_listen = "127.0.0.1:0"
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut banner = Vec::new();
-    tokio::time::timeout(BOUND, async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            let done = line.trim_start().starts_with("curl ");
-            banner.push(line);
-            if done {
-                break;
-            }
-        }
-    })
-    .await
-    .expect("banner printed");
-    let banner = banner.join("\n");
-    let url_starting = |prefix: &str| {
-        banner
-            .split_whitespace()
-            .find(|w| w.starts_with(prefix))
-            .unwrap_or_else(|| panic!("no {prefix} URL in:\n{banner}"))
-            .to_owned()
-    };
-    let https = url_starting("https://127.0.0.1:");
-    let http = url_starting("http://127.0.0.1:");
+    let banner = banner(&mut child).await;
+    let https = url_starting(&banner, "https://127.0.0.1:");
+    let http = url_starting(&banner, "http://127.0.0.1:");
     assert!(
         banner.contains(&format!("OAuth token endpoint: {https}/oauth/token")),
         "{banner}"
@@ -181,12 +129,5 @@ http_listen = "127.0.0.1:0"
         run(iflowd().args(["healthcheck", "--url", &format!("{http}/health")])).await;
     assert!(ok, "{err}");
 
-    let pid = child.id().expect("running").to_string();
-    let (killed, _, _) = run(Command::new("kill").args(["-TERM", &pid])).await;
-    assert!(killed);
-    let status = tokio::time::timeout(BOUND, child.wait())
-        .await
-        .expect("stops")
-        .unwrap();
-    assert!(status.success(), "{status:?}");
+    stop_with_sigterm(&mut child).await;
 }

@@ -4,16 +4,12 @@
 mod common;
 
 use std::process::Stdio;
-use std::time::Duration;
 
+use common::process::{BOUND, banner, iflowd, url_starting};
 use common::{
     PASSWORD, TestApp, USER, envelope, fixture, make_fifo, message_id, open_fifo_reader,
     users_toml, wait_for_writer,
 };
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
-
-const BOUND: Duration = Duration::from_secs(30);
 
 fn config(archive: &str) -> String {
     format!(
@@ -49,31 +45,16 @@ async fn after_a_crash_the_log_is_intact_and_what_was_processing_is_abandoned() 
     )
     .unwrap();
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_iflowd"))
+    let mut child = iflowd()
         .args(["serve", "--config"])
         .arg(&file)
         .env("IFLOWD_LISTEN", "127.0.0.1:0")
         .env("IFLOWD_LOG", "warn")
-        .env_remove("IFLOWD_CONFIG")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
-        .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = tokio::time::timeout(BOUND, async {
-        loop {
-            let line = lines.next_line().await.unwrap().expect("banner");
-            if let Some(url) = line
-                .split_whitespace()
-                .find(|w| w.starts_with("http://127.0.0.1:"))
-            {
-                return url.to_owned();
-            }
-        }
-    })
-    .await
-    .expect("banner printed");
+    let base = url_starting(&banner(&mut child).await, "http://127.0.0.1:");
 
     let client = reqwest::Client::new();
     let post = |path: &str, body: Vec<u8>| {

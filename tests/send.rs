@@ -3,13 +3,10 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::pki::Pki;
+use common::process::{iflowd, run};
 use common::{PASSWORD, TestApp, USER, fixtures_dir, users_toml};
-use tokio::process::Command;
 
-const BOUND: Duration = Duration::from_secs(60);
 const CLIENT: &str = "sb-isc-connector";
 const SECRET: &str = "connector-secret";
 
@@ -31,17 +28,7 @@ fn oauth_clients() -> String {
 }
 
 async fn send(args: &[&str]) -> (bool, String, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_iflowd"));
-    command.arg("send").args(args).kill_on_drop(true);
-    let output = tokio::time::timeout(BOUND, command.output())
-        .await
-        .expect("iflowd send finishes")
-        .expect("iflowd send runs");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    run(iflowd().arg("send").args(args)).await
 }
 
 fn fixture_path(name: &str) -> String {

@@ -5,6 +5,7 @@ pub mod downstream;
 pub mod logs;
 pub mod oauth;
 pub mod pki;
+pub mod process;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
