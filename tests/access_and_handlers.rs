@@ -3,7 +3,8 @@
 mod common;
 
 use common::{
-    OUTSIDER, OUTSIDER_PASSWORD, PASSWORD, TestApp, USER, element_text, fixture, users_toml,
+    OUTSIDER, OUTSIDER_PASSWORD, PASSWORD, TestApp, USER, element_text, failing_archive_config,
+    fixture, users_toml,
 };
 
 const ENDPOINT: &str = "/cxf/isc/events";
@@ -198,27 +199,9 @@ path = "{{dir}}/events.jsonl"
     assert_eq!(lines[1]["data"]["userId"], "600002");
 }
 
-/// `/dev/full` opens fine and fails every write: a handler that breaks at run time.
-fn failing_archive_config(adapter: &str) -> String {
-    format!(
-        r#"{}
-[[endpoints]]
-name = "Broken"
-adapter = "{adapter}"
-address = "/broken"
-handlers = ["log", "archive"]
-
-[handlers.archive]
-type = "jsonl"
-path = "/dev/full"
-"#,
-        users_toml()
-    )
-}
-
 #[tokio::test]
 async fn a_handler_failure_is_a_server_fault_naming_only_the_message_id() {
-    let app = TestApp::spawn(&failing_archive_config("soap")).await;
+    let app = TestApp::spawn(&failing_archive_config("soap", "")).await;
     let response = app.post_soap("/cxf/broken", fixture("hire.xml")).await;
     assert_eq!(response.status(), 500);
     let id = response.headers()["sap_messageprocessinglogid"]
@@ -241,7 +224,7 @@ async fn a_handler_failure_is_a_server_fault_naming_only_the_message_id() {
 
 #[tokio::test]
 async fn an_https_adapter_endpoint_answers_case_insensitively_and_fails_in_plain_text() {
-    let app = TestApp::spawn(&failing_archive_config("https")).await;
+    let app = TestApp::spawn(&failing_archive_config("https", "")).await;
     let response = app.post_soap("/http/BROKEN/sub", fixture("hire.xml")).await;
     assert_eq!(response.status(), 500);
     assert_eq!(

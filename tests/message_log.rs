@@ -6,8 +6,8 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    PASSWORD, TestApp, USER, element_text, envelope, fixture, make_fifo, message_id,
-    open_fifo_reader, users_toml, wait_for_writer,
+    PASSWORD, TestApp, USER, element_text, envelope, failing_archive_config, fixture, make_fifo,
+    message_id, open_fifo_reader, users_toml, wait_for_writer,
 };
 use tokio::io::AsyncReadExt;
 
@@ -180,26 +180,9 @@ async fn refused_and_malformed_calls_are_failed_entries_with_their_reason() {
     assert_eq!(count, "2");
 }
 
-/// `/dev/full` opens fine and fails every write: a handler that breaks at run time.
-fn failing_config() -> String {
-    format!(
-        r#"{}
-[[endpoints]]
-name = "Broken"
-address = "/broken"
-handlers = ["log", "archive"]
-
-[handlers.archive]
-type = "jsonl"
-path = "/dev/full"
-"#,
-        users_toml()
-    )
-}
-
 #[tokio::test]
 async fn a_failed_message_names_the_handler_and_is_processed_again_when_redelivered() {
-    let app = TestApp::spawn(&failing_config()).await;
+    let app = TestApp::spawn(&failing_archive_config("soap", "")).await;
     let first = app
         .post_soap("/cxf/broken", envelope("retry-1", 1, false))
         .await;

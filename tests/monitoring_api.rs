@@ -7,30 +7,9 @@ use std::collections::BTreeSet;
 
 use common::{
     MONITOR, MONITOR_PASSWORD, OUTSIDER, OUTSIDER_PASSWORD, PASSWORD, TestApp, USER, envelope,
-    message_id, users_toml,
+    failing_archive_config, message_id,
 };
 use serde_json::Value;
-
-fn config() -> String {
-    format!(
-        r#"{}
-[[endpoints]]
-name = "ISC_Events"
-address = "/isc/events"
-
-[[endpoints]]
-name = "Broken"
-adapter = "https"
-address = "/broken"
-handlers = ["archive"]
-
-[handlers.archive]
-type = "jsonl"
-path = "/dev/full"
-"#,
-        users_toml()
-    )
-}
 
 #[tokio::test]
 async fn reading_needs_monitoring_data_read_and_bodies_need_message_payloads_read() {
@@ -256,7 +235,7 @@ async fn metadata_declares_exactly_what_the_entries_carry() {
 
 #[tokio::test]
 async fn artifacts_and_service_endpoints_list_the_configured_endpoints() {
-    let app = TestApp::spawn(&config()).await;
+    let app = TestApp::spawn(&isc_and_broken()).await;
     let artifacts = app.api_results("IntegrationRuntimeArtifacts").await;
     let names: Vec<&str> = artifacts
         .iter()
@@ -303,7 +282,7 @@ async fn artifacts_and_service_endpoints_list_the_configured_endpoints() {
 
 #[tokio::test]
 async fn a_single_property_of_an_entry_has_its_own_address() {
-    let app = TestApp::spawn(&config()).await;
+    let app = TestApp::spawn(&isc_and_broken()).await;
     let id = message_id(&app.post_fixture("hire.xml").await);
     let entry = app.log_entry(&id).await;
 
@@ -345,4 +324,12 @@ async fn a_single_property_of_an_entry_has_its_own_address() {
         let response = app.api_as(USER, PASSWORD, &path).await;
         assert_eq!(response.status(), status, "{path}");
     }
+}
+
+/// The default endpoint and one whose handler always fails.
+fn isc_and_broken() -> String {
+    failing_archive_config(
+        "https",
+        "[[endpoints]]\nname = \"ISC_Events\"\naddress = \"/isc/events\"\n",
+    )
 }

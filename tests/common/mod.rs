@@ -29,6 +29,27 @@ pub const MONITOR: &str = "monitor";
 pub const MONITOR_PASSWORD: &str = "monitor-pw";
 
 /// The `[[users]]` of [`TestApp::spawn_default`]; prepend to a custom configuration.
+/// The test users, plus an endpoint `Broken` (at `/broken`, SOAP or HTTPS adapter) whose `jsonl`
+/// handler `archive` writes to `/dev/full`: it opens fine and fails every write, a handler that
+/// breaks at run time. `extra` is TOML added before it (more endpoints, say).
+pub fn failing_archive_config(adapter: &str, extra: &str) -> String {
+    format!(
+        r#"{users}
+{extra}
+[[endpoints]]
+name = "Broken"
+adapter = "{adapter}"
+address = "/broken"
+handlers = ["log", "archive"]
+
+[handlers.archive]
+type = "jsonl"
+path = "/dev/full"
+"#,
+        users = users_toml()
+    )
+}
+
 pub fn users_toml() -> String {
     format!(
         r#"
