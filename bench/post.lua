@@ -1,20 +1,21 @@
--- wrk script for bench/e2e.sh: POST a SOAP envelope with Basic credentials and count the
--- answers that are not 200.
+-- wrk script for bench/e2e.sh, bench/chain.sh and bench/tls.sh: POST a body with an
+-- Authorization header and count the answers that are not 200.
 --
---   BENCH_BODY  the request body file (default fixtures/change-in-manager.xml)
---   BENCH_AUTH  the whole Authorization header value, e.g. "Basic aXNjOnNlY3JldA=="
+--   BENCH_BODY          the request body file (default fixtures/change-in-manager.xml)
+--   BENCH_CONTENT_TYPE  its Content-Type (default text/xml; charset=utf-8)
+--   BENCH_AUTH          the whole Authorization header value ("Basic ..." or "Bearer ...")
 --
 -- wrk runs this file in one Lua state per thread (plus one for setup/done): each thread counts
--- in its own global, and done() adds them up and prints one line e2e.sh reads:
+-- in its own global, and done() adds them up and prints the lines the scripts check:
 --   non-200 responses: N of M
+--   socket errors: connect N, read N, write N, timeout N
 
-local body_path = os.getenv("BENCH_BODY") or "fixtures/change-in-manager.xml"
-local file = assert(io.open(body_path, "rb"))
+local file = assert(io.open(os.getenv("BENCH_BODY") or "fixtures/change-in-manager.xml", "rb"))
 wrk.method = "POST"
 wrk.body = file:read("*a")
 file:close()
-wrk.headers["Content-Type"] = "text/xml; charset=utf-8"
-wrk.headers["Authorization"] = os.getenv("BENCH_AUTH")
+wrk.headers["Content-Type"] = os.getenv("BENCH_CONTENT_TYPE") or "text/xml; charset=utf-8"
+wrk.headers["Authorization"] = assert(os.getenv("BENCH_AUTH"), "BENCH_AUTH is not set")
 
 local threads = {}
 

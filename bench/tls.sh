@@ -127,10 +127,10 @@ client_basic="Basic $(printf '%s:%s' "$CLIENT_ID" "$CLIENT_SECRET" | base64 -w0)
 run() {
   local name=$1 url=$2 auth=$3 body=$4 type=$5 report rps
   export BENCH_AUTH=$auth BENCH_BODY=$body BENCH_CONTENT_TYPE=$type
-  taskset -c "$WRK_CPU" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s bench/tls-post.lua "$url" >/dev/null
+  taskset -c "$WRK_CPU" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s bench/post.lua "$url" >/dev/null
   report=$OUT/wrk-$name.txt
   taskset -c "$WRK_CPU" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
-    -s bench/tls-post.lua "$url" >"$report"
+    -s bench/post.lua "$url" >"$report"
   sed 's/^/    /' "$report" >&2
   grep -q '^non-200 responses: 0 of ' "$report" || die "$name: some answers were not 200 (see $report)"
   grep -q '^socket errors: connect 0, read 0, write 0, timeout 0' "$report" ||
