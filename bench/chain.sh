@@ -22,9 +22,11 @@ ROUNDS=${ROUNDS:-3}
 PORT=${PORT:-18480}
 SINK_PORT=${SINK_PORT:-18481}
 
-for tool in wrk taskset curl; do
-  command -v "$tool" >/dev/null || { echo "bench/chain.sh needs $tool" >&2; exit 1; }
-done
+say() { echo "bench/chain.sh: $*" >&2; }
+die() { echo "bench/chain.sh: $*" >&2; exit 1; }
+source bench/lib.sh
+need_tools wrk taskset curl
+need_cores 0 1
 
 cargo build --release --quiet --bin iflowd --example sink
 BIN=target/release/iflowd
@@ -122,12 +124,13 @@ for round in $(seq "$ROUNDS"); do
   done
 done
 
-median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
-base=$(median "${results[log]}")
+# The median of a space-separated list.
+median_of() { tr ' ' '\n' <<<"$1" | grep . | median; }
+base=$(median_of "${results[log]}")
 echo
 printf '%-10s %18s %8s\n' chain "median requests/s" "vs log"
 for chain in log filtered forward; do
-  m=$(median "${results[$chain]}")
+  m=$(median_of "${results[$chain]}")
   printf '%-10s %18.0f %8.2f\n' "$chain" "$m" "$(awk -v r="$m" -v b="$base" 'BEGIN {print r / b}')"
 done
 echo "archived lines: $(wc -l <"$work/events.jsonl")"

@@ -67,19 +67,9 @@ case "$LOG" in
 esac
 
 # --- tools ---------------------------------------------------------------------------------------
-if ! command -v wrk >/dev/null; then
-  say "installing wrk"
-  if [[ $(id -u) -eq 0 ]]; then
-    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-  else
-    sudo apt-get update -qq >/dev/null && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-  fi
-fi
-for tool in wrk taskset curl; do
-  command -v "$tool" >/dev/null || die "$tool is needed"
-done
-cpus=$(nproc --all)
-((SERVER_CPU < cpus && WRK_CPU < cpus)) || die "cores $SERVER_CPU and $WRK_CPU needed, $cpus present"
+source bench/lib.sh
+need_tools wrk taskset curl
+need_cores "$SERVER_CPU" "$WRK_CPU"
 [[ $SERVER_CPU != "$WRK_CPU" ]] || say "warning: server and wrk share core $SERVER_CPU"
 
 # --- binaries ------------------------------------------------------------------------------------
@@ -87,7 +77,7 @@ if [[ ${BENCH_NO_BUILD:-} != 1 ]]; then
   say "cargo build --release --locked --bin iflowd --example bare_server"
   cargo build --release --locked --bin iflowd --example bare_server
 fi
-target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+target_dir=$(target_dir)
 iflowd_bin=${IFLOWD_BIN:-$target_dir/release/iflowd}
 bare_bin=$target_dir/release/examples/bare_server
 [[ -x $iflowd_bin && -x $bare_bin ]] || die "release binaries missing under $target_dir/release"
@@ -200,7 +190,6 @@ run() {
   echo "$rps $busy $cpu_us $sys_us"
 }
 
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 say "wrk -t$THREADS -c$CONNECTIONS -d$DURATION (warm-up $WARMUP), server on core $SERVER_CPU, wrk on core $WRK_CPU"
 say "iflowd log: $([[ $LOG == file ]] && echo "$OUT/iflowd.log" || echo /dev/null), filter ${IFLOWD_LOG:-info (default)}"

@@ -24,8 +24,11 @@ out=bench/out/store
 port_on=18481
 port_off=18482
 
-command -v wrk >/dev/null || { echo "bench/store.sh: wrk not found (apt-get install wrk)" >&2; exit 1; }
-command -v taskset >/dev/null || { echo "bench/store.sh: taskset not found (util-linux)" >&2; exit 1; }
+say() { echo "bench/store.sh: $*" >&2; }
+die() { echo "bench/store.sh: $*" >&2; exit 1; }
+source bench/lib.sh
+need_tools wrk taskset curl sqlite3
+need_cores 0 1
 
 cargo build --release --quiet
 rm -rf "$out"
@@ -75,7 +78,6 @@ run() { # $1 = enabled, $2 = port → prints requests/s
     awk '/^Requests\/sec/ {print $2}' "$out/wrk-$1.txt"
 }
 
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 offs=()
 ons=()
 for round in $(seq 1 "$rounds"); do

@@ -46,26 +46,16 @@ say() { printf '[tls] %s\n' "$*" >&2; }
 die() { printf '[tls] error: %s\n' "$*" >&2; exit 1; }
 
 # --- tools ---------------------------------------------------------------------------------------
-if ! command -v wrk >/dev/null; then
-  say "installing wrk"
-  if [[ $(id -u) -eq 0 ]]; then
-    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-  else
-    sudo apt-get update -qq >/dev/null && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-  fi
-fi
-for tool in wrk taskset curl; do
-  command -v "$tool" >/dev/null || die "$tool is needed"
-done
-cpus=$(nproc --all)
-((SERVER_CPU < cpus && WRK_CPU < cpus)) || die "cores $SERVER_CPU and $WRK_CPU needed, $cpus present"
+source bench/lib.sh
+need_tools wrk taskset curl
+need_cores "$SERVER_CPU" "$WRK_CPU"
 
 # --- binary, certificate, configuration ----------------------------------------------------------
 if [[ ${BENCH_NO_BUILD:-} != 1 ]]; then
   say "cargo build --release --locked --bin iflowd"
   cargo build --release --locked --bin iflowd
 fi
-target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+target_dir=$(target_dir)
 iflowd_bin=$target_dir/release/iflowd
 [[ -x $iflowd_bin ]] || die "release binary missing under $target_dir/release"
 
@@ -140,7 +130,6 @@ run() {
   echo "$rps"
 }
 
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 endpoint=/cxf/isc/events
 xml="text/xml; charset=utf-8"
