@@ -26,10 +26,6 @@
 //! answered", also after a power cut. A write that fails (a constraint, say) is taken out and the
 //! rest of its batch committed without it, so it fails alone.
 //!
-//! A write travels back to its caller with its result and is dropped there: what the request
-//! allocated is freed by the thread that allocated it, not by the leader (glibc's allocator pays
-//! for frees across threads on the request path).
-//!
 //! While a leader runs on the blocking pool, tokio's paused test clock does not jump ahead
 //! (`spawn_blocking` holds it), so store writes take no virtual time in tests.
 
@@ -65,9 +61,7 @@ pub(super) enum Durability {
     Written,
 }
 
-/// A write's result, with the write itself (see the module documentation).
-type Outcome = (Result<Written, StoreError>, WriteOp);
-type Reply = oneshot::Sender<Outcome>;
+type Reply = oneshot::Sender<Result<Written, StoreError>>;
 
 pub(super) struct Writer {
     connection: Mutex<Connection>,
@@ -78,7 +72,7 @@ pub(super) struct Writer {
     wal: Mutex<Option<File>>,
     wal_path: std::path::PathBuf,
     /// Results waiting for the next sync.
-    unsynced: Mutex<Vec<(Reply, Outcome)>>,
+    unsynced: Mutex<Vec<(Reply, Result<Written, StoreError>)>>,
     /// A sync leader is running (or about to).
     syncing: AtomicBool,
 }
@@ -159,9 +153,7 @@ pub(super) async fn write(
             tokio::task::spawn_blocking(move || lead_commits(&shared));
         });
     }
-    let (result, op) = result.await.map_err(|_| StoreError::Gone)?;
-    drop(op);
-    result
+    result.await.map_err(|_| StoreError::Gone)?
 }
 
 /// The commit leader (see the module documentation). Runs on the blocking pool.
@@ -181,11 +173,11 @@ fn lead_commits(shared: &Arc<Shared>) {
             .unzip();
         let results = commit(&mut lock(&writer.connection), &ops);
         let mut to_sync = Vec::new();
-        for (((durability, reply), result), op) in rest.into_iter().zip(results).zip(ops) {
+        for ((durability, reply), result) in rest.into_iter().zip(results) {
             match (durability, &result) {
-                (Durability::Synced, Ok(_)) => to_sync.push((reply, (result, op))),
+                (Durability::Synced, Ok(_)) => to_sync.push((reply, result)),
                 _ => {
-                    let _ = reply.send((result, op));
+                    let _ = reply.send(result);
                 }
             }
         }
@@ -212,12 +204,12 @@ fn lead_syncs(shared: &Arc<Shared>) {
             return;
         }
         let synced = writer.sync_wal();
-        for (reply, (result, op)) in waiting {
+        for (reply, result) in waiting {
             let result = match &synced {
                 Ok(()) => result,
                 Err(error) => Err(error.clone()),
             };
-            let _ = reply.send((result, op));
+            let _ = reply.send(result);
         }
     }
 }
