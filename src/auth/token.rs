@@ -66,6 +66,8 @@ pub struct TokenClaims {
 /// Issues and verifies tokens. Built once; holds the key material.
 pub struct TokenService {
     app: String,
+    /// `<app_name>.`: what a scope starts with (made once, not per verified token).
+    scope_prefix: String,
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
@@ -81,6 +83,7 @@ impl TokenService {
         validation.required_spec_claims = ["exp", "iat"].iter().map(|c| (*c).to_owned()).collect();
         Self {
             app: app_name.to_owned(),
+            scope_prefix: format!("{app_name}."),
             encoding: EncodingKey::from_secret(key),
             decoding: DecodingKey::from_secret(key),
             validation,
@@ -89,7 +92,7 @@ impl TokenService {
 
     /// The scope that stands for `role`: `<app_name>.<role>`.
     pub fn scope_of(&self, role: &str) -> String {
-        format!("{}.{role}", self.app)
+        format!("{}{role}", self.scope_prefix)
     }
 
     /// Signs a token for `client_id` with `scopes`, valid for `lifetime_s` from now.
@@ -137,11 +140,10 @@ impl TokenService {
         if claims.exp <= crate::clock::now().unix_timestamp() {
             return Err(TokenError::Expired);
         }
-        let prefix = format!("{}.", self.app);
         let roles = claims
             .scope
             .iter()
-            .filter_map(|scope| scope.strip_prefix(&prefix))
+            .filter_map(|scope| scope.strip_prefix(self.scope_prefix.as_str()))
             .map(str::to_owned)
             .collect();
         Ok(TokenClaims {
