@@ -1,4 +1,4 @@
-//! A small pull cursor over quick-xml's namespace-aware reader.
+//! A small pull cursor over quick-xml's reader and namespace resolver.
 //!
 //! The parser above it only ever asks three things: "what is the next element (or the end of the
 //! current one)?", "what is the text of this leaf?" and "skip this element, but give me its raw
@@ -17,13 +17,17 @@
 //! (`bench/parse.rs` compares the two): whitespace between tags is passed over by the reader
 //! without an event, element names and single-piece leaf text are borrowed from the input rather
 //! than copied, and a prefix resolved once is remembered for as long as no tag changes the
-//! namespace bindings (see [`Memo`]). The reader's resolver still decides every namespace.
+//! namespace bindings (see [`Memo`]). quick-xml's `NamespaceResolver` still decides every
+//! namespace; the cursor drives it as quick-xml's `NsReader` does, pushing a scope for a start tag
+//! and popping it at its end, except that a tag without `xmlns` in its attributes (which cannot
+//! declare a namespace) costs the resolver nothing: no scope is pushed for it, its attributes are
+//! not read, and the resolver's bindings stay what they were.
 
 use std::borrow::Cow;
 
-use quick_xml::NsReader;
+use quick_xml::Reader;
 use quick_xml::events::{BytesRef, BytesStart, Event};
-use quick_xml::name::{Namespace, ResolveResult};
+use quick_xml::name::{Namespace, NamespaceResolver, ResolveResult};
 
 use super::parse::ParseError;
 use super::{EVENT_V1_NS, EVENT_V2_NS, SOAP11_NS, SOAP12_NS, XSI_NS};
@@ -94,7 +98,12 @@ pub(super) enum Step<'a> {
 }
 
 pub(super) struct Cursor<'a> {
-    reader: NsReader<&'a [u8]>,
+    reader: Reader<&'a [u8]>,
+    /// The bindings in scope. Its level is the depth of the innermost open element that declares
+    /// namespaces (its bindings are kept at that level), not the depth of the cursor.
+    resolver: NamespaceResolver,
+    /// Bytes of the start tags that declared namespaces, which bounds what the resolver holds.
+    declared_bytes: usize,
     input: &'a str,
     depth: usize,
     /// Bit `d - 1` is set when the open element at depth `d` declares namespaces, so that
@@ -105,20 +114,32 @@ pub(super) struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     pub fn new(input: &'a str) -> Self {
-        let mut reader = NsReader::from_str(input);
+        let mut reader = Reader::from_str(input);
         let config = reader.config_mut();
         config.expand_empty_elements = true;
         config.check_end_names = true;
         config.trim_text(false);
-        reader
-            .resolver_mut()
-            .set_max_namespace_bindings(MAX_NAMESPACE_BINDINGS);
+        let mut resolver = SPARE_RESOLVER.take().unwrap_or_default();
+        // Back to the two reserved bindings (`xml`, `xmlns`), keeping the buffers' capacity.
+        resolver.set_level(0);
+        resolver.set_max_namespace_bindings(MAX_NAMESPACE_BINDINGS);
         Self {
             reader,
+            resolver,
+            declared_bytes: 0,
             input,
             depth: 0,
             declares: 0,
             memo: Memo::default(),
+        }
+    }
+
+    /// Ends the cursor, keeping its namespace resolver (and the capacity it grew) for the next
+    /// cursor on this thread, unless it held more than [`SPARE_RESOLVER_MAX_BYTES`] of
+    /// declarations. A cursor that is only dropped keeps nothing.
+    pub fn recycle(self) {
+        if self.declared_bytes <= SPARE_RESOLVER_MAX_BYTES {
+            SPARE_RESOLVER.set(Some(self.resolver));
         }
     }
 
@@ -203,10 +224,10 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// Reads one event and keeps the depth (bounded) and the namespace memo up to date.
-    /// Namespaces are resolved by [`Cursor::element`], for the start tags the parser looks at
-    /// only: resolving every end tag and every skipped tag too was about a fifth of the time of
-    /// a parse (`bench/parse.rs`).
+    /// Reads one event and keeps the depth (bounded), the bindings in scope and the namespace
+    /// memo up to date. Namespaces are resolved by [`Cursor::element`], for the start tags the
+    /// parser looks at only: resolving every end tag and every skipped tag too was about a fifth
+    /// of the time of a parse (`bench/parse.rs`).
     fn read(&mut self) -> Result<Event<'a>, ParseError> {
         let position = self.position();
         match self.reader.read_event() {
@@ -217,10 +238,19 @@ impl<'a> Cursor<'a> {
                 }
                 let bit = 1u64 << (self.depth - 1);
                 // `xmlns` anywhere in the attributes (a declaration, or by chance a value):
-                // the bindings in scope may have changed.
+                // the bindings in scope may change. The resolver opens a scope one level below
+                // this element's depth, so its bindings are dropped when this element ends.
                 if mentions(start.attributes_raw(), "xmlns") {
+                    self.declared_bytes += start.attributes_raw().len();
                     self.declares |= bit;
                     self.memo.clear();
+                    self.resolver.set_level(level(self.depth - 1));
+                    self.resolver
+                        .push(&start)
+                        .map_err(|err| ParseError::Malformed {
+                            position,
+                            detail: quick_xml::Error::from(err).to_string(),
+                        })?;
                 } else {
                     self.declares &= !bit;
                 }
@@ -228,11 +258,12 @@ impl<'a> Cursor<'a> {
             }
             Ok(Event::End(end)) => {
                 // quick-xml refuses an end tag without a start (`check_end_names`), so the depth
-                // is at least 1 here; the reader drops the element's bindings before its next
-                // event.
+                // is at least 1 here. Closing an element that declared namespaces drops its
+                // bindings.
                 if let Some(depth) = self.depth.checked_sub(1) {
                     if self.declares & (1u64 << depth) != 0 {
                         self.memo.clear();
+                        self.resolver.set_level(level(depth));
                     }
                     self.depth = depth;
                 }
@@ -267,7 +298,7 @@ impl<'a> Cursor<'a> {
             Some(ns) => (ns, None),
             None => {
                 let prefix = start.name().prefix();
-                let (ns, other_uri) = match self.reader.resolver().resolve_prefix(prefix, true) {
+                let (ns, other_uri) = match self.resolver.resolve_prefix(prefix, true) {
                     ResolveResult::Unbound => (Ns::None, None),
                     ResolveResult::Bound(Namespace(uri)) => match Ns::classify(uri) {
                         Ns::Other => (Ns::Other, Some(uri.to_owned())),
@@ -298,7 +329,7 @@ impl<'a> Cursor<'a> {
             return false;
         }
         start.attributes().flatten().any(|attr| {
-            let (ns, local) = self.reader.resolver().resolve_attribute(attr.key);
+            let (ns, local) = self.resolver.resolve_attribute(attr.key);
             local.as_ref() == "nil"
                 && matches!(ns, ResolveResult::Bound(Namespace(uri)) if uri == XSI_NS)
                 && matches!(attr.value.as_ref(), "true" | "1")
@@ -335,6 +366,23 @@ impl<'a> Cursor<'a> {
         let range = usize::try_from(start).unwrap_or(0)..usize::try_from(end).unwrap_or(0);
         self.input.get(range).unwrap_or("")
     }
+}
+
+thread_local! {
+    /// The resolver of the last parse on this thread, for the next one: quick-xml's resolver
+    /// starts empty and grows its buffers for the reserved bindings and every declaration, which
+    /// was about a fortieth of a parse (`bench/parse.rs`).
+    static SPARE_RESOLVER: std::cell::Cell<Option<NamespaceResolver>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// The most declaration bytes (of all the start tags of one parse) whose resolver is kept for
+/// the next parse; a resolver that held more (a hostile envelope, say) is dropped instead.
+const SPARE_RESOLVER_MAX_BYTES: usize = 4096;
+
+/// A depth as the resolver's level; depths are bounded by [`MAX_DEPTH`].
+fn level(depth: usize) -> u16 {
+    u16::try_from(depth).unwrap_or(u16::MAX)
 }
 
 /// Whether `attributes` (a start tag's raw attributes) contain `word`: most tags have none.

@@ -131,6 +131,34 @@ fn a_prefix_or_default_namespace_rebound_below_is_resolved_afresh() {
 }
 
 #[test]
+fn namespace_declarations_are_bounded_and_checked() {
+    // More bindings in scope than the cursor allows (256): refused with a position.
+    let many: String = (0..300)
+        .map(|i| format!(r#" xmlns:p{i}="urn:p{i}""#))
+        .collect();
+    let body = v2("e", &format!("<e:event{many}/>"));
+    let failure = parse_err(body.as_bytes());
+    assert!(
+        matches!(failure.error, ParseError::Malformed { .. }),
+        "{failure:?}"
+    );
+    let text = failure.to_string();
+    assert!(text.contains("256"), "{text}");
+    // Bindings end with their element: 200 in each of three siblings are fine.
+    let some: String = (0..200)
+        .map(|i| format!(r#" xmlns:p{i}="urn:p{i}""#))
+        .collect();
+    let siblings = format!("<e:event{some}/>").repeat(3);
+    assert_eq!(parse_ok(v2("e", &siblings).as_bytes()).events.len(), 3);
+    // The reserved prefix `xml` bound to another namespace.
+    let body = v2("e", r#"<e:event xmlns:xml="urn:not-xml"/>"#);
+    assert!(matches!(
+        parse_err(body.as_bytes()).error,
+        ParseError::Malformed { .. }
+    ));
+}
+
+#[test]
 fn qualified_name_and_value_are_accepted_too() {
     let event = "<e:event><e:params><e:param><e:name>personIdExternal</e:name><e:value>P1</e:value></e:param></e:params></e:event>";
     let request = parse_ok(v2("e", event).as_bytes());
