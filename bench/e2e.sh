@@ -17,7 +17,7 @@
 # bench/store.sh's business.
 #
 # Before each measured run the script waits (at most IDLE_WAIT seconds, 300) for the machine to be
-# at least 90 % idle for 2 s (/work/waitidle.sh when present, the same check otherwise) and prints
+# at least 90 % idle for 2 s (`wait_idle` in bench/lib.sh) and prints
 # the load average it saw, since other work on a 2-core machine skews the figures.
 #
 # Settings (environment):
@@ -135,28 +135,6 @@ export BENCH_AUTH
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 sys_ticks() { awk '{ print $15 }' "/proc/$1/stat"; }
 
-# Waits until the machine is at least 90 % idle for 2 s in a row (at most IDLE_WAIT s) and says
-# what it saw. The server under test is started but idle at that point.
-wait_idle() {
-  ((IDLE_WAIT > 0)) || return 0
-  local seen
-  if [[ -x /work/waitidle.sh ]]; then
-    seen=$(/work/waitidle.sh "$IDLE_WAIT") || true
-  else
-    seen=$(
-      idle() { read -r _ u n s i w x y z _ </proc/stat; echo $((i + w)) $((u + n + s + i + w + x + y + z)); }
-      ok=0
-      for ((t = 0; t < IDLE_WAIT; t++)); do
-        read -r i1 a1 < <(idle); sleep 1; read -r i2 a2 < <(idle)
-        pct=$((100 * (i2 - i1) / (a2 - a1)))
-        if ((pct >= 90)); then ok=$((ok + 1)); else ok=0; fi
-        ((ok >= 2)) && { echo "idle ($pct%) after ${t}s"; exit 0; }
-      done
-      echo "not idle after ${IDLE_WAIT}s"
-    ) || true
-  fi
-  say "machine: $seen; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-}
 HZ=$(getconf CLK_TCK)
 
 # run NAME PORT: one measured run (after a warm-up); checks its answers and prints

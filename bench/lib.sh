@@ -32,3 +32,23 @@ target_dir() {
 median() {
   sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
+
+# Waits until the machine is at least 90 % idle for 2 s in a row (at most IDLE_WAIT seconds, 300 by
+# default; 0 does not wait) and says what it saw: other work on a 2-core machine skews the figures.
+wait_idle() {
+  local max=${IDLE_WAIT:-300}
+  ((max > 0)) || return 0
+  local seen
+  seen=$(
+    idle() { read -r _ u n s i w x y z _ </proc/stat; echo $((i + w)) $((u + n + s + i + w + x + y + z)); }
+    ok=0
+    for ((t = 0; t < max; t++)); do
+      read -r i1 a1 < <(idle); sleep 1; read -r i2 a2 < <(idle)
+      pct=$((100 * (i2 - i1) / (a2 - a1)))
+      if ((pct >= 90)); then ok=$((ok + 1)); else ok=0; fi
+      ((ok >= 2)) && { echo "idle ($pct%) after ${t}s"; exit 0; }
+    done
+    echo "not idle after ${max}s"
+  ) || true
+  say "machine: $seen; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+}

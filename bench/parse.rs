@@ -1,6 +1,7 @@
 //! Envelope parsing, the CPU work iflowd does per message beyond HTTP.
 //!
-//! Two measurements on the Change in Manager fixture (`fixtures/change-in-manager.xml`):
+//! Two measurements on the Change in Manager fixture (`fixtures/change-in-manager.xml`), and a
+//! third for scale (quick-xml's `NsReader` alone):
 //!
 //! * `parse/soap_parse`: [`iflowd::soap::parse`] alone, bytes to `ExternalEventRequest`;
 //! * `parse/parse_and_recognise`: the same followed by [`Envelope::recognise`] with the default

@@ -7,12 +7,16 @@
 # The server runs on CPU 0 (taskset -c 0), wrk on CPU 1, both release builds of this tree. Each
 # request is the Change in Manager fixture with a fresh externalEventId (bench/store.lua), so with
 # the store on every request writes a new entry (PROCESSING, then COMPLETED, bodies included) and
-# is committed with synchronous=FULL before its answer. The data directory is under bench/out/
+# its final entry is committed and its WAL synced (fdatasync) before its answer. The data directory is under bench/out/
 # (on the same disk as the repository, not a tmpfs). The endpoint runs only the built-in "log"
 # handler, with logging at "warn" so the terminal is not the bottleneck.
 #
 # The sides alternate (off, on, off, on, ...) and each round starts from an empty data directory;
-# the medians are compared, because the machine is shared and noisy. Prints every round, the
+# the medians are compared, because the machine is shared and noisy. After each run the script
+# flushes the page cache's dirty pages (`sync`), and before each it waits for the machine to be
+# idle (IDLE_WAIT, see bench/lib.sh): otherwise the kernel writes back the hundreds of megabytes a
+# store-on run left behind while the next run is measured (a store-off run after a store-on one
+# came out at half its speed). Prints every round, the
 # medians and their ratio; exits non-zero if any answer was not 200.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -59,6 +63,7 @@ trap cleanup EXIT
 
 run() { # $1 = enabled, $2 = port → prints requests/s
     config "$1" "$2" >"$out/iflowd-$1.toml"
+    wait_idle
     taskset -c 0 target/release/iflowd serve --config "$out/iflowd-$1.toml" >"$out/server-$1.log" 2>&1 &
     local pid=$!
     pids+=("$pid")
@@ -71,6 +76,7 @@ run() { # $1 = enabled, $2 = port → prints requests/s
         -- "$PWD/fixtures/change-in-manager.xml" "$1" "$auth" >"$out/wrk-$1.txt" 2>"$out/wrk-$1.err"
     kill "$pid"
     wait "$pid" 2>/dev/null || true
+    sync
     if [[ -s "$out/wrk-$1.err" ]] || grep -q "Non-2xx" "$out/wrk-$1.txt"; then
         echo "bench/store.sh: store $1: some answers were not 200 (see $out/)" >&2
         exit 1
