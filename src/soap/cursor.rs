@@ -99,10 +99,12 @@ pub(super) enum Step<'a> {
 
 pub(super) struct Cursor<'a> {
     reader: Reader<&'a [u8]>,
-    /// The bindings in scope. Its level is the depth of the innermost open element that declares
-    /// namespaces (its bindings are kept at that level), not the depth of the cursor.
+    /// The bindings in scope, each kept at the depth of the element that declared it. Its level
+    /// is not the cursor's depth: it is set just before a declaring start tag is pushed and when
+    /// a declaring element ends, and left alone in between.
     resolver: NamespaceResolver,
-    /// Bytes of the start tags that declared namespaces, which bounds what the resolver holds.
+    /// Total length of the attributes of the start tags that mention `xmlns` in this parse: an
+    /// upper bound on the declarations the resolver took in, so on the capacity it grew.
     declared_bytes: usize,
     input: &'a str,
     depth: usize,
@@ -135,8 +137,8 @@ impl<'a> Cursor<'a> {
     }
 
     /// Ends the cursor, keeping its namespace resolver (and the capacity it grew) for the next
-    /// cursor on this thread, unless it held more than [`SPARE_RESOLVER_MAX_BYTES`] of
-    /// declarations. A cursor that is only dropped keeps nothing.
+    /// cursor on this thread, unless the parse's declaring start tags had more than
+    /// [`SPARE_RESOLVER_MAX_BYTES`] of attributes. A cursor that is only dropped keeps nothing.
     pub fn recycle(self) {
         if self.declared_bytes <= SPARE_RESOLVER_MAX_BYTES {
             SPARE_RESOLVER.set(Some(self.resolver));
@@ -238,8 +240,9 @@ impl<'a> Cursor<'a> {
                 }
                 let bit = 1u64 << (self.depth - 1);
                 // `xmlns` anywhere in the attributes (a declaration, or by chance a value):
-                // the bindings in scope may change. The resolver opens a scope one level below
-                // this element's depth, so its bindings are dropped when this element ends.
+                // the bindings in scope may change. The resolver's level goes to the parent's
+                // depth and the push opens this element's scope at its own depth, so its
+                // bindings are dropped when this element ends.
                 if mentions(start.attributes_raw(), "xmlns") {
                     self.declared_bytes += start.attributes_raw().len();
                     self.declares |= bit;
@@ -376,8 +379,9 @@ thread_local! {
         const { std::cell::Cell::new(None) };
 }
 
-/// The most declaration bytes (of all the start tags of one parse) whose resolver is kept for
-/// the next parse; a resolver that held more (a hostile envelope, say) is dropped instead.
+/// The most attribute bytes (of all the declaring start tags of one parse) whose resolver is kept
+/// for the next parse; a resolver that may have grown more (a hostile envelope, say) is dropped.
+/// Whatever a parse leaves, the bindings in scope are bounded by [`MAX_NAMESPACE_BINDINGS`].
 const SPARE_RESOLVER_MAX_BYTES: usize = 4096;
 
 /// A depth as the resolver's level; depths are bounded by [`MAX_DEPTH`].

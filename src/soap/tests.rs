@@ -150,12 +150,34 @@ fn namespace_declarations_are_bounded_and_checked() {
         .collect();
     let siblings = format!("<e:event{some}/>").repeat(3);
     assert_eq!(parse_ok(v2("e", &siblings).as_bytes()).events.len(), 3);
-    // The reserved prefix `xml` bound to another namespace.
-    let body = v2("e", r#"<e:event xmlns:xml="urn:not-xml"/>"#);
-    assert!(matches!(
-        parse_err(body.as_bytes()).error,
-        ParseError::Malformed { .. }
-    ));
+    // The reserved prefixes: `xml` bound to another namespace, `xmlns` bound at all.
+    for declaration in [r#"xmlns:xml="urn:not-xml""#, r#"xmlns:xmlns="urn:x""#] {
+        let body = v2("e", &format!("<e:event {declaration}/>"));
+        let failure = parse_err(body.as_bytes());
+        assert!(
+            matches!(failure.error, ParseError::Malformed { .. }),
+            "{declaration}: {failure:?}"
+        );
+    }
+}
+
+#[test]
+fn a_parse_that_fails_inside_a_declaring_element_leaves_nothing_to_the_next() {
+    // The resolver is reused by the next parse on the thread; a binding left open by a failed
+    // parse must not resolve there.
+    let failed = v2(
+        "e",
+        r#"<e:event xmlns:p="urn:p"><p:x>&bogus;</p:x></e:event>"#,
+    );
+    assert_eq!(
+        parse_err(failed.as_bytes()).error,
+        ParseError::UndefinedEntity("bogus".into())
+    );
+    // A root that declares nothing, so that nothing but the reset could clear the binding.
+    assert_eq!(
+        parse_err(b"<p:Envelope/>").error,
+        ParseError::UndeclaredPrefix("p".into())
+    );
 }
 
 #[test]
