@@ -107,6 +107,8 @@ pub(super) struct Cursor<'a> {
     /// upper bound on the declarations the resolver took in, so on the capacity it grew.
     declared_bytes: usize,
     input: &'a str,
+    /// The input has a `\r` somewhere (one vectorised search, instead of one per leaf).
+    has_cr: bool,
     depth: usize,
     /// Bit `d - 1` is set when the open element at depth `d` declares namespaces, so that
     /// closing it changes the bindings in scope.
@@ -130,6 +132,7 @@ impl<'a> Cursor<'a> {
             resolver,
             declared_bytes: 0,
             input,
+            has_cr: memchr::memchr(b'\r', input.as_bytes()).is_some(),
             depth: 0,
             declares: 0,
             memo: Memo::default(),
@@ -187,8 +190,8 @@ impl<'a> Cursor<'a> {
         loop {
             match self.read()? {
                 // Line ends are normalised (XML 1.0: `\r\n` and `\r` read as `\n`) only in the
-                // rare text that has a `\r`.
-                Event::Text(t) if t.as_bytes().contains(&b'\r') => {
+                // rare text that has a `\r`, looked for only when the input has one.
+                Event::Text(t) if self.has_cr && t.as_bytes().contains(&b'\r') => {
                     append(&mut text, t.xml10_content());
                 }
                 Event::Text(t) => append(&mut text, t.into_inner()),
@@ -424,7 +427,7 @@ impl<'a> Memo<'a> {
         self.entries
             .iter()
             .flatten()
-            .find(|(known, _)| *known == prefix)
+            .find(|(known, _)| same_prefix(*known, prefix))
             .map(|&(_, ns)| ns)
     }
 
@@ -435,6 +438,15 @@ impl<'a> Memo<'a> {
 
     fn clear(&mut self) {
         self.entries = [None; MEMO_SIZE];
+    }
+}
+
+/// Prefix equality without a `memcmp` call: prefixes are a few bytes long.
+fn same_prefix(a: Option<&str>, b: Option<&str>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y),
+        _ => false,
     }
 }
 

@@ -294,6 +294,17 @@ fn values_are_trimmed_and_nil_is_absent() {
 }
 
 #[test]
+fn line_ends_in_values_read_as_line_feeds() {
+    // XML 1.0: `\r\n` and a lone `\r` read as `\n`, also when the whole envelope uses `\r\n`.
+    let event = "<e:event>\r\n<e:eventId>one\r\ntwo\rthree</e:eventId>\r\n<e:entityType>EmpJob</e:entityType>\r\n</e:event>";
+    let body = v2("e", event).replace("><", ">\r\n<");
+    let request = parse_ok(body.as_bytes());
+    let parsed = &request.events[0];
+    assert_eq!(parsed.event_id.as_deref(), Some("one\ntwo\nthree"));
+    assert_eq!(parsed.entity_type.as_deref(), Some("EmpJob"));
+}
+
+#[test]
 fn a_byte_order_mark_is_accepted() {
     let mut body = b"\xEF\xBB\xBF".to_vec();
     body.extend(fixture("hire.xml"));
