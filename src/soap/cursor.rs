@@ -233,6 +233,9 @@ impl<'a> Cursor<'a> {
     /// memo up to date. Namespaces are resolved by [`Cursor::element`], for the start tags the
     /// parser looks at only: resolving every end tag and every skipped tag too was about a fifth
     /// of the time of a parse (`bench/parse.rs`).
+    // Inlined into its three callers: it runs for every event, and as a call its prologue,
+    // epilogue and the move of its result were about 3 % of a parse (callgrind, bench/parse.rs).
+    #[inline(always)]
     fn read(&mut self) -> Result<Event<'a>, ParseError> {
         let position = self.position();
         match self.reader.read_event() {
