@@ -17,6 +17,8 @@ pub mod answer;
 #[cfg(test)]
 mod answer_tests;
 mod cursor;
+#[cfg(test)]
+mod namespace_tests;
 mod parse;
 pub mod response;
 pub mod rewrite;
