@@ -93,13 +93,7 @@ async fn a_completed_message_is_logged_with_what_cpi_shows_and_its_bodies() {
         .map(|e| e["MessageStoreId"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, ["request", "response"]);
-    let request = app
-        .api_as(
-            USER,
-            PASSWORD,
-            &format!("MessageStoreEntries('{id}.request')/$value"),
-        )
-        .await;
+    let request = app.stored_body(&id, "request").await;
     assert_eq!(request.headers()["content-type"], "text/xml; charset=utf-8");
     assert_eq!(
         request.bytes().await.unwrap(),

@@ -3,26 +3,17 @@
 
 mod common;
 
-use common::{TestApp, envelope, users_toml};
+use common::{TestApp, envelope, failing_archive_config};
 
 #[tokio::test]
 async fn metrics_count_messages_by_endpoint_and_status_durations_failures_and_duplicates() {
-    let config = format!(
-        r#"{}
+    let config = failing_archive_config(
+        "soap",
+        r#"
 [[endpoints]]
 name = "ISC_Events"
 address = "/isc/events"
-
-[[endpoints]]
-name = "Broken"
-address = "/broken"
-handlers = ["log", "archive"]
-
-[handlers.archive]
-type = "jsonl"
-path = "/dev/full"
 "#,
-        users_toml()
     );
     let app = TestApp::spawn(&config).await;
     let before = app.client.get(app.url("/metrics")).send().await.unwrap();

@@ -6,7 +6,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::{
-    MONITOR, MONITOR_PASSWORD, OUTSIDER, OUTSIDER_PASSWORD, PASSWORD, TestApp, USER, envelope,
+    MONITOR, MONITOR_PASSWORD, OUTSIDER, OUTSIDER_PASSWORD, PASSWORD, TestApp, USER,
     failing_archive_config, message_id,
 };
 use serde_json::Value;
@@ -71,13 +71,7 @@ async fn reading_needs_monitoring_data_read_and_bodies_need_message_payloads_rea
         error["error"]["message"]["value"],
         "user 'monitor' does not have the role 'MessagePayloadsRead' this requires"
     );
-    let own = app
-        .api_as(
-            USER,
-            PASSWORD,
-            &format!("MessageStoreEntries('{id}.request')/$value"),
-        )
-        .await;
+    let own = app.stored_body(&id, "request").await;
     assert_eq!(own.status(), 200);
 
     let post = app
@@ -94,28 +88,7 @@ async fn reading_needs_monitoring_data_read_and_bodies_need_message_payloads_rea
 #[tokio::test]
 async fn pages_stop_at_1000_entries_with_a_next_link() {
     let app = TestApp::spawn_default().await;
-    let mut posts = tokio::task::JoinSet::new();
-    for i in 0..1001 {
-        let client = app.client.clone();
-        let url = app.url("/cxf/isc/events");
-        posts.spawn(async move {
-            client
-                .post(url)
-                .basic_auth(USER, Some(PASSWORD))
-                .header("Content-Type", "text/xml")
-                .body(envelope(&format!("page-{i:04}"), 0, false))
-                .send()
-                .await
-                .map(|r| r.status().as_u16())
-        });
-        // At most 16 calls in flight.
-        if posts.len() >= 16 {
-            assert_eq!(posts.join_next().await.unwrap().unwrap().unwrap(), 200);
-        }
-    }
-    while let Some(status) = posts.join_next().await {
-        assert_eq!(status.unwrap().unwrap(), 200);
-    }
+    app.post_pages("/cxf/isc/events", 1001, 0).await;
 
     let first = app
         .api("MessageProcessingLogs?$inlinecount=allpages&$orderby=ApplicationMessageId&$select=ApplicationMessageId")

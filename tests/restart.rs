@@ -91,13 +91,7 @@ async fn after_a_crash_the_log_is_intact_and_what_was_processing_is_abandoned() 
         entry["Status"], "COMPLETED",
         "the acknowledged message survived the crash"
     );
-    let request = app
-        .api_as(
-            USER,
-            PASSWORD,
-            &format!("MessageStoreEntries('{acknowledged_id}.request')/$value"),
-        )
-        .await;
+    let request = app.stored_body(&acknowledged_id, "request").await;
     assert_eq!(request.bytes().await.unwrap(), fixture("hire.xml"));
 
     let abandoned = app
@@ -130,22 +124,10 @@ async fn after_a_crash_the_log_is_intact_and_what_was_processing_is_abandoned() 
         ))
         .await;
     assert_eq!(stored.len(), 1, "{stored:?}");
-    let body = app
-        .api_as(
-            USER,
-            PASSWORD,
-            &format!("MessageStoreEntries('{guid}.request')/$value"),
-        )
-        .await;
+    let body = app.stored_body(guid, "request").await;
     assert_eq!(body.status(), 200);
     assert!(body.text().await.unwrap().contains("stuck-1"));
-    let answer = app
-        .api_as(
-            USER,
-            PASSWORD,
-            &format!("MessageStoreEntries('{guid}.response')/$value"),
-        )
-        .await;
+    let answer = app.stored_body(guid, "response").await;
     assert_eq!(answer.status(), 404);
 
     // Its redelivery is processed (an abandoned message never completed).

@@ -30,6 +30,18 @@ fn entry(guid: &str, status: Status) -> NewEntry {
     }
 }
 
+/// `row` completed now, with `response` as its answer body.
+fn completed(row: i64, response: Option<Payload>) -> Finish {
+    Finish {
+        row,
+        status: Status::Completed,
+        log_end: clock::now(),
+        error: None,
+        ack: None,
+        response,
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writes_share_commits_and_all_arrive() {
     let dir = tempfile::tempdir().unwrap();
@@ -47,16 +59,7 @@ async fn concurrent_writes_share_commits_and_all_arrive() {
             else {
                 panic!("not a duplicate");
             };
-            store
-                .finish(Finish {
-                    row,
-                    status: Status::Completed,
-                    log_end: clock::now(),
-                    error: None,
-                    ack: None,
-                    response: None,
-                })
-                .await
+            store.finish(completed(row, None)).await
         });
     }
     while let Some(result) = tasks.join_next().await {
@@ -87,16 +90,7 @@ async fn a_failing_write_fails_alone() {
         matches!(again, Err(StoreError::Database(ref m)) if m.contains("UNIQUE")),
         "{again:?}"
     );
-    let unknown = store
-        .finish(Finish {
-            row: 4242,
-            status: Status::Completed,
-            log_end: clock::now(),
-            error: None,
-            ack: None,
-            response: None,
-        })
-        .await;
+    let unknown = store.finish(completed(4242, None)).await;
     assert!(unknown.is_err(), "finishing a missing entry is an error");
     store
         .insert(entry("other", Status::Completed))
@@ -222,14 +216,7 @@ async fn the_request_is_stored_with_the_running_entry_and_the_answer_joins_it() 
     );
 
     store
-        .finish(Finish {
-            row,
-            status: Status::Completed,
-            log_end: clock::now(),
-            error: None,
-            ack: None,
-            response: body("text/xml; charset=utf-8", "<answer/>"),
-        })
+        .finish(completed(row, body("text/xml; charset=utf-8", "<answer/>")))
         .await
         .unwrap();
     let listed = store.payloads("running").await.unwrap().unwrap();

@@ -175,17 +175,40 @@ impl TestApp {
         self.dir.path().join(name)
     }
 
-    /// POSTs `body` as SOAP 1.1 with the test user's credentials.
-    pub async fn post_soap(&self, path: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+    /// A SOAP 1.1 POST to `path` with the test user's credentials, without its body.
+    fn soap_request(&self, path: &str) -> reqwest::RequestBuilder {
         self.client
             .post(self.url(path))
             .basic_auth(USER, Some(PASSWORD))
             .header("Content-Type", "text/xml; charset=utf-8")
             .header("SOAPAction", "\"\"")
+    }
+
+    /// POSTs `body` as SOAP 1.1 with the test user's credentials.
+    pub async fn post_soap(&self, path: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        self.soap_request(path)
             .body(body)
             .send()
             .await
             .expect("request sent")
+    }
+
+    /// POSTs `count` envelopes of `events` events each to `path`, with the externalEventIds
+    /// `page-0000`, `page-0001`, ..., at most 16 at a time, and asserts that each is answered 200.
+    pub async fn post_pages(&self, path: &str, count: usize, events: usize) {
+        let mut posts = tokio::task::JoinSet::new();
+        for i in 0..count {
+            let request =
+                self.soap_request(path)
+                    .body(envelope(&format!("page-{i:04}"), events, false));
+            posts.spawn(async move { request.send().await.map(|r| r.status().as_u16()) });
+            if posts.len() >= 16 {
+                assert_eq!(posts.join_next().await.unwrap().unwrap().unwrap(), 200);
+            }
+        }
+        while let Some(status) = posts.join_next().await {
+            assert_eq!(status.unwrap().unwrap(), 200);
+        }
     }
 
     /// POSTs an envelope given as text to the default endpoint.
@@ -224,6 +247,16 @@ impl TestApp {
             .as_array()
             .unwrap_or_else(|| panic!("no d.results in {json}"))
             .clone()
+    }
+
+    /// A stored body of the entry `guid` (`kind`: `request` or `response`), as the test user.
+    pub async fn stored_body(&self, guid: &str, kind: &str) -> reqwest::Response {
+        self.api_as(
+            USER,
+            PASSWORD,
+            &format!("MessageStoreEntries('{guid}.{kind}')/$value"),
+        )
+        .await
     }
 
     /// One log entry, by the id an answer carried.

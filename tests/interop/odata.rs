@@ -338,28 +338,7 @@ async fn pyodata_reads_the_message_log_through_metadata_filters_keys_and_navigat
 #[tokio::test]
 async fn pyodata_follows_next_links_past_the_page_of_1000() {
     let app = spawn().await;
-    let mut posts = tokio::task::JoinSet::new();
-    for i in 0..1001 {
-        let client = app.client.clone();
-        let url = app.url(EVENTS);
-        posts.spawn(async move {
-            client
-                .post(url)
-                .basic_auth(USER, Some(PASSWORD))
-                .header("Content-Type", "text/xml")
-                .body(envelope(&format!("page-{i:04}"), 1, false))
-                .send()
-                .await
-                .map(|r| r.status().as_u16())
-        });
-        // At most 16 calls in flight.
-        if posts.len() >= 16 {
-            assert_eq!(posts.join_next().await.unwrap().unwrap().unwrap(), 200);
-        }
-    }
-    while let Some(status) = posts.join_next().await {
-        assert_eq!(status.unwrap().unwrap(), 200);
-    }
+    app.post_pages(EVENTS, 1001, 1).await;
     // Another endpoint's entry, which the filter leaves out.
     assert_eq!(call(&app, DRILLED, "elsewhere", 1).await.0, 500);
 

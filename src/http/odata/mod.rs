@@ -225,17 +225,12 @@ async fn serve(app: &App, request: &Parts) -> Result<Response, ODataError> {
                         .ok_or_else(|| no_message(&key))?;
                     json::log_entry(&entry, &service, select)
                 }
-                PropertyOf::Artifacts => {
-                    let rows = artifact_rows(app);
-                    json::row(
-                        set.schema(),
-                        find(set.schema(), &rows, &key)?,
-                        &service,
-                        select,
-                    )
-                }
-                PropertyOf::ServiceEndpoints => {
-                    let rows = service_endpoint_rows(app, &origin);
+                PropertyOf::Artifacts | PropertyOf::ServiceEndpoints => {
+                    let rows = if set == PropertyOf::Artifacts {
+                        artifact_rows(app)
+                    } else {
+                        service_endpoint_rows(app, &origin)
+                    };
                     json::row(
                         set.schema(),
                         find(set.schema(), &rows, &key)?,
