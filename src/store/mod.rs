@@ -64,7 +64,8 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
-/// A handle on the message log. Clones share the connections.
+/// A handle on the message log. Clones share the connections. Use it on the tokio runtime that
+/// opened it: the writer hands results out through a task there (see `writer`).
 #[derive(Clone)]
 pub struct Store {
     shared: Arc<Shared>,

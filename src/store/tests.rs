@@ -293,3 +293,36 @@ async fn a_log_written_before_the_bodies_table_keeps_its_bodies() {
         "schema current"
     );
 }
+
+/// The task that hands out results runs on the runtime that opened the store. A store used on
+/// after that runtime was dropped still gets its results, sent by the leaders themselves.
+#[test]
+fn writes_still_answer_after_the_runtime_of_the_first_write_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let store = first.block_on(async {
+        let (store, _) = Store::open(dir.path()).await.unwrap();
+        store
+            .insert(entry("before", Status::Completed))
+            .await
+            .unwrap();
+        store
+    });
+    drop(first);
+    let second = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    second.block_on(async {
+        let written = tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            store.insert(entry("after", Status::Completed)),
+        )
+        .await;
+        assert!(matches!(written, Ok(Ok(()))), "{written:?}");
+        assert!(store.get("after").await.unwrap().is_some());
+    });
+}

@@ -21,6 +21,9 @@
 //!   leader keeps committing. A synced WAL holds every frame committed before the sync; frames
 //!   already copied into the database by a checkpoint were synced there by SQLite, which syncs
 //!   the WAL before and the database after each checkpoint even at `NORMAL`.
+//! * Both leaders hand a batch's results back in one message, to a task on the runtime that
+//!   wakes the callers ([`Writer::hand_out`]): sent one by one from a blocking-pool thread, each
+//!   result woke the runtime on its own, a switch between threads per write on a busy core.
 //!
 //! So nobody learns that a final entry was written before it is on the disk: "committed before
 //! answered", also after a power cut. A write that fails (a constraint, say) is taken out and the
@@ -34,7 +37,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use rusqlite::Connection;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 use super::{Original, Shared, StoreError};
 
@@ -63,6 +66,9 @@ pub(super) enum Durability {
 
 type Reply = oneshot::Sender<Result<Written, StoreError>>;
 
+/// Results ready to be handed to their callers.
+type Replies = Vec<(Reply, Result<Written, StoreError>)>;
+
 pub(super) struct Writer {
     connection: Mutex<Connection>,
     queue: Mutex<Vec<(WriteOp, Durability, Reply)>>,
@@ -72,9 +78,11 @@ pub(super) struct Writer {
     wal: Mutex<Option<File>>,
     wal_path: std::path::PathBuf,
     /// Results waiting for the next sync.
-    unsynced: Mutex<Vec<(Reply, Result<Written, StoreError>)>>,
+    unsynced: Mutex<Replies>,
     /// A sync leader is running (or about to).
     syncing: AtomicBool,
+    /// Where the leaders hand out results: a task on the runtime (see [`Writer::hand_out`]).
+    replies: mpsc::UnboundedSender<Replies>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -100,9 +108,20 @@ fn release(flag: &AtomicBool, queue_empty: impl Fn() -> bool) -> bool {
 
 impl Writer {
     /// `connection` must already use WAL with `synchronous = NORMAL`; `database` is its file.
+    /// Must be called within a tokio runtime: the task that hands out results runs on it, so the
+    /// store is to be used on that runtime (or after it was dropped, see [`Writer::hand_out`]).
     pub(super) fn new(connection: Connection, database: &std::path::Path) -> Self {
         let mut wal_path = database.as_os_str().to_owned();
         wal_path.push("-wal");
+        let (replies, mut unread) = mpsc::unbounded_channel::<Replies>();
+        // Ends when the writer is dropped (the sender with it).
+        tokio::spawn(async move {
+            while let Some(replies) = unread.recv().await {
+                for (reply, result) in replies {
+                    let _ = reply.send(result);
+                }
+            }
+        });
         Self {
             connection: Mutex::new(connection),
             queue: Mutex::new(Vec::new()),
@@ -111,6 +130,25 @@ impl Writer {
             wal_path: wal_path.into(),
             unsynced: Mutex::new(Vec::new()),
             syncing: AtomicBool::new(false),
+            replies,
+        }
+    }
+
+    /// Hands a batch's results to their callers, all at once: the leaders run on blocking-pool
+    /// threads, and each result sent from there would wake the runtime on its own. On a busy
+    /// core every such wake-up is a switch between threads, one per write. Sent to a task on the
+    /// runtime instead, the batch costs one wake-up, and the callers are woken from the
+    /// runtime's own thread. When that task is gone (its runtime was dropped), the results are
+    /// sent from here; results it had not handed out when it was dropped reach their callers as
+    /// [`StoreError::Gone`].
+    fn hand_out(&self, replies: Replies) {
+        if replies.is_empty() {
+            return;
+        }
+        if let Err(mpsc::error::SendError(replies)) = self.replies.send(replies) {
+            for (reply, result) in replies {
+                let _ = reply.send(result);
+            }
         }
     }
 
@@ -173,14 +211,14 @@ fn lead_commits(shared: &Arc<Shared>) {
             .unzip();
         let results = commit(&mut lock(&writer.connection), &ops);
         let mut to_sync = Vec::new();
+        let mut ready = Vec::new();
         for ((durability, reply), result) in rest.into_iter().zip(results) {
             match (durability, &result) {
                 (Durability::Synced, Ok(_)) => to_sync.push((reply, result)),
-                _ => {
-                    let _ = reply.send(result);
-                }
+                _ => ready.push((reply, result)),
             }
         }
+        writer.hand_out(ready);
         if !to_sync.is_empty() {
             lock(&writer.unsynced).extend(to_sync);
             if claim(&writer.syncing) {
@@ -204,13 +242,13 @@ fn lead_syncs(shared: &Arc<Shared>) {
             return;
         }
         let synced = writer.sync_wal();
-        for (reply, result) in waiting {
-            let result = match &synced {
-                Ok(()) => result,
-                Err(error) => Err(error.clone()),
-            };
-            let _ = reply.send(result);
-        }
+        writer.hand_out(match synced {
+            Ok(()) => waiting,
+            Err(error) => waiting
+                .into_iter()
+                .map(|(reply, _)| (reply, Err(error.clone())))
+                .collect(),
+        });
     }
 }
 
