@@ -2,22 +2,29 @@
 # Requests per second with the durable message log on versus off, measured in one run.
 #
 #   bench/store.sh                 3 rounds of 20 s per side, 64 connections
-#   ROUNDS=5 DURATION=10s CONNECTIONS=16 bench/store.sh
+#   ROUNDS=5 DURATION=10s CONNECTIONS=16 LATE_MS=2 bench/store.sh
 #
 # The server runs on CPU 0 (taskset -c 0), wrk on CPU 1, both release builds of this tree. Each
 # request is the Change in Manager fixture with a fresh externalEventId (bench/store.lua), so with
 # the store on every request writes a new entry (PROCESSING, then COMPLETED, bodies included) and
-# its final entry is committed and its WAL synced (fdatasync) before its answer. The data directory is under bench/out/
-# (on the same disk as the repository, not a tmpfs). The endpoint runs only the built-in "log"
-# handler, with logging at "warn" so the terminal is not the bottleneck.
+# its final entry is committed and its WAL synced (fdatasync) before its answer. The data
+# directory is under bench/out/ (on the same disk as the repository, not a tmpfs). The endpoint
+# runs only the built-in "log" handler, with logging at "warn" so the terminal is not the
+# bottleneck.
 #
-# The sides alternate (off, on, off, on, ...) and each round starts from an empty data directory;
-# the medians are compared, because the machine is shared and noisy. After each run the script
-# flushes the page cache's dirty pages (`sync`), and before each it waits for the machine to be
-# idle (IDLE_WAIT, see bench/lib.sh): otherwise the kernel writes back the hundreds of megabytes a
-# store-on run left behind while the next run is measured (a store-off run after a store-on one
-# came out at half its speed). Prints every round, the
-# medians and their ratio; exits non-zero if any answer was not 200.
+# A third side, "late", runs with the store off and a `delay` drill after "log": every answer
+# leaves LATE_MS (1) milliseconds later, and nothing is stored. It shows what answering later
+# costs by itself in this set-up, which a store that waits for the disk before answering cannot
+# avoid (see bench/README.md). Each side also reports the server's CPU time per request (all its
+# threads, user and system, from /proc).
+#
+# The sides alternate (off, on, late, off, ...) and each round starts from an empty data
+# directory; the medians are compared, because the machine is shared and noisy. After each run
+# the script flushes the page cache's dirty pages (`sync`), and before each it waits for the
+# machine to be idle (IDLE_WAIT, see bench/lib.sh): otherwise the kernel writes back the hundreds
+# of megabytes a store-on run left behind while the next run is measured (a store-off run after
+# a store-on one came out at half its speed). Prints every round, the medians and their ratios;
+# exits non-zero if any answer was not 200.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -27,6 +34,8 @@ rounds=${ROUNDS:-3}
 out=bench/out/store
 port_on=18481
 port_off=18482
+port_late=18483
+late_ms=${LATE_MS:-1}
 
 say() { echo "bench/store.sh: $*" >&2; }
 die() { echo "bench/store.sh: $*" >&2; exit 1; }
@@ -38,13 +47,15 @@ cargo build --release --quiet
 rm -rf "$out"
 mkdir -p "$out"
 
-config() { # $1 = enabled, $2 = port
+config() { # $1 = side (on, off, late), $2 = port
+    local enabled=false
+    [[ $1 == on ]] && enabled=true
     cat <<TOML
 listen = "127.0.0.1:$2"
 data_dir = "$out/data-$1"
 
 [store]
-enabled = $1
+enabled = $enabled
 payloads = ${PAYLOADS:-true}
 
 [log]
@@ -54,52 +65,90 @@ level = "warn"
 name = "bench"
 password = "bench"
 TOML
+    [[ $1 == late ]] || return 0
+    # The default endpoint, with a drill that answers every call late_ms later, normally.
+    cat <<TOML
+
+[[endpoints]]
+name = "ISC_Events"
+adapter = "soap"
+address = "/isc/events"
+handlers = ["log", "late"]
+
+[handlers.late]
+type = "fault"
+mode = "delay"
+delay_ms = $late_ms
+TOML
 }
 
 auth="Basic $(printf 'bench:bench' | base64)"
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
+# run() runs in a subshell, so the servers' pids go through files for the trap.
+cleanup() { for f in "$out"/server-*.pid; do [[ -e $f ]] && kill "$(cat "$f")" 2>/dev/null; done; return 0; }
 trap cleanup EXIT
 
-run() { # $1 = enabled, $2 = port → prints requests/s
+run() { # $1 = side, $2 = port → prints requests/s and the server's CPU µs per request
     config "$1" "$2" >"$out/iflowd-$1.toml"
     wait_idle
     taskset -c 0 target/release/iflowd serve --config "$out/iflowd-$1.toml" >"$out/server-$1.log" 2>&1 &
     local pid=$!
-    pids+=("$pid")
+    echo "$pid" >"$out/server-$1.pid"
     for _ in $(seq 1 100); do
         curl -fsS "http://127.0.0.1:$2/health" >/dev/null 2>&1 && break
         sleep 0.1
     done
+    local before after
+    before=$(cpu_ticks "$pid")
     taskset -c 1 wrk -t1 -c"$connections" -d"$duration" --latency \
         -s bench/store.lua "http://127.0.0.1:$2/cxf/isc/events" \
         -- "$PWD/fixtures/change-in-manager.xml" "$1" "$auth" >"$out/wrk-$1.txt" 2>"$out/wrk-$1.err"
+    after=$(cpu_ticks "$pid")
     kill "$pid"
     wait "$pid" 2>/dev/null || true
+    rm -f "$out/server-$1.pid"
     sync
     if [[ -s "$out/wrk-$1.err" ]] || grep -q "Non-2xx" "$out/wrk-$1.txt"; then
-        echo "bench/store.sh: store $1: some answers were not 200 (see $out/)" >&2
+        echo "bench/store.sh: side $1: some answers were not 200 (see $out/)" >&2
         exit 1
     fi
-    awk '/^Requests\/sec/ {print $2}' "$out/wrk-$1.txt"
+    awk -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" '
+        /requests in/ { n = $1 }
+        /^Requests\/sec/ { rps = $2 }
+        END { printf "%s %.1f\n", rps, ticks / hz * 1e6 / n }' "$out/wrk-$1.txt"
 }
 
-offs=()
-ons=()
+# The server's CPU time so far (user + system, all threads), in clock ticks.
+cpu_ticks() {
+    awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+declare -A rps cpu
+sides=(off on late)
+declare -A ports=([off]=$port_off [on]=$port_on [late]=$port_late)
 for round in $(seq 1 "$rounds"); do
-    rm -rf "$out/data-false" "$out/data-true"
-    offs+=("$(run false "$port_off")")
-    ons+=("$(run true "$port_on")")
-    entries=$(sqlite3 "$out/data-true/messages.db" "SELECT count(*) FROM messages WHERE status = 'COMPLETED'" 2>/dev/null || echo "?")
-    echo "round $round: store off ${offs[-1]} requests/s, store on ${ons[-1]} requests/s ($entries COMPLETED entries written)"
+    line="round $round:"
+    for side in "${sides[@]}"; do
+        rm -rf "$out/data-$side"
+        r='' c=''
+        read -r r c < <(run "$side" "${ports[$side]}") || true
+        [[ -n ${c:-} ]] || die "side $side: no figures (see $out/)"
+        rps[$side]+="$r "
+        cpu[$side]+="$c "
+        line+=" $side $r requests/s ($c µs CPU each),"
+    done
+    entries=$(sqlite3 "$out/data-on/messages.db" "SELECT count(*) FROM messages WHERE status = 'COMPLETED'" 2>/dev/null || echo "?")
+    echo "$line $entries COMPLETED entries written"
 done
-off=$(printf '%s\n' "${offs[@]}" | median)
-on=$(printf '%s\n' "${ons[@]}" | median)
+med() { printf '%s\n' $1 | median; }
 echo "median of $rounds rounds ($duration each, $connections connections):"
-echo "store off: $off requests/s"
-echo "store on:  $on requests/s"
-awk -v on="$on" -v off="$off" 'BEGIN { printf "store on / store off: %.2f (the store costs %.0f%% of the throughput)\n", on / off, 100 * (1 - on / off) }'
-for side in false true; do
-    echo "--- last round, store enabled=$side"
+echo "store off:                            $(med "${rps[off]}") requests/s, $(med "${cpu[off]}") µs server CPU per request"
+echo "store on:                             $(med "${rps[on]}") requests/s, $(med "${cpu[on]}") µs server CPU per request"
+echo "store off, answers ${late_ms} ms late (drill): $(med "${rps[late]}") requests/s, $(med "${cpu[late]}") µs server CPU per request"
+awk -v on="$(med "${rps[on]}")" -v off="$(med "${rps[off]}")" -v late="$(med "${rps[late]}")" 'BEGIN {
+    printf "store on / store off: %.2f (the store costs %.0f%% of the throughput)\n", on / off, 100 * (1 - on / off)
+    printf "late / store off: %.2f (answering %s ms later, storing nothing)\n", late / off, "'"$late_ms"'"
+}'
+for side in "${sides[@]}"; do
+    echo "--- last round, $side"
     grep -E "Latency|50%|99%" "$out/wrk-$side.txt"
 done
