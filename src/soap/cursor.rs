@@ -103,9 +103,6 @@ pub(super) struct Cursor<'a> {
     /// is not the cursor's depth: it is set just before a declaring start tag is pushed and when
     /// a declaring element ends, and left alone in between.
     resolver: NamespaceResolver,
-    /// Total length of the attributes of the start tags that mention `xmlns` in this parse: an
-    /// upper bound on the declarations the resolver took in, so on the capacity it grew.
-    declared_bytes: usize,
     input: &'a str,
     /// The input has a `\r` somewhere (one vectorised search, instead of one per leaf).
     has_cr: bool,
@@ -123,28 +120,16 @@ impl<'a> Cursor<'a> {
         config.expand_empty_elements = true;
         config.check_end_names = true;
         config.trim_text(false);
-        let mut resolver = SPARE_RESOLVER.take().unwrap_or_default();
-        // Back to the two reserved bindings (`xml`, `xmlns`), keeping the buffers' capacity.
-        resolver.set_level(0);
+        let mut resolver = NamespaceResolver::default();
         resolver.set_max_namespace_bindings(MAX_NAMESPACE_BINDINGS);
         Self {
             reader,
             resolver,
-            declared_bytes: 0,
             input,
             has_cr: memchr::memchr(b'\r', input.as_bytes()).is_some(),
             depth: 0,
             declares: 0,
             memo: Memo::default(),
-        }
-    }
-
-    /// Ends the cursor, keeping its namespace resolver (and the capacity it grew) for the next
-    /// cursor on this thread, unless the parse's declaring start tags had more than
-    /// [`SPARE_RESOLVER_MAX_BYTES`] of attributes. A cursor that is only dropped keeps nothing.
-    pub fn recycle(self) {
-        if self.declared_bytes <= SPARE_RESOLVER_MAX_BYTES {
-            SPARE_RESOLVER.set(Some(self.resolver));
         }
     }
 
@@ -250,7 +235,6 @@ impl<'a> Cursor<'a> {
                 // depth and the push opens this element's scope at its own depth, so its
                 // bindings are dropped when this element ends.
                 if mentions(start.attributes_raw(), "xmlns") {
-                    self.declared_bytes += start.attributes_raw().len();
                     self.declares |= bit;
                     self.memo.clear();
                     self.resolver.set_level(level(self.depth - 1));
@@ -287,7 +271,7 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// The start tag just read, with its namespace resolved (by the reader's resolver, or from
+    /// The start tag just read, with its namespace resolved (by the cursor's resolver, or from
     /// the memo when the same prefix was resolved under the same bindings) and its local name
     /// borrowed from the input.
     fn element(&mut self, start: &BytesStart<'a>) -> Result<Element<'a>, ParseError> {
@@ -376,19 +360,6 @@ impl<'a> Cursor<'a> {
         self.input.get(range).unwrap_or("")
     }
 }
-
-thread_local! {
-    /// The resolver of the last parse on this thread, for the next one: quick-xml's resolver
-    /// starts empty and grows its buffers for the reserved bindings and every declaration, which
-    /// was about a fortieth of a parse (`bench/parse.rs`).
-    static SPARE_RESOLVER: std::cell::Cell<Option<NamespaceResolver>> =
-        const { std::cell::Cell::new(None) };
-}
-
-/// The most attribute bytes (of all the declaring start tags of one parse) whose resolver is kept
-/// for the next parse; a resolver that may have grown more (a hostile envelope, say) is dropped.
-/// Whatever a parse leaves, the bindings in scope are bounded by [`MAX_NAMESPACE_BINDINGS`].
-const SPARE_RESOLVER_MAX_BYTES: usize = 4096;
 
 /// A depth as the resolver's level; depths are bounded by [`MAX_DEPTH`].
 fn level(depth: usize) -> u16 {

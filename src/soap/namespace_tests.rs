@@ -1,5 +1,5 @@
-//! Namespace handling: rebinding, scopes, the bound on bindings, reserved prefixes, and the
-//! resolver the cursor reuses from one parse to the next.
+//! Namespace handling: rebinding, scopes, the bound on bindings, reserved prefixes, and parses
+//! that leave nothing to the next.
 
 use super::tests::{pair, parse_err, parse_ok, v2};
 use super::*;
@@ -34,9 +34,15 @@ fn namespace_declarations_are_bounded_and_checked() {
         .collect();
     let body = v2("e", &format!("<e:event{many}/>"));
     let failure = parse_err(body.as_bytes());
+    let ParseError::Malformed { position, .. } = failure.error else {
+        panic!("{failure:?}");
+    };
+    // Within the start tag that declares too many.
+    let tag = body.find("<e:event").unwrap();
+    let tag_end = tag + body[tag..].find("/>").unwrap();
     assert!(
-        matches!(failure.error, ParseError::Malformed { .. }),
-        "{failure:?}"
+        (tag as u64..tag_end as u64).contains(&position),
+        "{position} not in {tag}..{tag_end}"
     );
     let text = failure.to_string();
     assert!(text.contains("256"), "{text}");
@@ -59,8 +65,7 @@ fn namespace_declarations_are_bounded_and_checked() {
 
 #[test]
 fn a_parse_that_fails_inside_a_declaring_element_leaves_nothing_to_the_next() {
-    // The resolver is reused by the next parse on the thread; a binding left open by a failed
-    // parse must not resolve there.
+    // A binding left open by a failed parse must not resolve in the next one.
     let failed = v2(
         "e",
         r#"<e:event xmlns:p="urn:p"><p:x>&bogus;</p:x></e:event>"#,

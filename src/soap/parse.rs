@@ -105,16 +105,6 @@ pub fn parse(body: &[u8]) -> Result<ExternalEventRequest, ParseFailure> {
         return Err(fail(ParseError::Empty));
     }
     let mut cursor = Cursor::new(text);
-    let parsed = parse_document(&mut cursor);
-    cursor.recycle();
-    parsed
-}
-
-fn parse_document(cursor: &mut Cursor<'_>) -> Result<ExternalEventRequest, ParseFailure> {
-    let fail = |error| ParseFailure {
-        version: None,
-        error,
-    };
     let root = match cursor.next().map_err(fail)? {
         Step::Start(element) => element,
         Step::End | Step::Eof => return Err(fail(ParseError::Empty)),
@@ -124,7 +114,7 @@ fn parse_document(cursor: &mut Cursor<'_>) -> Result<ExternalEventRequest, Parse
         (Ns::Soap12, "Envelope") => SoapVersion::V12,
         _ => return Err(fail(ParseError::NotAnEnvelope(root.clark_name()))),
     };
-    parse_envelope(cursor, version).map_err(|error| ParseFailure {
+    parse_envelope(&mut cursor, version).map_err(|error| ParseFailure {
         version: Some(version),
         error,
     })
