@@ -9,7 +9,7 @@
 #
 # iflowd runs on CPU 0, wrk and the sink on CPU 1 (taskset). The chains take turns for ROUNDS
 # rounds and the medians are compared. Figures are only comparable within one run; quote them as
-# ratios. Needs wrk (apt-get install wrk) and taskset.
+# ratios. Needs taskset, and wrk (installed when missing, see bench/lib.sh).
 #
 #   bench/chain.sh                       # 3 rounds of 10 s per chain, 32 connections
 #   DURATION=30s CONNECTIONS=64 ROUNDS=5 bench/chain.sh
@@ -29,8 +29,10 @@ need_tools wrk taskset curl
 need_cores 0 1
 
 cargo build --release --quiet --bin iflowd --example sink
-BIN=target/release/iflowd
-SINK=target/release/examples/sink
+mkdir -p bench/out
+target_dir=$(target_dir)
+BIN=$target_dir/release/iflowd
+SINK=$target_dir/release/examples/sink
 
 work=$(mktemp -d)
 pids=()
@@ -90,11 +92,7 @@ taskset -c 1 "$SINK" "127.0.0.1:$SINK_PORT" &
 pids+=($!)
 taskset -c 0 "$BIN" serve --config "$work/iflowd.toml" >/dev/null 2>"$work/iflowd.log" &
 pids+=($!)
-for _ in $(seq 100); do
-  curl -fs "http://127.0.0.1:$PORT/health" >/dev/null && break
-  sleep 0.1
-done
-curl -fs "http://127.0.0.1:$PORT/health" >/dev/null || { cat "$work/iflowd.log" >&2; exit 1; }
+wait_health "http://127.0.0.1:$PORT/health" "${pids[-1]}"
 
 export BENCH_BODY="$PWD/fixtures/change-in-manager.xml"
 export BENCH_AUTH="Basic $(printf bench:bench | base64)"
@@ -110,12 +108,10 @@ for round in $(seq "$ROUNDS"); do
   for chain in log filtered forward; do
     url="http://127.0.0.1:$PORT/cxf/bench/$chain"
     taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d2s -s bench/post.lua "$url" >/dev/null   # warm-up
-    out=$(taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/post.lua "$url")
-    if grep -q "Non-2xx" <<<"$out" || ! grep -q '^non-200 responses: 0 of ' <<<"$out"; then
-      echo "$chain: some answers were not 2xx:" >&2
-      echo "$out" >&2
-      exit 1
-    fi
+    report=bench/out/chain-wrk-$chain.txt
+    taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/post.lua "$url" >"$report"
+    check_report "$chain" "$report"
+    out=$(<"$report")
     rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
     p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
     p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
@@ -124,8 +120,6 @@ for round in $(seq "$ROUNDS"); do
   done
 done
 
-# The median of a space-separated list.
-median_of() { tr ' ' '\n' <<<"$1" | grep . | median; }
 base=$(median_of "${results[log]}")
 echo
 printf '%-10s %18s %8s\n' chain "median requests/s" "vs log"

@@ -93,17 +93,6 @@ stop_server() {
 }
 trap stop_server EXIT
 
-# Polls /health for at most 10 s.
-wait_ready() {
-  local port=$1
-  for _ in $(seq 1 100); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$port/health" 2>/dev/null && return 0
-    kill -0 "$server_pid" 2>/dev/null || die "the server exited during start-up"
-    sleep 0.1
-  done
-  die "no answer on 127.0.0.1:$port/health within 10 s"
-}
-
 # The core path only: the default endpoint and user, the message log off (see the top).
 IFLOWD_CONFIG_FILE=$OUT/e2e-iflowd.toml
 cat >"$IFLOWD_CONFIG_FILE" <<'TOML'
@@ -118,13 +107,13 @@ start_iflowd() {
     taskset -c "$SERVER_CPU" "$iflowd_bin" serve --config "$IFLOWD_CONFIG_FILE" \
     >"$OUT/iflowd.stdout" 2>"$iflowd_stderr" &
   server_pid=$!
-  wait_ready "$IFLOWD_PORT"
+  wait_health "http://127.0.0.1:$IFLOWD_PORT/health" "$server_pid"
 }
 
 start_bare() {
   taskset -c "$SERVER_CPU" "$bare_bin" "127.0.0.1:$BARE_PORT" >"$OUT/bare.stdout" 2>&1 &
   server_pid=$!
-  wait_ready "$BARE_PORT"
+  wait_health "http://127.0.0.1:$BARE_PORT/health" "$server_pid"
 }
 
 # --- load ----------------------------------------------------------------------------------------
@@ -132,7 +121,6 @@ export BENCH_BODY=$BODY
 BENCH_AUTH="Basic $(printf '%s:%s' "$USER_NAME" "$PASSWORD" | base64 -w0)"
 export BENCH_AUTH
 
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 sys_ticks() { awk '{ print $15 }' "/proc/$1/stat"; }
 
 HZ=$(getconf CLK_TCK)
@@ -157,17 +145,13 @@ run() {
   t1=$(cpu_ticks "$server_pid") s1=$(sys_ticks "$server_pid") n1=$(date +%s%N)
   busy=$(awk -v t=$((t1 - t0)) -v ns=$((n1 - n0)) -v hz="$HZ" 'BEGIN { printf "%.0f", 100 * t / hz / (ns / 1e9) }')
   sed 's/^/    /' "$report" >&2
-  grep -q '^non-200 responses: 0 of ' "$report" || die "$name: some answers were not 200 (see $report)"
-  grep -q '^socket errors: connect 0, read 0, write 0, timeout 0' "$report" ||
-    die "$name: socket errors (see $report)"
+  check_report "$name" "$report"
   rps=$(awk '/^Requests\/sec:/ { print $2 }' "$report")
-  [[ -n $rps ]] || die "$name: no Requests/sec in $report"
   requests=$(awk '/^non-200 responses:/ { print $5 }' "$report")
   cpu_us=$(awk -v t=$((t1 - t0)) -v hz="$HZ" -v n="$requests" 'BEGIN { printf "%.1f", 1e6 * t / hz / n }')
   sys_us=$(awk -v t=$((s1 - s0)) -v hz="$HZ" -v n="$requests" 'BEGIN { printf "%.1f", 1e6 * t / hz / n }')
   echo "$rps $busy $cpu_us $sys_us"
 }
-
 
 say "wrk -t$THREADS -c$CONNECTIONS -d$DURATION (warm-up $WARMUP), server on core $SERVER_CPU, wrk on core $WRK_CPU"
 say "iflowd log: $([[ $LOG == file ]] && echo "$OUT/iflowd.log" || echo /dev/null), filter ${IFLOWD_LOG:-info (default)}"

@@ -52,3 +52,31 @@ wait_idle() {
   ) || true
   say "machine: $seen; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 }
+
+# Polls the URL $1 (a /health) for at most 10 s while process $2 runs; dies when the process
+# exits or the URL never answers.
+wait_health() {
+  local url=$1 pid=$2
+  for _ in $(seq 1 100); do
+    curl -fsS -o /dev/null "$url" 2>/dev/null && return 0
+    kill -0 "$pid" 2>/dev/null || die "the server (pid $pid) exited during start-up"
+    sleep 0.1
+  done
+  die "no answer on $url within 10 s"
+}
+
+# The CPU time so far (user + system, all threads) of process $1, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# The median of a space-separated list.
+median_of() { tr ' ' '\n' <<<"$1" | grep . | median; }
+
+# Dies unless the wrk report $2 (of bench/post.lua) says every answer was 200 and no socket
+# failed, and has a Requests/sec line; $1 names the run.
+check_report() {
+  local name=$1 report=$2
+  grep -q '^non-200 responses: 0 of ' "$report" || die "$name: some answers were not 200 (see $report)"
+  grep -q '^socket errors: connect 0, read 0, write 0, timeout 0' "$report" ||
+    die "$name: socket errors (see $report)"
+  grep -q '^Requests/sec:' "$report" || die "$name: no Requests/sec in $report"
+}

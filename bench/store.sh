@@ -44,6 +44,7 @@ need_tools wrk taskset curl sqlite3
 need_cores 0 1
 
 cargo build --release --quiet
+iflowd_bin=$(target_dir)/release/iflowd
 rm -rf "$out"
 mkdir -p "$out"
 
@@ -90,13 +91,10 @@ trap cleanup EXIT
 run() { # $1 = side, $2 = port → prints requests/s and the server's CPU µs per request
     config "$1" "$2" >"$out/iflowd-$1.toml"
     wait_idle
-    taskset -c 0 target/release/iflowd serve --config "$out/iflowd-$1.toml" >"$out/server-$1.log" 2>&1 &
+    taskset -c 0 "$iflowd_bin" serve --config "$out/iflowd-$1.toml" >"$out/server-$1.log" 2>&1 &
     local pid=$!
     echo "$pid" >"$out/server-$1.pid"
-    for _ in $(seq 1 100); do
-        curl -fsS "http://127.0.0.1:$2/health" >/dev/null 2>&1 && break
-        sleep 0.1
-    done
+    wait_health "http://127.0.0.1:$2/health" "$pid"
     local before after
     before=$(cpu_ticks "$pid")
     taskset -c 1 wrk -t1 -c"$connections" -d"$duration" --latency \
@@ -107,19 +105,13 @@ run() { # $1 = side, $2 = port → prints requests/s and the server's CPU µs pe
     wait "$pid" 2>/dev/null || true
     rm -f "$out/server-$1.pid"
     sync
-    if [[ -s "$out/wrk-$1.err" ]] || grep -q "Non-2xx" "$out/wrk-$1.txt"; then
-        echo "bench/store.sh: side $1: some answers were not 200 (see $out/)" >&2
-        exit 1
+    if [[ -s "$out/wrk-$1.err" ]] || grep -qE "Non-2xx|Socket errors" "$out/wrk-$1.txt"; then
+        die "side $1: some answers were not 200, or sockets failed (see $out/)"
     fi
     awk -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" '
         /requests in/ { n = $1 }
         /^Requests\/sec/ { rps = $2 }
         END { printf "%s %.1f\n", rps, ticks / hz * 1e6 / n }' "$out/wrk-$1.txt"
-}
-
-# The server's CPU time so far (user + system, all threads), in clock ticks.
-cpu_ticks() {
-    awk '{ print $14 + $15 }' "/proc/$1/stat"
 }
 
 declare -A rps cpu
@@ -136,10 +128,10 @@ for round in $(seq 1 "$rounds"); do
         cpu[$side]+="$c "
         line+=" $side $r requests/s ($c µs CPU each),"
     done
-    entries=$(sqlite3 "$out/data-on/messages.db" "SELECT count(*) FROM messages WHERE status = 'COMPLETED'" 2>/dev/null || echo "?")
+    entries=$(sqlite3 "$out/data-on/messages.db" "SELECT count(*) FROM messages WHERE status = 'COMPLETED'")
     echo "$line $entries COMPLETED entries written"
 done
-med() { printf '%s\n' $1 | median; }
+med() { median_of "$1"; }
 echo "median of $rounds rounds ($duration each, $connections connections):"
 echo "store off:                            $(med "${rps[off]}") requests/s, $(med "${cpu[off]}") µs server CPU per request"
 echo "store on:                             $(med "${rps[on]}") requests/s, $(med "${cpu[on]}") µs server CPU per request"

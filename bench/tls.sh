@@ -97,11 +97,7 @@ trap stop_server EXIT
 taskset -c "$SERVER_CPU" "$iflowd_bin" serve --config "$OUT/iflowd.toml" \
   >"$OUT/iflowd.stdout" 2>"$OUT/iflowd.log" &
 server_pid=$!
-for _ in $(seq 1 100); do
-  curl -fsS -o /dev/null "http://127.0.0.1:$HTTP_PORT/health" 2>/dev/null && break
-  kill -0 "$server_pid" 2>/dev/null || die "iflowd exited during start-up (see $OUT/iflowd.log)"
-  sleep 0.1
-done
+wait_health "http://127.0.0.1:$HTTP_PORT/health" "$server_pid"
 curl -fsS -o /dev/null --cacert "$OUT/cert.pem" "https://127.0.0.1:$TLS_PORT/health" ||
   die "no answer over HTTPS on 127.0.0.1:$TLS_PORT"
 
@@ -122,14 +118,10 @@ run() {
   taskset -c "$WRK_CPU" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
     -s bench/post.lua "$url" >"$report"
   sed 's/^/    /' "$report" >&2
-  grep -q '^non-200 responses: 0 of ' "$report" || die "$name: some answers were not 200 (see $report)"
-  grep -q '^socket errors: connect 0, read 0, write 0, timeout 0' "$report" ||
-    die "$name: socket errors (see $report)"
+  check_report "$name" "$report"
   rps=$(awk '/^Requests\/sec:/ { print $2 }' "$report")
-  [[ -n $rps ]] || die "$name: no Requests/sec in $report"
   echo "$rps"
 }
-
 
 endpoint=/cxf/isc/events
 xml="text/xml; charset=utf-8"
