@@ -3,18 +3,11 @@
 
 mod common;
 
-use common::{TestApp, envelope, failing_archive_config};
+use common::{TestApp, envelope, isc_and_broken};
 
 #[tokio::test]
 async fn metrics_count_messages_by_endpoint_and_status_durations_failures_and_duplicates() {
-    let config = failing_archive_config(
-        "soap",
-        r#"
-[[endpoints]]
-name = "ISC_Events"
-address = "/isc/events"
-"#,
-    );
+    let config = isc_and_broken("soap");
     let app = TestApp::spawn(&config).await;
     let before = app.client.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(

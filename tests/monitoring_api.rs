@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use common::{
     MONITOR, MONITOR_PASSWORD, OUTSIDER, OUTSIDER_PASSWORD, PASSWORD, TestApp, USER,
-    failing_archive_config, message_id,
+    isc_and_broken, message_id,
 };
 use serde_json::Value;
 
@@ -208,7 +208,7 @@ async fn metadata_declares_exactly_what_the_entries_carry() {
 
 #[tokio::test]
 async fn artifacts_and_service_endpoints_list_the_configured_endpoints() {
-    let app = TestApp::spawn(&isc_and_broken()).await;
+    let app = TestApp::spawn(&isc_and_broken("https")).await;
     let artifacts = app.api_results("IntegrationRuntimeArtifacts").await;
     let names: Vec<&str> = artifacts
         .iter()
@@ -255,7 +255,7 @@ async fn artifacts_and_service_endpoints_list_the_configured_endpoints() {
 
 #[tokio::test]
 async fn a_single_property_of_an_entry_has_its_own_address() {
-    let app = TestApp::spawn(&isc_and_broken()).await;
+    let app = TestApp::spawn(&isc_and_broken("https")).await;
     let id = message_id(&app.post_fixture("hire.xml").await);
     let entry = app.log_entry(&id).await;
 
@@ -297,12 +297,4 @@ async fn a_single_property_of_an_entry_has_its_own_address() {
         let response = app.api_as(USER, PASSWORD, &path).await;
         assert_eq!(response.status(), status, "{path}");
     }
-}
-
-/// The default endpoint and one whose handler always fails.
-fn isc_and_broken() -> String {
-    failing_archive_config(
-        "https",
-        "[[endpoints]]\nname = \"ISC_Events\"\naddress = \"/isc/events\"\n",
-    )
 }

@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{PASSWORD, TestApp, USER, envelope, failing_archive_config, fixture};
+use common::{PASSWORD, TestApp, USER, envelope, fixture, isc_and_broken};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value;
 
@@ -27,7 +27,7 @@ fn ids(results: &[Value]) -> Vec<&str> {
 
 /// Three completed (a-1..a-3), one failed in a handler (b-1), one malformed: five entries.
 async fn five_messages() -> TestApp {
-    let app = TestApp::spawn(&isc_and_broken()).await;
+    let app = TestApp::spawn(&isc_and_broken("https")).await;
     for id in ["a-1", "a-2", "a-3"] {
         let response = app
             .post_soap("/cxf/isc/events", envelope(id, 1, false))
@@ -289,12 +289,4 @@ async fn malformed_queries_are_400_with_an_odata_error_naming_the_problem() {
         error["error"]["message"]["value"],
         "there is no message with MessageGuid 'AGnothing'"
     );
-}
-
-/// The default endpoint and one whose handler always fails.
-fn isc_and_broken() -> String {
-    failing_archive_config(
-        "https",
-        "[[endpoints]]\nname = \"ISC_Events\"\naddress = \"/isc/events\"\n",
-    )
 }

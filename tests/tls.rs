@@ -7,6 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::pki::Pki;
+use common::process::{iflowd, run};
 use common::{PASSWORD, TestApp, USER, element_text, fixture, users_toml};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -33,7 +34,7 @@ async fn post(
 #[tokio::test]
 async fn https_works_end_to_end_with_a_certificate_from_iflowd_cert() {
     let dir = tempfile::tempdir().unwrap();
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_iflowd"))
+    let (ok, stdout, stderr) = run(iflowd()
         .args([
             "cert",
             "--host",
@@ -42,11 +43,9 @@ async fn https_works_end_to_end_with_a_certificate_from_iflowd_cert() {
             "127.0.0.1",
             "--out",
         ])
-        .arg(dir.path())
-        .output()
-        .await
-        .unwrap();
-    assert!(output.status.success(), "{output:?}");
+        .arg(dir.path()))
+    .await;
+    assert!(ok, "{stdout}\n{stderr}");
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     let config = format!(
         "{}\n[tls]\ncert = {:?}\nkey = {:?}\n",

@@ -28,7 +28,6 @@ pub const OUTSIDER_PASSWORD: &str = "outsider-pw";
 pub const MONITOR: &str = "monitor";
 pub const MONITOR_PASSWORD: &str = "monitor-pw";
 
-/// The `[[users]]` of [`TestApp::spawn_default`]; prepend to a custom configuration.
 /// The test users, plus an endpoint `Broken` (at `/broken`, SOAP or HTTPS adapter) whose `jsonl`
 /// handler `archive` writes to `/dev/full`: it opens fine and fails every write, a handler that
 /// breaks at run time. `extra` is TOML added before it (more endpoints, say).
@@ -50,6 +49,16 @@ path = "/dev/full"
     )
 }
 
+/// [`failing_archive_config`] with the endpoint `ISC_Events` (at `/isc/events`, SOAP) beside
+/// `Broken`.
+pub fn isc_and_broken(adapter: &str) -> String {
+    failing_archive_config(
+        adapter,
+        "[[endpoints]]\nname = \"ISC_Events\"\naddress = \"/isc/events\"\n",
+    )
+}
+
+/// The `[[users]]` of [`TestApp::spawn_default`]; prepend to a custom configuration.
 pub fn users_toml() -> String {
     format!(
         r#"

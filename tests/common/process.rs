@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_iflowd");
+const BIN: &str = env!("CARGO_BIN_EXE_iflowd");
 /// Generous bound for a child process to do its (fast) work on a loaded CI machine.
 pub const BOUND: Duration = Duration::from_secs(60);
 
