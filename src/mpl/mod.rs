@@ -83,7 +83,7 @@ pub struct Running {
 }
 
 /// Holds an (endpoint, externalEventId) while its delivery is processed.
-pub struct Claim {
+struct Claim {
     claims: Claims,
     key: (Arc<str>, String),
 }

@@ -437,7 +437,10 @@ fn finish_entry(tx: &Connection, finish: &Finish) -> rusqlite::Result<usize> {
 }
 
 /// Writes an entry's bodies, when it has any, in its one row: the request with the first write
-/// of the entry, the answer added to the same row when the entry is final.
+/// of the entry, the answer added to the same row when the entry is final. That second write is
+/// an update of the whole row (the request is rewritten with it), and `stored_at` becomes the
+/// entry's end: both bodies then show that time as their `TimeStamp`, and their retention counts
+/// from it.
 fn store_bodies(
     tx: &Connection,
     message_id: i64,

@@ -231,6 +231,10 @@ async fn the_request_is_stored_with_the_running_entry_and_the_answer_joins_it() 
             ("response", "text/xml; charset=utf-8")
         ]
     );
+    assert_eq!(
+        listed[0].stored_at, listed[1].stored_at,
+        "one row: both bodies show the time of its last write, the entry's end"
+    );
     let request = store.payload("running", "request").await.unwrap().unwrap();
     assert_eq!(
         &request.body[..],
@@ -267,7 +271,11 @@ async fn a_log_written_before_the_bodies_table_keeps_its_bodies() {
                  integration_flow_name, sender, status, custom_status, log_start, log_end)
                VALUES (7, 'old', 'c', 't', 'Flow', 'isc', 'COMPLETED', 'COMPLETED', 1000, 2000);
              INSERT INTO payloads VALUES (7, 'request', 1000, 'text/xml', X'3C612F3E');
-             INSERT INTO payloads VALUES (7, 'response', 2000, 'text/xml', X'3C622F3E');",
+             INSERT INTO payloads VALUES (7, 'response', 2000, 'text/xml', X'3C622F3E');
+             INSERT INTO messages (id, message_guid, correlation_id, transaction_id,
+                 integration_flow_name, sender, status, custom_status, log_start)
+               VALUES (8, 'half', 'c', 't', 'Flow', 'isc', 'ABANDONED', 'ABANDONED', 3000);
+             INSERT INTO payloads VALUES (8, 'request', 3000, 'application/xml', X'3C632F3E');",
         )
         .unwrap();
     }
@@ -287,6 +295,23 @@ async fn a_log_written_before_the_bodies_table_keeps_its_bodies() {
             .body[..],
         b"<b/>"
     );
+    // An entry that only ever had its request keeps that alone.
+    let listed = store.payloads("half").await.unwrap().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (listed[0].kind.as_str(), listed[0].content_type.as_str()),
+        ("request", "application/xml")
+    );
+    assert_eq!(
+        &store
+            .payload("half", "request")
+            .await
+            .unwrap()
+            .unwrap()
+            .body[..],
+        b"<c/>"
+    );
+    assert!(store.payload("half", "response").await.unwrap().is_none());
     let read_only = Store::open_existing(dir.path()).await.unwrap();
     assert!(
         read_only.get("old").await.unwrap().is_some(),
