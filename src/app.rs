@@ -90,6 +90,14 @@ impl App {
         let settings = &config.store;
         let (store, purges) = if settings.enabled {
             let (store, abandoned) = Store::open(&config.data_dir).await?;
+            #[cfg(feature = "bench-floor")]
+            let store = match &settings.bench_floor {
+                Some(file) => {
+                    tracing::warn!(file = %file.display(), "bench-floor: the store keeps no message log, it only syncs the bodies to this file");
+                    store.into_floor(file)?
+                }
+                None => store,
+            };
             if abandoned > 0 {
                 tracing::warn!(
                     abandoned,

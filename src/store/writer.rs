@@ -83,9 +83,12 @@ pub(super) struct Writer {
     syncing: AtomicBool,
     /// Where the leaders hand out results: a task on the runtime (see [`Writer::hand_out`]).
     replies: mpsc::UnboundedSender<Replies>,
+    /// Measurement only: the store's floor, synced instead of the WAL (see `floor`).
+    #[cfg(feature = "bench-floor")]
+    pub(super) floor: Option<super::floor::Floor>,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock leaves nothing half-done that the next holder could see:
     // SQLite rolls back an unfinished transaction, and the queues are plain lists.
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
@@ -131,6 +134,8 @@ impl Writer {
             unsynced: Mutex::new(Vec::new()),
             syncing: AtomicBool::new(false),
             replies,
+            #[cfg(feature = "bench-floor")]
+            floor: None,
         }
     }
 
@@ -159,6 +164,10 @@ impl Writer {
 
     /// Syncs the WAL file to the disk.
     fn sync_wal(&self) -> Result<(), StoreError> {
+        #[cfg(feature = "bench-floor")]
+        if let Some(floor) = &self.floor {
+            return floor.sync();
+        }
         let mut wal = lock(&self.wal);
         if wal.is_none() {
             let file = File::open(&self.wal_path).map_err(|e| {
@@ -219,14 +228,29 @@ fn lead_commits(shared: &Arc<Shared>) {
             }
         }
         writer.hand_out(ready);
-        if !to_sync.is_empty() {
-            lock(&writer.unsynced).extend(to_sync);
-            if claim(&writer.syncing) {
-                let shared = Arc::clone(shared);
-                tokio::task::spawn_blocking(move || lead_syncs(&shared));
-            }
-        }
+        wait_for_sync(shared, to_sync);
     }
+}
+
+/// Queues results for the next sync, starting a sync leader if none runs.
+fn wait_for_sync(shared: &Arc<Shared>, replies: Replies) {
+    if replies.is_empty() {
+        return;
+    }
+    lock(&shared.writer.unsynced).extend(replies);
+    if claim(&shared.writer.syncing) {
+        let shared = Arc::clone(shared);
+        tokio::task::spawn_blocking(move || lead_syncs(&shared));
+    }
+}
+
+/// Waits (asynchronously) for the next sync, without a write of its own: for the store's floor
+/// (see `floor`), whose bytes are already written when it calls this.
+#[cfg(feature = "bench-floor")]
+pub(super) async fn synced(shared: &Arc<Shared>) -> Result<(), StoreError> {
+    let (reply, result) = oneshot::channel();
+    wait_for_sync(shared, vec![(reply, Ok(Written::Row(0)))]);
+    result.await.map_err(|_| StoreError::Gone)?.map(|_| ())
 }
 
 /// The sync leader: one WAL sync for every result waiting, then the results. Runs on the
