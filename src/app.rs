@@ -98,11 +98,13 @@ impl App {
                 }
                 None => store,
             };
-            if abandoned > 0 {
+            for (endpoint, count) in &abandoned {
                 tracing::warn!(
-                    abandoned,
+                    endpoint,
+                    count,
                     "messages left PROCESSING by the previous run are now ABANDONED"
                 );
+                metrics.abandoned(endpoint, *count);
             }
             let retention = Retention {
                 entries: time::Duration::days(settings.retention_days.into()),

@@ -133,16 +133,21 @@ impl Metrics {
                 let endpoint = EndpointLabels {
                     endpoint: name.to_owned(),
                 };
-                let per_status = [Status::Completed, Status::Failed, Status::Discarded]
-                    .into_iter()
-                    .map(|status| {
-                        let labels = MessageLabels {
-                            endpoint: name.to_owned(),
-                            status: status.as_str().to_owned(),
-                        };
-                        (status, messages.get_or_create_owned(&labels))
-                    })
-                    .collect();
+                let per_status = [
+                    Status::Completed,
+                    Status::Failed,
+                    Status::Discarded,
+                    Status::Abandoned,
+                ]
+                .into_iter()
+                .map(|status| {
+                    let labels = MessageLabels {
+                        endpoint: name.to_owned(),
+                        status: status.as_str().to_owned(),
+                    };
+                    (status, messages.get_or_create_owned(&labels))
+                })
+                .collect();
                 let metrics = EndpointMetrics {
                     request_duration: requests.get_or_create_owned(&endpoint),
                     duplicates: duplicates.get_or_create_owned(&endpoint),
@@ -165,6 +170,15 @@ impl Metrics {
 
     /// Counts a message that reached its final status.
     pub fn message(&self, endpoint: &str, status: Status) {
+        self.messages(endpoint, status, 1);
+    }
+
+    /// Counts the messages a previous run left `PROCESSING`, found `ABANDONED` at start-up.
+    pub fn abandoned(&self, endpoint: &str, count: u64) {
+        self.messages(endpoint, Status::Abandoned, count);
+    }
+
+    fn messages(&self, endpoint: &str, status: Status, count: u64) {
         match self
             .shared
             .endpoints
@@ -172,7 +186,7 @@ impl Metrics {
             .and_then(|e| e.messages.iter().find(|(s, _)| *s == status))
         {
             Some((_, counter)) => {
-                counter.inc();
+                counter.inc_by(count);
             }
             None => {
                 self.shared
@@ -181,7 +195,7 @@ impl Metrics {
                         endpoint: endpoint.to_owned(),
                         status: status.as_str().to_owned(),
                     })
-                    .inc();
+                    .inc_by(count);
             }
         }
     }

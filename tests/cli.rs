@@ -348,6 +348,15 @@ async fn messages_prints_the_latest_entries_of_the_log_as_a_table() {
     assert!(ok);
     assert!(out.ends_with("(no messages)\n"), "{out}");
 
+    // --limit keeps the newest.
+    let (ok, out, err) = run(iflowd()
+        .args(["messages", "--limit", "1", "--config"])
+        .arg(&config))
+    .await;
+    assert!(ok, "{err}");
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(out.contains(&failed) && !out.contains(&completed), "{out}");
+
     let (ok, _, err) = run(iflowd()
         .args(["messages", "--status", "LOST", "--config"])
         .arg(&config))

@@ -210,15 +210,7 @@ async fn a_failed_message_names_the_handler_and_is_processed_again_when_redelive
         );
     }
     // The handler really ran twice.
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains(r#"iflowd_handler_failures_total{endpoint="Broken",handler="archive"} 2"#),
         "{metrics}"

@@ -32,15 +32,7 @@ async fn metrics_count_messages_by_endpoint_and_status_durations_failures_and_du
         app.post_soap(path, body).await;
     }
 
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     for line in [
         r#"iflowd_messages_total{endpoint="ISC_Events",status="COMPLETED"} 2"#,
         r#"iflowd_messages_total{endpoint="ISC_Events",status="DISCARDED"} 1"#,

@@ -93,6 +93,14 @@ async fn filters_combine_comparisons_with_and_or_and_parentheses() {
         .map(|e| e["LogStart"].as_str().unwrap())
         .collect();
     assert_eq!(starts.len(), 5);
+    let first = &all[0];
+    for field in ["CorrelationId", "MessageGuid"] {
+        let value = first[field].as_str().unwrap();
+        let filter = format!("{field} eq '{value}'");
+        let found = app.api_results(&logs(&[("$filter", &filter)])).await;
+        assert_eq!(ids(&found), ids(std::slice::from_ref(first)), "{filter}");
+        assert_eq!(found[0]["MessageGuid"], first["MessageGuid"], "{filter}");
+    }
     let now = time::OffsetDateTime::now_utc();
     let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
     let hour_ago = (now - time::Duration::hours(1)).format(&format).unwrap();
@@ -268,6 +276,10 @@ async fn malformed_queries_are_400_with_an_odata_error_naming_the_problem() {
         (
             "MessageProcessingLogs(x)".to_owned(),
             "a key is a quoted string",
+        ),
+        (
+            "MessageStoreEntries".to_owned(),
+            "MessageStoreEntries is read one entry at a time",
         ),
     ] {
         let response = app.api_as(USER, PASSWORD, &path).await;

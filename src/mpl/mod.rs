@@ -251,9 +251,6 @@ impl Recorder {
         request: Option<(&str, &Bytes)>,
     ) -> Result<(), StoreError> {
         let status = ending.status;
-        if status == Status::Discarded {
-            self.metrics.duplicate(who.endpoint);
-        }
         if let Some(store) = &self.store {
             let mut entry = self.entry(who, facts, status, request);
             entry.log_end = Some(crate::clock::now());
@@ -270,6 +267,10 @@ impl Recorder {
                 .insert(entry)
                 .await
                 .inspect_err(|e| self.store_failed("insert", e))?;
+        }
+        // Counted once written: a duplicate whose entry failed was answered with a 500.
+        if status == Status::Discarded {
+            self.metrics.duplicate(who.endpoint);
         }
         self.metrics.message(who.endpoint, status);
         Ok(())

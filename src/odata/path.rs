@@ -138,8 +138,12 @@ pub fn parse(path: &str) -> Result<Option<Resource>, QueryError> {
         (["MessageProcessingLogs", "MessageStoreEntries"], Some(guid)) if keyless(1) => {
             Resource::StoreEntries(guid)
         }
-        (["MessageProcessingLogs", "MessageStoreEntries", rest @ ..], Some(_))
-            if key(1).is_some() && matches!(rest, [] | ["$value"]) =>
+        // A body of another message than the one named first is not there (a 404).
+        (["MessageProcessingLogs", "MessageStoreEntries", rest @ ..], Some(guid))
+            if key(1).is_some_and(|id| {
+                id.strip_prefix(guid.as_str())
+                    .is_some_and(|kind| kind.starts_with('.'))
+            }) && matches!(rest, [] | ["$value"]) =>
         {
             Resource::StoreEntry {
                 id: key(1).unwrap_or_default(),
@@ -151,6 +155,17 @@ pub fn parse(path: &str) -> Result<Option<Resource>, QueryError> {
                 id,
                 value: !rest.is_empty(),
             }
+        }
+        // Declared in $metadata (the navigations need their sets) but not listed as a whole.
+        ([set @ ("MessageStoreEntries" | "MessageProcessingLogErrorInformations")], None) => {
+            return Err(QueryError::new(format!(
+                "{set} is read one entry at a time, {set}('<id>'), or through its message, MessageProcessingLogs('<MessageGuid>')/{}",
+                if *set == "MessageStoreEntries" {
+                    "MessageStoreEntries"
+                } else {
+                    "ErrorInformation"
+                }
+            )));
         }
         (["IntegrationRuntimeArtifacts"], id) => Resource::Artifacts(id),
         (["ServiceEndpoints"], id) => Resource::ServiceEndpoints(id),
@@ -205,6 +220,14 @@ mod tests {
                 }),
             ),
             (
+                "MessageProcessingLogs('AGabc')/MessageStoreEntries('AGxyz.request')/$value",
+                None,
+            ),
+            (
+                "MessageProcessingLogs('AGabc')/MessageStoreEntries('AGabcd.request')",
+                None,
+            ),
+            (
                 "MessageStoreEntries('it''s')",
                 Some(Resource::StoreEntry {
                     id: "it's".into(),
@@ -240,11 +263,20 @@ mod tests {
             ("MessageProcessingLogs('AGabc')/Status('x')", None),
             ("MessageStoreEntries('AGabc.request')/ContentType", None),
             ("MessageProcessingLogs('AGabc')/Nope", None),
-            ("MessageStoreEntries", None),
         ] {
             assert_eq!(parse(path).unwrap(), expected, "{path}");
         }
         assert!(parse("MessageProcessingLogs(AGabc)").is_err());
         assert!(parse("MessageProcessingLogs('AGabc'").is_err());
+        for (set, through) in [
+            ("MessageStoreEntries", "/MessageStoreEntries"),
+            ("MessageProcessingLogErrorInformations", "/ErrorInformation"),
+        ] {
+            let error = parse(set).unwrap_err().0;
+            assert!(
+                error.contains(&format!("{set}('<id>')")) && error.ends_with(through),
+                "{error}"
+            );
+        }
     }
 }

@@ -21,6 +21,7 @@ mod entry;
 mod floor;
 mod purge;
 mod query;
+mod setup;
 #[cfg(test)]
 mod tests;
 mod writer;
@@ -28,7 +29,7 @@ mod writer;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use time::OffsetDateTime;
 
 pub use entry::{
@@ -36,8 +37,10 @@ pub use entry::{
 };
 pub use purge::{Purged, Retention, spawn_purge};
 pub use query::{ListQuery, Page};
+pub use setup::Abandoned;
 
 use crate::clock::epoch_millis;
+use setup::{abandon_processing, configure_writer, migrate, open_reader};
 use writer::{Durability, Writer, Written};
 
 /// The database file inside the data directory.
@@ -82,15 +85,15 @@ struct Shared {
 impl Store {
     /// Opens (creating the directory and database if needed) the log in `data_dir`, brings the
     /// schema up to date, and marks entries a previous run left in `PROCESSING` as `ABANDONED`.
-    /// Returns the store and how many entries were abandoned.
-    pub async fn open(data_dir: &Path) -> Result<(Self, usize), StoreError> {
+    /// Returns the store and how many entries were abandoned, by endpoint.
+    pub async fn open(data_dir: &Path) -> Result<(Self, Abandoned), StoreError> {
         let data_dir = data_dir.to_path_buf();
         tokio::task::spawn_blocking(move || Self::open_blocking(&data_dir))
             .await
             .map_err(|_| StoreError::Gone)?
     }
 
-    fn open_blocking(data_dir: &Path) -> Result<(Self, usize), StoreError> {
+    fn open_blocking(data_dir: &Path) -> Result<(Self, Abandoned), StoreError> {
         let path = data_dir.join(DATABASE_FILE);
         let failed = |message: String| StoreError::Open {
             path: path.clone(),
@@ -291,72 +294,6 @@ impl Store {
     }
 }
 
-fn configure_writer(connection: &Connection) -> rusqlite::Result<()> {
-    let mode: String = connection.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        return Err(rusqlite::Error::InvalidParameterName(format!(
-            "the database refused WAL mode (journal_mode is {mode})"
-        )));
-    }
-    stable_plans(connection)?;
-    connection.execute_batch(
-        "PRAGMA synchronous = NORMAL;
-         PRAGMA wal_autocheckpoint = 10000;
-         PRAGMA journal_size_limit = 67108864;
-         PRAGMA foreign_keys = ON;
-         PRAGMA busy_timeout = 5000;",
-    )
-}
-
-fn open_reader(path: &Path) -> Result<Connection, StoreError> {
-    let connection = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    stable_plans(&connection)?;
-    connection.execute_batch("PRAGMA query_only = ON; PRAGMA busy_timeout = 5000;")?;
-    Ok(connection)
-}
-
-/// SQLite re-plans a cached statement whenever a bound value it looked at while planning
-/// changes, which for our statements (a new id every call) meant parsing and planning every
-/// statement every time. The query planner stability guarantee turns that off.
-fn stable_plans(connection: &Connection) -> rusqlite::Result<()> {
-    connection.set_db_config(
-        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
-        true,
-    )?;
-    Ok(())
-}
-
-/// Applies the migrations not yet applied, each in its own transaction.
-fn migrate(connection: &mut Connection) -> Result<(), String> {
-    let done: i64 = connection
-        .query_row("PRAGMA user_version", [], |row| row.get(0))
-        .map_err(|e| e.to_string())?;
-    let done = usize::try_from(done).unwrap_or(usize::MAX);
-    if done > MIGRATIONS.len() {
-        return Err(format!(
-            "the schema is at version {done}, newer than this iflowd knows ({}); use a newer iflowd",
-            MIGRATIONS.len()
-        ));
-    }
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(done) {
-        let mut step = || -> rusqlite::Result<()> {
-            let tx = connection.transaction()?;
-            tx.execute_batch(sql)?;
-            tx.pragma_update(
-                None,
-                "user_version",
-                i64::try_from(index + 1).unwrap_or(i64::MAX),
-            )?;
-            tx.commit()
-        };
-        step().map_err(|e| format!("migration {} failed: {e}", index + 1))?;
-    }
-    Ok(())
-}
-
 fn find_completed(
     db: &Connection,
     flow: &str,
@@ -384,15 +321,6 @@ fn find_completed(
         })
         .optional()?;
     Ok(latest.and_then(|(original, log_start)| (log_start >= since).then_some(original)))
-}
-
-fn abandon_processing(connection: &Connection, now: i64) -> rusqlite::Result<usize> {
-    connection.execute(
-        "UPDATE messages SET status = 'ABANDONED', custom_status = 'ABANDONED', log_end = ?1,
-             error_text = COALESCE(error_text, 'iflowd stopped while the message was being processed; whether its handlers finished is unknown')
-         WHERE status = 'PROCESSING'",
-        params![now],
-    )
 }
 
 fn insert(tx: &Connection, entry: &NewEntry) -> rusqlite::Result<i64> {

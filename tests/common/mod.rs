@@ -269,6 +269,13 @@ impl TestApp {
     }
 
     /// One log entry, by the id an answer carried.
+    /// `GET /metrics`, its text.
+    pub async fn metrics(&self) -> String {
+        let response = self.client.get(self.url("/metrics")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.text().await.unwrap()
+    }
+
     pub async fn log_entry(&self, id: &str) -> serde_json::Value {
         self.api(&format!("MessageProcessingLogs('{id}')")).await["d"].clone()
     }
