@@ -87,7 +87,7 @@ impl Metrics {
         let messages = Family::<MessageLabels, Counter>::default();
         registry.register(
             "iflowd_messages",
-            "Messages by endpoint and final status (COMPLETED, FAILED, DISCARDED)",
+            "Messages by endpoint and final status (COMPLETED, FAILED, DISCARDED; ABANDONED: left PROCESSING by the previous run, counted at start-up)",
             messages.clone(),
         );
         let requests = HistogramFamily::<EndpointLabels>::new_with_constructor(duration_histogram);

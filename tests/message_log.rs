@@ -105,6 +105,18 @@ async fn a_completed_message_is_logged_with_what_cpi_shows_and_its_bodies() {
     )
     .await;
     assert_eq!((status, response_body), (200, answer));
+    let (status, error) = raw(
+        &app,
+        &format!("MessageProcessingLogs('AGother')/MessageStoreEntries('{id}.response')/$value"),
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert!(
+        error.contains(&format!(
+            "'{id}.response' is not a stored body of message 'AGother'"
+        )),
+        "{error}"
+    );
 
     let (status, _) = raw(
         &app,

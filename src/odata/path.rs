@@ -23,8 +23,13 @@ pub enum Resource {
     ErrorInformation { guid: String, value: bool },
     /// `MessageProcessingLogs('<guid>')/MessageStoreEntries`.
     StoreEntries(String),
-    /// `MessageStoreEntries('<id>')`, directly or below its log; `value` with `/$value`.
-    StoreEntry { id: String, value: bool },
+    /// `MessageStoreEntries('<id>')`, directly or below its log (`of`, the message named first,
+    /// which the body must belong to); `value` with `/$value`.
+    StoreEntry {
+        id: String,
+        of: Option<String>,
+        value: bool,
+    },
     /// `IntegrationRuntimeArtifacts`, optionally `('<id>')`.
     Artifacts(Option<String>),
     /// `ServiceEndpoints`, optionally `('<id>')`.
@@ -138,28 +143,31 @@ pub fn parse(path: &str) -> Result<Option<Resource>, QueryError> {
         (["MessageProcessingLogs", "MessageStoreEntries"], Some(guid)) if keyless(1) => {
             Resource::StoreEntries(guid)
         }
-        // A body of another message than the one named first is not there (a 404).
         (["MessageProcessingLogs", "MessageStoreEntries", rest @ ..], Some(guid))
-            if key(1).is_some_and(|id| {
-                id.strip_prefix(guid.as_str())
-                    .is_some_and(|kind| kind.starts_with('.'))
-            }) && matches!(rest, [] | ["$value"]) =>
+            if key(1).is_some() && matches!(rest, [] | ["$value"]) =>
         {
             Resource::StoreEntry {
                 id: key(1).unwrap_or_default(),
+                of: Some(guid),
                 value: !rest.is_empty(),
             }
         }
         (["MessageStoreEntries", rest @ ..], Some(id)) if matches!(rest, [] | ["$value"]) => {
             Resource::StoreEntry {
                 id,
+                of: None,
                 value: !rest.is_empty(),
             }
         }
         // Declared in $metadata (the navigations need their sets) but not listed as a whole.
         ([set @ ("MessageStoreEntries" | "MessageProcessingLogErrorInformations")], None) => {
             return Err(QueryError::new(format!(
-                "{set} is read one entry at a time, {set}('<id>'), or through its message, MessageProcessingLogs('<MessageGuid>')/{}",
+                "{set} is read one entry at a time, {set}('{}'), or through its message, MessageProcessingLogs('<MessageGuid>')/{}",
+                if *set == "MessageStoreEntries" {
+                    "<MessageGuid>.request"
+                } else {
+                    "<MessageGuid>"
+                },
                 if *set == "MessageStoreEntries" {
                     "MessageStoreEntries"
                 } else {
@@ -216,21 +224,15 @@ mod tests {
                 "MessageProcessingLogs('AGabc')/MessageStoreEntries('AGabc.request')/$value",
                 Some(Resource::StoreEntry {
                     id: "AGabc.request".into(),
+                    of: Some(guid()),
                     value: true,
                 }),
-            ),
-            (
-                "MessageProcessingLogs('AGabc')/MessageStoreEntries('AGxyz.request')/$value",
-                None,
-            ),
-            (
-                "MessageProcessingLogs('AGabc')/MessageStoreEntries('AGabcd.request')",
-                None,
             ),
             (
                 "MessageStoreEntries('it''s')",
                 Some(Resource::StoreEntry {
                     id: "it's".into(),
+                    of: None,
                     value: false,
                 }),
             ),
@@ -268,13 +270,21 @@ mod tests {
         }
         assert!(parse("MessageProcessingLogs(AGabc)").is_err());
         assert!(parse("MessageProcessingLogs('AGabc'").is_err());
-        for (set, through) in [
-            ("MessageStoreEntries", "/MessageStoreEntries"),
-            ("MessageProcessingLogErrorInformations", "/ErrorInformation"),
+        for (set, key, through) in [
+            (
+                "MessageStoreEntries",
+                "('<MessageGuid>.request')",
+                "/MessageStoreEntries",
+            ),
+            (
+                "MessageProcessingLogErrorInformations",
+                "('<MessageGuid>')",
+                "/ErrorInformation",
+            ),
         ] {
             let error = parse(set).unwrap_err().0;
             assert!(
-                error.contains(&format!("{set}('<id>')")) && error.ends_with(through),
+                error.contains(&format!("{set}{key}")) && error.ends_with(through),
                 "{error}"
             );
         }

@@ -41,7 +41,7 @@ pub(super) fn open_reader(path: &Path) -> Result<Connection, StoreError> {
 /// SQLite re-plans a cached statement whenever a bound value it looked at while planning
 /// changes, which for our statements (a new id every call) meant parsing and planning every
 /// statement every time. The query planner stability guarantee turns that off.
-pub(super) fn stable_plans(connection: &Connection) -> rusqlite::Result<()> {
+fn stable_plans(connection: &Connection) -> rusqlite::Result<()> {
     connection.set_db_config(
         rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
         true,

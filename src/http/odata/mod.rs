@@ -186,11 +186,16 @@ async fn serve(app: &App, request: &Parts) -> Result<Response, ODataError> {
                 .collect();
             Ok(json_response(json!({ "d": { "results": results } })))
         }
-        Resource::StoreEntry { id, value } => {
+        Resource::StoreEntry { id, of, value } => {
             options(&MESSAGE_PROCESSING_LOG, Scope::Value)?;
             let not_found =
                 || ODataError::not_found(format!("there is no stored message body '{id}'"));
             let (guid, kind) = json::parse_store_entry_id(&id).ok_or_else(not_found)?;
+            if let Some(of) = of.filter(|of| of != guid) {
+                return Err(ODataError::not_found(format!(
+                    "'{id}' is not a stored body of message '{of}' (its bodies are '{of}.request' and '{of}.response')"
+                )));
+            }
             let store = store(app)?;
             if value {
                 if !principal.has_role(PAYLOADS_ROLE) {
