@@ -101,13 +101,11 @@ async fn after_a_crash_the_log_is_intact_and_what_was_processing_is_abandoned() 
     assert_eq!(abandoned[0]["Status"], "ABANDONED");
     assert_eq!(abandoned[0]["IntegrationFlowName"], "Slow");
     assert!(abandoned[0]["LogEnd"].is_string());
-    let metrics = app.metrics().await;
-    for series in [
+    app.assert_metrics(&[
         r#"iflowd_messages_total{endpoint="Slow",status="ABANDONED"} 1"#,
         r#"iflowd_messages_total{endpoint="ISC_Events",status="ABANDONED"} 0"#,
-    ] {
-        assert!(metrics.contains(series), "{series} in\n{metrics}");
-    }
+    ])
+    .await;
     let guid = abandoned[0]["MessageGuid"].as_str().unwrap();
     let reason = app
         .api_as(

@@ -5,21 +5,10 @@ mod common;
 
 use common::pki::Pki;
 use common::process::{iflowd, run};
-use common::{PASSWORD, TestApp, USER, fixtures_dir, users_toml};
+use common::{ARCHIVED_ENDPOINT, PASSWORD, TestApp, USER, fixtures_dir, users_toml};
 
 const CLIENT: &str = "sb-isc-connector";
 const SECRET: &str = "connector-secret";
-
-const ARCHIVE: &str = r#"
-[[endpoints]]
-name = "ISC_Events"
-address = "/isc/events"
-handlers = ["archive"]
-
-[handlers.archive]
-type = "jsonl"
-path = "{dir}/events.jsonl"
-"#;
 
 fn oauth_clients() -> String {
     format!(
@@ -45,7 +34,7 @@ fn archived(app: &TestApp) -> Vec<serde_json::Value> {
 
 #[tokio::test]
 async fn send_with_basic_posts_every_file_repeatedly_and_exits_0() {
-    let app = TestApp::spawn(&format!("{}{ARCHIVE}", users_toml())).await;
+    let app = TestApp::spawn(&format!("{}{ARCHIVED_ENDPOINT}", users_toml())).await;
     let url = app.url("/cxf/isc/events");
     let (ok, out, err) = send(&[
         "--url",
@@ -108,7 +97,7 @@ async fn send_with_basic_posts_every_file_repeatedly_and_exits_0() {
 async fn send_fetches_tokens_header_and_body_style_and_posts_with_bearer_over_https() {
     let pki = Pki::new();
     let config = format!(
-        "data_dir = \"{{dir}}/data\"\n{}{ARCHIVE}{}{}",
+        "data_dir = \"{{dir}}/data\"\n{}{ARCHIVED_ENDPOINT}{}{}",
         users_toml(),
         oauth_clients(),
         pki.tls_toml(None)
@@ -193,7 +182,7 @@ async fn send_fetches_tokens_header_and_body_style_and_posts_with_bearer_over_ht
 
 #[tokio::test]
 async fn send_exits_1_and_shows_the_fault_or_error_when_a_post_is_not_acknowledged() {
-    let app = TestApp::spawn(&format!("{}{ARCHIVE}", users_toml())).await;
+    let app = TestApp::spawn(&format!("{}{ARCHIVED_ENDPOINT}", users_toml())).await;
     let url = app.url("/cxf/isc/events");
     let (ok, out, err) = send(&[
         "--url",

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::pki::Pki;
 use common::process::{iflowd, run};
-use common::{PASSWORD, TestApp, USER, element_text, fixture, users_toml};
+use common::{ARCHIVED_ENDPOINT, PASSWORD, TestApp, USER, element_text, fixture, users_toml};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -238,16 +238,7 @@ async fn a_trusted_certificate_mapped_to_a_user_authenticates_without_a_password
 name = "sfsf-cert"
 certificate_subject = "O=ACME Corp,CN=sfsf-event-sender"
 roles = ["ESBMessaging.send"]
-
-[[endpoints]]
-name = "ISC_Events"
-address = "/isc/events"
-handlers = ["archive"]
-
-[handlers.archive]
-type = "jsonl"
-path = "{{dir}}/events.jsonl"
-{tls}"#,
+{ARCHIVED_ENDPOINT}{tls}"#,
         users = users_toml(),
         tls = pki.tls_toml(Some("optional"))
     );

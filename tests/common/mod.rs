@@ -59,6 +59,18 @@ pub fn isc_and_broken(adapter: &str) -> String {
 }
 
 /// The `[[users]]` of [`TestApp::spawn_default`]; prepend to a custom configuration.
+/// The default endpoint with a `jsonl` handler writing `events.jsonl` in the test's directory.
+pub const ARCHIVED_ENDPOINT: &str = r#"
+[[endpoints]]
+name = "ISC_Events"
+address = "/isc/events"
+handlers = ["archive"]
+
+[handlers.archive]
+type = "jsonl"
+path = "{dir}/events.jsonl"
+"#;
+
 pub fn users_toml() -> String {
     format!(
         r#"
@@ -268,7 +280,6 @@ impl TestApp {
         .await
     }
 
-    /// One log entry, by the id an answer carried.
     /// `GET /metrics`, its text.
     pub async fn metrics(&self) -> String {
         let response = self.client.get(self.url("/metrics")).send().await.unwrap();
@@ -276,6 +287,15 @@ impl TestApp {
         response.text().await.unwrap()
     }
 
+    /// Asserts that `/metrics` has each of these lines, whole.
+    pub async fn assert_metrics(&self, lines: &[&str]) {
+        let text = self.metrics().await;
+        for line in lines {
+            assert!(text.lines().any(|l| l == *line), "{line} in\n{text}");
+        }
+    }
+
+    /// One log entry, by the id an answer carried.
     pub async fn log_entry(&self, id: &str) -> serde_json::Value {
         self.api(&format!("MessageProcessingLogs('{id}')")).await["d"].clone()
     }
