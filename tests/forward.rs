@@ -152,6 +152,51 @@ async fn a_503_is_retried_with_growing_backoff_until_the_downstream_recovers() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn retry_after_is_waited_for_and_one_past_max_backoff_ends_the_retries() {
+    // Retry-After longer than the backoff: waited for (5 s, not the 100-200 ms of the backoff).
+    let mut downstream = Downstream::spawn(&[Reply::RetryAfter(503, "5")]).await;
+    let settings = "retries = 2\nbackoff_ms = 200\nmax_backoff_ms = 8000";
+    let app = TestApp::spawn(&config(&downstream, settings)).await;
+    let started = Instant::now();
+    let response = app.post_soap(ENDPOINT, fixture("hire.xml")).await;
+    let elapsed = started.elapsed();
+    assert_eq!(response.status(), 200);
+    assert_eq!(downstream.received().len(), 2);
+    assert!(elapsed >= Duration::from_secs(5), "{elapsed:?}");
+    assert!(elapsed < Duration::from_millis(5100), "{elapsed:?}");
+
+    // Longer than max_backoff_ms: no retry, no wait, and the log says why.
+    let mut downstream = Downstream::spawn(&[Reply::RetryAfter(429, "120")]).await;
+    let app = TestApp::spawn(&config(&downstream, settings)).await;
+    let started = Instant::now();
+    let response = app.post_soap(ENDPOINT, fixture("hire.xml")).await;
+    assert_eq!(response.status(), 500);
+    assert!(started.elapsed() < Duration::from_millis(100));
+    assert_eq!(downstream.received().len(), 1);
+    let error = app
+        .api_as(
+            common::USER,
+            common::PASSWORD,
+            &format!(
+                "MessageProcessingLogs('{}')/ErrorInformation/$value",
+                message_id(&response)
+            ),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        error.contains("answered 429 Too Many Requests")
+            && error.contains(
+                "it asks to be retried in 120 s, later than max_backoff_ms (8000 ms) allows"
+            )
+            && error.contains("gave up after 1 attempt"),
+        "{error}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_downstream_that_keeps_failing_fails_the_message_after_the_last_retry() {
     let mut downstream = Downstream::spawn(&[Reply::Status(502); 5]).await;
     let app = TestApp::spawn(&config(&downstream, "retries = 2\nbackoff_ms = 100")).await;

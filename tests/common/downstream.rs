@@ -17,6 +17,8 @@ use tokio::sync::mpsc;
 #[derive(Debug, Clone, Copy)]
 pub enum Reply {
     Status(u16),
+    /// This status with a `Retry-After` header of this value.
+    RetryAfter(u16, &'static str),
     /// Never answers.
     Hang,
 }
@@ -96,6 +98,15 @@ async fn record(State(shared): State<Shared>, request: Request) -> Response {
         Some(Reply::Status(code)) => {
             let status = StatusCode::from_u16(code).unwrap();
             (status, format!("downstream says {code}")).into_response()
+        }
+        Some(Reply::RetryAfter(code, after)) => {
+            let status = StatusCode::from_u16(code).unwrap();
+            (
+                status,
+                [("retry-after", after)],
+                format!("downstream says {code}"),
+            )
+                .into_response()
         }
         Some(Reply::Hang) => std::future::pending().await,
     }

@@ -6,12 +6,16 @@
 //! `timeout_ms`; a 2xx answer is success, anything else a failure. Connection errors, time-outs,
 //! 408, 429 and 5xx are retried up to `retries` times with exponential backoff and jitter; other
 //! answers (3xx, 4xx) are not, since repeating the same request would get the same answer.
+//! A retried answer's `Retry-After` (seconds or a date) is a floor under the wait; one that asks
+//! for longer than `max_backoff_ms` ends the retries at once, since retrying earlier would not be
+//! welcome and waiting longer would hold the sender past what the configuration allows.
 //! Redirects are not followed: a redirected POST would silently become a GET.
 //!
 //! Retries happen while the sender waits for its answer, so keep `retries * max_backoff_ms` and
 //! `timeout_ms` well inside the sender's own time-out.
 
 mod backoff;
+mod retry_after;
 
 use std::time::Duration;
 
@@ -19,7 +23,7 @@ use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
-use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Client, Url};
 
@@ -51,8 +55,8 @@ pub struct ForwardHandler {
 
 /// How one attempt ended, if not in success.
 enum AttemptError {
-    /// Worth another try: the downstream may recover.
-    Transient(String),
+    /// Worth another try: the downstream may recover; not before the wait it asked for, if any.
+    Transient(String, Option<Duration>),
     /// Trying again would give the same answer.
     Final(String),
 }
@@ -124,8 +128,17 @@ impl ForwardHandler {
             {
                 Ok(()) => return Ok(()),
                 Err(AttemptError::Final(error)) => error,
-                Err(AttemptError::Transient(error)) if attempt <= self.retries => {
-                    let wait = self.backoff.delay(attempt);
+                Err(AttemptError::Transient(error, Some(asked)))
+                    if asked > self.backoff.max && attempt <= self.retries =>
+                {
+                    format!(
+                        "{error}; it asks to be retried in {} s, later than max_backoff_ms ({} ms) allows",
+                        asked.as_secs(),
+                        self.backoff.max.as_millis()
+                    )
+                }
+                Err(AttemptError::Transient(error, asked)) if attempt <= self.retries => {
+                    let wait = self.backoff.delay(attempt).max(asked.unwrap_or_default());
                     tracing::info!(
                         message_id = %message.context.id,
                         url = %self.shown_url,
@@ -136,7 +149,7 @@ impl ForwardHandler {
                     tokio::time::sleep(wait).await;
                     continue;
                 }
-                Err(AttemptError::Transient(error)) => error,
+                Err(AttemptError::Transient(error, _)) => error,
             };
             let attempts = if attempt == 1 {
                 "1 attempt".to_owned()
@@ -178,10 +191,10 @@ impl ForwardHandler {
                 Ok(Some(chunk)) => head.extend_from_slice(&chunk),
                 Ok(None) => break,
                 Err(e) if status.is_success() => {
-                    return Err(AttemptError::Transient(format!(
-                        "answered {status} but the body broke off: {}",
-                        chain(&e)
-                    )));
+                    return Err(AttemptError::Transient(
+                        format!("answered {status} but the body broke off: {}", chain(&e)),
+                        None,
+                    ));
                 }
                 Err(_) => break,
             }
@@ -202,7 +215,12 @@ impl ForwardHandler {
         };
         let code = status.as_u16();
         if status.is_server_error() || code == 408 || code == 429 {
-            Err(AttemptError::Transient(error))
+            let now = std::time::SystemTime::from(crate::clock::now());
+            let asked = response
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|value| retry_after::parse(value, now));
+            Err(AttemptError::Transient(error, asked))
         } else {
             Err(AttemptError::Final(error))
         }
@@ -212,11 +230,14 @@ impl ForwardHandler {
     fn transport_error(&self, error: reqwest::Error) -> AttemptError {
         let error = error.without_url();
         if error.is_timeout() {
-            AttemptError::Transient(format!("no answer within {} ms", self.timeout.as_millis()))
+            AttemptError::Transient(
+                format!("no answer within {} ms", self.timeout.as_millis()),
+                None,
+            )
         } else if error.is_builder() {
             AttemptError::Final(chain(&error))
         } else {
-            AttemptError::Transient(chain(&error))
+            AttemptError::Transient(chain(&error), None)
         }
     }
 }
