@@ -1,6 +1,7 @@
 //! The wall clock of the message log.
 //!
-//! `LogStart`, `LogEnd`, the retention purge and the duplicate window all read [`now`]. It is the
+//! `LogStart`, `LogEnd`, the retention purge and the duplicate window all read [`now`], and so
+//! does `forward` for a `Retry-After` given as a date. It is the
 //! system's UTC time plus however far tokio's clock runs ahead of the real monotonic clock. In a
 //! running service the two monotonic clocks are the same, so this is plain `now_utc()`. Under
 //! tokio's paused test clock (`start_paused = true`), `tokio::time::advance` moves the log's time

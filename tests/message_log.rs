@@ -151,12 +151,7 @@ async fn refused_and_malformed_calls_are_failed_entries_with_their_reason() {
         let entry = app.log_entry(id).await;
         assert_eq!(entry["Status"], "FAILED", "{entry}");
         assert!(entry["LogEnd"].is_string());
-        let (status, text) = raw(
-            &app,
-            &format!("MessageProcessingLogs('{id}')/ErrorInformation/$value"),
-        )
-        .await;
-        assert_eq!(status, 200);
+        let text = app.error_text(id).await;
         assert!(text.starts_with(reason), "{text}");
     }
     let info = app
@@ -211,11 +206,7 @@ async fn a_failed_message_names_the_handler_and_is_processed_again_when_redelive
             .api(&format!("MessageProcessingLogs('{id}')/ErrorInformation"))
             .await;
         assert_eq!(info["d"]["LastErrorModelStepId"], "archive");
-        let (_, text) = raw(
-            &app,
-            &format!("MessageProcessingLogs('{id}')/ErrorInformation/$value"),
-        )
-        .await;
+        let text = app.error_text(id).await;
         assert!(
             text.starts_with("handler 'archive' failed: cannot append to /dev/full"),
             "{text}"

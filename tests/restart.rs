@@ -107,16 +107,7 @@ async fn after_a_crash_the_log_is_intact_and_what_was_processing_is_abandoned() 
     ])
     .await;
     let guid = abandoned[0]["MessageGuid"].as_str().unwrap();
-    let reason = app
-        .api_as(
-            USER,
-            PASSWORD,
-            &format!("MessageProcessingLogs('{guid}')/ErrorInformation/$value"),
-        )
-        .await
-        .text()
-        .await
-        .unwrap();
+    let reason = app.error_text(guid).await;
     assert!(
         reason.starts_with("iflowd stopped while the message was being processed"),
         "{reason}"

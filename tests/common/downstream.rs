@@ -19,6 +19,9 @@ pub enum Reply {
     Status(u16),
     /// This status with a `Retry-After` header of this value.
     RetryAfter(u16, &'static str),
+    /// This status with a `Retry-After` date this many seconds ahead of the reply (by
+    /// `iflowd::clock`, which follows tokio's paused clock).
+    RetryAfterDate(u16, u64),
     /// Never answers.
     Hang,
 }
@@ -107,6 +110,13 @@ async fn record(State(shared): State<Shared>, request: Request) -> Response {
                 format!("downstream says {code}"),
             )
                 .into_response()
+        }
+        Some(Reply::RetryAfterDate(code, seconds)) => {
+            let at = std::time::SystemTime::from(iflowd::clock::now())
+                + std::time::Duration::from_secs(seconds);
+            let status = StatusCode::from_u16(code).unwrap();
+            let date = httpdate::fmt_http_date(at);
+            (status, [("retry-after", date)], "").into_response()
         }
         Some(Reply::Hang) => std::future::pending().await,
     }

@@ -295,6 +295,14 @@ impl TestApp {
         }
     }
 
+    /// The error text of a log entry (`ErrorInformation/$value`), asserting it has one.
+    pub async fn error_text(&self, id: &str) -> String {
+        let path = format!("MessageProcessingLogs('{id}')/ErrorInformation/$value");
+        let response = self.api_as(USER, PASSWORD, &path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        response.text().await.unwrap()
+    }
+
     /// One log entry, by the id an answer carried.
     pub async fn log_entry(&self, id: &str) -> serde_json::Value {
         self.api(&format!("MessageProcessingLogs('{id}')")).await["d"].clone()

@@ -131,9 +131,11 @@ impl ForwardHandler {
                 Err(AttemptError::Transient(error, Some(asked)))
                     if asked > self.backoff.max && attempt <= self.retries =>
                 {
+                    // Whole seconds, rounded up: a date-form wait has a fraction, and "5 s" must not
+                    // read as within a 5000 ms cap.
                     format!(
                         "{error}; it asks to be retried in {} s, later than max_backoff_ms ({} ms) allows",
-                        asked.as_secs(),
+                        asked.as_millis().div_ceil(1000),
                         self.backoff.max.as_millis()
                     )
                 }
@@ -144,6 +146,7 @@ impl ForwardHandler {
                         url = %self.shown_url,
                         attempt,
                         wait_ms = wait.as_millis() as u64,
+                        retry_after_ms = asked.map(|a| a.as_millis() as u64),
                         "forward will retry: {error}"
                     );
                     tokio::time::sleep(wait).await;
@@ -215,11 +218,9 @@ impl ForwardHandler {
         };
         let code = status.as_u16();
         if status.is_server_error() || code == 408 || code == 429 {
-            let now = std::time::SystemTime::from(crate::clock::now());
-            let asked = response
-                .headers()
-                .get(RETRY_AFTER)
-                .and_then(|value| retry_after::parse(value, now));
+            let asked = response.headers().get(RETRY_AFTER).and_then(|value| {
+                retry_after::parse(value, std::time::SystemTime::from(crate::clock::now()))
+            });
             Err(AttemptError::Transient(error, asked))
         } else {
             Err(AttemptError::Final(error))
