@@ -151,29 +151,49 @@ async fn a_503_is_retried_with_growing_backoff_until_the_downstream_recovers() {
     assert!(elapsed <= Duration::from_millis(3100), "{elapsed:?}");
 }
 
-#[tokio::test(start_paused = true)]
-async fn retry_after_is_waited_for_and_one_past_max_backoff_ends_the_retries() {
-    // Retry-After longer than the backoff: waited for (5 s, not the 100-200 ms of the backoff).
-    let mut downstream = Downstream::spawn(&[Reply::RetryAfter(503, "5")]).await;
-    let settings = "retries = 2\nbackoff_ms = 200\nmax_backoff_ms = 8000";
+/// One post of the fixture against a downstream answering `script`: the answer's status and
+/// message id, how long it took, and how many requests the downstream saw.
+struct Timed {
+    status: u16,
+    id: String,
+    elapsed: Duration,
+    seen: usize,
+    app: TestApp,
+}
+
+async fn timed(script: &[Reply], settings: &str) -> Timed {
+    let mut downstream = Downstream::spawn(script).await;
     let app = TestApp::spawn(&config(&downstream, settings)).await;
     let started = Instant::now();
     let response = app.post_soap(ENDPOINT, fixture("hire.xml")).await;
     let elapsed = started.elapsed();
-    assert_eq!(response.status(), 200);
-    assert_eq!(downstream.received().len(), 2);
-    assert!(elapsed >= Duration::from_secs(5), "{elapsed:?}");
-    assert!(elapsed < Duration::from_millis(5100), "{elapsed:?}");
+    Timed {
+        status: response.status().as_u16(),
+        id: message_id(&response),
+        elapsed,
+        seen: downstream.received().len(),
+        app,
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_is_waited_for_and_one_past_max_backoff_ends_the_retries() {
+    let settings = "retries = 2\nbackoff_ms = 200\nmax_backoff_ms = 8000";
+    // Retry-After longer than the backoff: waited for (5 s, not the 100-200 ms of the backoff).
+    let run = timed(&[Reply::RetryAfter(503, "5")], settings).await;
+    assert_eq!((run.status, run.seen), (200, 2));
+    assert!(run.elapsed >= Duration::from_secs(5), "{:?}", run.elapsed);
+    assert!(
+        run.elapsed < Duration::from_millis(5100),
+        "{:?}",
+        run.elapsed
+    );
 
     // Longer than max_backoff_ms: no retry, no wait, and the message's error says why.
-    let mut downstream = Downstream::spawn(&[Reply::RetryAfter(429, "120")]).await;
-    let app = TestApp::spawn(&config(&downstream, settings)).await;
-    let started = Instant::now();
-    let response = app.post_soap(ENDPOINT, fixture("hire.xml")).await;
-    assert_eq!(response.status(), 500);
-    assert!(started.elapsed() < Duration::from_millis(100));
-    assert_eq!(downstream.received().len(), 1);
-    let error = app.error_text(&message_id(&response)).await;
+    let run = timed(&[Reply::RetryAfter(429, "120")], settings).await;
+    assert_eq!((run.status, run.seen), (500, 1));
+    assert!(run.elapsed < Duration::from_millis(100));
+    let error = run.app.error_text(&run.id).await;
     assert!(
         error.contains("answered 429 Too Many Requests")
             && error.contains(
@@ -184,59 +204,46 @@ async fn retry_after_is_waited_for_and_one_past_max_backoff_ends_the_retries() {
     );
 }
 
-/// Posts the fixture; the answer's status, how long it took, and how many requests the
-/// downstream saw.
-async fn timed(script: &[Reply], settings: &str) -> (u16, Duration, usize, TestApp) {
-    let mut downstream = Downstream::spawn(script).await;
-    let app = TestApp::spawn(&config(&downstream, settings)).await;
-    let started = Instant::now();
-    let response = app.post_soap(ENDPOINT, fixture("hire.xml")).await;
-    let elapsed = started.elapsed();
-    let seen = downstream.received().len();
-    (response.status().as_u16(), elapsed, seen, app)
-}
-
 #[tokio::test(start_paused = true)]
 async fn retry_after_is_a_floor_a_date_counts_from_the_answer_and_the_cap_is_inclusive() {
     // A shorter Retry-After leaves the backoff (4000 ms nominal, at least 2000) as it is.
-    let (status, elapsed, seen, _) = timed(
+    let run = timed(
         &[Reply::RetryAfter(503, "0")],
         "retries = 1\nbackoff_ms = 4000\nmax_backoff_ms = 8000",
     )
     .await;
-    assert_eq!((status, seen), (200, 2));
-    assert!(elapsed >= Duration::from_secs(2), "{elapsed:?}");
+    assert_eq!((run.status, run.seen), (200, 2));
+    assert!(run.elapsed >= Duration::from_secs(2), "{:?}", run.elapsed);
 
+    let settings = "retries = 1\nbackoff_ms = 100\nmax_backoff_ms = 8000";
     // Exactly max_backoff_ms: still waited for.
-    let (status, elapsed, seen, _) = timed(
-        &[Reply::RetryAfter(503, "8")],
-        "retries = 1\nbackoff_ms = 100\nmax_backoff_ms = 8000",
-    )
-    .await;
-    assert_eq!((status, seen), (200, 2));
-    assert!(elapsed >= Duration::from_secs(8), "{elapsed:?}");
-    assert!(elapsed < Duration::from_millis(8100), "{elapsed:?}");
+    let run = timed(&[Reply::RetryAfter(503, "8")], settings).await;
+    assert_eq!((run.status, run.seen), (200, 2));
+    assert!(run.elapsed >= Duration::from_secs(8), "{:?}", run.elapsed);
+    assert!(
+        run.elapsed < Duration::from_millis(8100),
+        "{:?}",
+        run.elapsed
+    );
 
     // A date 6 s ahead (whole seconds, so 5 to 6 s from the answer).
-    let (status, elapsed, seen, _) = timed(
-        &[Reply::RetryAfterDate(503, 6)],
-        "retries = 1\nbackoff_ms = 100\nmax_backoff_ms = 8000",
-    )
-    .await;
-    assert_eq!((status, seen), (200, 2));
-    assert!(elapsed >= Duration::from_secs(5), "{elapsed:?}");
-    assert!(elapsed < Duration::from_millis(6100), "{elapsed:?}");
+    let run = timed(&[Reply::RetryAfterDate(503, 6)], settings).await;
+    assert_eq!((run.status, run.seen), (200, 2));
+    assert!(run.elapsed >= Duration::from_secs(5), "{:?}", run.elapsed);
+    assert!(
+        run.elapsed < Duration::from_millis(6100),
+        "{:?}",
+        run.elapsed
+    );
 
     // On the last attempt there is nothing to wait for: the plain error.
-    let (status, _, seen, app) = timed(
+    let run = timed(
         &[Reply::RetryAfter(429, "120")],
         "retries = 0\nbackoff_ms = 100\nmax_backoff_ms = 8000",
     )
     .await;
-    assert_eq!((status, seen), (500, 1));
-    let entries = app.api_results("MessageProcessingLogs").await;
-    let guid = entries[0]["MessageGuid"].as_str().unwrap();
-    let error = app.error_text(guid).await;
+    assert_eq!((run.status, run.seen), (500, 1));
+    let error = run.app.error_text(&run.id).await;
     assert!(
         error.contains("answered 429") && !error.contains("asks to be retried"),
         "{error}"

@@ -32,8 +32,7 @@ async fn metrics_count_messages_by_endpoint_and_status_durations_failures_and_du
         app.post_soap(path, body).await;
     }
 
-    let text = app.metrics().await;
-    for line in [
+    app.assert_metrics(&[
         r#"iflowd_messages_total{endpoint="ISC_Events",status="COMPLETED"} 2"#,
         r#"iflowd_messages_total{endpoint="ISC_Events",status="DISCARDED"} 1"#,
         r#"iflowd_messages_total{endpoint="ISC_Events",status="FAILED"} 1"#,
@@ -51,10 +50,6 @@ async fn metrics_count_messages_by_endpoint_and_status_durations_failures_and_du
         r#"iflowd_store_errors_total{operation="insert"} 0"#,
         r#"iflowd_store_errors_total{operation="finish"} 0"#,
         "# EOF",
-    ] {
-        assert!(
-            text.lines().any(|l| l == line),
-            "missing {line:?} in:\n{text}"
-        );
-    }
+    ])
+    .await;
 }

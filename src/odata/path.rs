@@ -161,18 +161,12 @@ pub fn parse(path: &str) -> Result<Option<Resource>, QueryError> {
         }
         // Declared in $metadata (the navigations need their sets) but not listed as a whole.
         ([set @ ("MessageStoreEntries" | "MessageProcessingLogErrorInformations")], None) => {
+            let (key, below) = match *set {
+                "MessageStoreEntries" => ("<MessageGuid>.request", "MessageStoreEntries"),
+                _ => ("<MessageGuid>", "ErrorInformation"),
+            };
             return Err(QueryError::new(format!(
-                "{set} is read one entry at a time, {set}('{}'), or through its message, MessageProcessingLogs('<MessageGuid>')/{}",
-                if *set == "MessageStoreEntries" {
-                    "<MessageGuid>.request"
-                } else {
-                    "<MessageGuid>"
-                },
-                if *set == "MessageStoreEntries" {
-                    "MessageStoreEntries"
-                } else {
-                    "ErrorInformation"
-                }
+                "{set} is read one entry at a time, {set}('{key}'), or through its message, MessageProcessingLogs('<MessageGuid>')/{below}"
             )));
         }
         (["IntegrationRuntimeArtifacts"], id) => Resource::Artifacts(id),

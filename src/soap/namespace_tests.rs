@@ -74,7 +74,7 @@ fn a_parse_that_fails_inside_a_declaring_element_leaves_nothing_to_the_next() {
         parse_err(failed.as_bytes()).error,
         ParseError::UndefinedEntity("bogus".into())
     );
-    // A root that declares nothing, so that nothing but the reset could clear the binding.
+    // A root that declares nothing: the failed parse's binding must not reach the next parse.
     assert_eq!(
         parse_err(b"<p:Envelope/>").error,
         ParseError::UndeclaredPrefix("p".into())

@@ -96,19 +96,10 @@ impl Floor {
 
 #[cfg(test)]
 mod tests {
-    use bytes::Bytes;
-    use time::OffsetDateTime;
-
-    use crate::store::{Finish, NewEntry, Status};
+    use crate::store::Status;
+    use crate::store::tests::{body, completed, entry};
 
     use super::*;
-
-    fn payload(body: &'static str) -> Payload {
-        Payload {
-            content_type: "text/xml".to_owned(),
-            body: Bytes::from_static(body.as_bytes()),
-        }
-    }
 
     #[tokio::test]
     async fn the_bodies_are_in_the_file_when_finish_returns_and_no_entry_is_kept() {
@@ -116,27 +107,9 @@ mod tests {
         let (store, _) = Store::open(dir.path()).await.unwrap();
         let file = dir.path().join("floor.bin");
         let store = store.into_floor(&file).unwrap();
-        let now = OffsetDateTime::now_utc();
-        let entry = NewEntry {
-            guid: "G1".to_owned(),
-            correlation_id: "C1".to_owned(),
-            transaction_id: "T1".to_owned(),
-            application_message_id: Some("E1".to_owned()),
-            application_message_type: None,
-            integration_flow_name: "ISC_Events".to_owned(),
-            sender: "isc".to_owned(),
-            status: Status::Processing,
-            log_start: now,
-            log_end: None,
-            error: None,
-            event_count: Some(1),
-            repost: None,
-            original_guid: None,
-            ack: None,
-            request: Some(payload("<request/>")),
-            response: None,
-        };
-        let Begun::Started(row) = store.begin(entry, Some(now)).await.unwrap() else {
+        let running = entry("G1", Status::Processing);
+        let since = running.log_start;
+        let Begun::Started(row) = store.begin(running, Some(since)).await.unwrap() else {
             panic!("the floor looks nothing up");
         };
         assert_eq!(
@@ -145,17 +118,10 @@ mod tests {
             "begin does not wait for the disk"
         );
         store
-            .finish(Finish {
-                row,
-                status: Status::Completed,
-                log_end: now,
-                error: None,
-                ack: None,
-                response: Some(payload("<answer/>")),
-            })
+            .finish(completed(row, body("text/xml", "<answer/>")))
             .await
             .unwrap();
-        assert_eq!(std::fs::read(&file).unwrap(), b"<request/><answer/>");
+        assert_eq!(std::fs::read(&file).unwrap(), b"<x/><answer/>");
         let (store, _) = Store::open(dir.path()).await.unwrap();
         assert_eq!(store.get("G1").await.unwrap(), None, "no entry was written");
     }

@@ -27,7 +27,7 @@ mod tests;
 mod writer;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OptionalExtension, params};
 use time::OffsetDateTime;
@@ -273,21 +273,13 @@ impl Store {
         f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, StoreError> {
         self.blocking(move |shared| {
-            let pooled = shared
-                .readers
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .pop();
+            let pooled = writer::lock(&shared.readers).pop();
             let connection = match pooled {
                 Some(connection) => connection,
                 None => open_reader(&shared.path)?,
             };
             let result = f(&connection).map_err(StoreError::from);
-            shared
-                .readers
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(connection);
+            writer::lock(&shared.readers).push(connection);
             result
         })
         .await

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use super::*;
 use crate::clock;
 
-fn entry(guid: &str, status: Status) -> NewEntry {
+pub(super) fn entry(guid: &str, status: Status) -> NewEntry {
     NewEntry {
         guid: guid.to_owned(),
         correlation_id: format!("c-{guid}"),
@@ -31,7 +31,7 @@ fn entry(guid: &str, status: Status) -> NewEntry {
 }
 
 /// `row` completed now, with `response` as its answer body.
-fn completed(row: i64, response: Option<Payload>) -> Finish {
+pub(super) fn completed(row: i64, response: Option<Payload>) -> Finish {
     Finish {
         row,
         status: Status::Completed,
@@ -191,7 +191,7 @@ async fn begin_finds_a_completed_original_instead_of_writing() {
     );
 }
 
-fn body(content_type: &str, text: &'static str) -> Option<Payload> {
+pub(super) fn body(content_type: &str, text: &'static str) -> Option<Payload> {
     Some(Payload {
         content_type: content_type.to_owned(),
         body: Bytes::from_static(text.as_bytes()),

@@ -58,7 +58,6 @@ pub fn isc_and_broken(adapter: &str) -> String {
     )
 }
 
-/// The `[[users]]` of [`TestApp::spawn_default`]; prepend to a custom configuration.
 /// The default endpoint with a `jsonl` handler writing `events.jsonl` in the test's directory.
 pub const ARCHIVED_ENDPOINT: &str = r#"
 [[endpoints]]
@@ -71,6 +70,7 @@ type = "jsonl"
 path = "{dir}/events.jsonl"
 "#;
 
+/// The `[[users]]` of [`TestApp::spawn_default`]; prepend to a custom configuration.
 pub fn users_toml() -> String {
     format!(
         r#"

@@ -193,7 +193,9 @@ async fn serve(app: &App, request: &Parts) -> Result<Response, ODataError> {
             let (guid, kind) = json::parse_store_entry_id(&id).ok_or_else(not_found)?;
             if let Some(of) = of.filter(|of| of != guid) {
                 return Err(ODataError::not_found(format!(
-                    "'{id}' is not a stored body of message '{of}' (its bodies are '{of}.request' and '{of}.response')"
+                    "'{id}' is not a stored body of message '{of}' (its bodies are '{}' and '{}')",
+                    json::store_entry_id(&of, "request"),
+                    json::store_entry_id(&of, "response")
                 )));
             }
             let store = store(app)?;
