@@ -8,7 +8,8 @@
 #   forward   ["log", "to-sink"]: a forward to a local sink answering 204
 #
 # iflowd runs on CPU 0, wrk and the sink on CPU 1 (taskset). The chains take turns for ROUNDS
-# rounds and the medians are compared. Figures are only comparable within one run; quote them as
+# rounds and the medians are compared. The configuration, iflowd's log, the archive and wrk's
+# reports are kept in bench/out/chain/. Figures are only comparable within one run; quote them as
 # ratios. Needs taskset, and wrk (installed when missing, see bench/lib.sh).
 #
 #   bench/chain.sh                       # 3 rounds of 10 s per chain, 32 connections
@@ -29,17 +30,17 @@ need_tools wrk taskset curl
 need_cores 0 1
 
 cargo build --release --quiet --bin iflowd --example sink
-mkdir -p bench/out
 target_dir=$(target_dir)
 BIN=$target_dir/release/iflowd
 SINK=$target_dir/release/examples/sink
 
-work=$(mktemp -d)
+work=bench/out/chain
+rm -rf "$work"
+mkdir -p "$work"
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -rf "$work"
 }
 trap cleanup EXIT
 
@@ -92,7 +93,7 @@ taskset -c 1 "$SINK" "127.0.0.1:$SINK_PORT" &
 pids+=($!)
 taskset -c 0 "$BIN" serve --config "$work/iflowd.toml" >/dev/null 2>"$work/iflowd.log" &
 pids+=($!)
-wait_health "http://127.0.0.1:$PORT/health" "${pids[-1]}"
+wait_health "http://127.0.0.1:$PORT/health" "${pids[-1]}" "$work/iflowd.log"
 
 export BENCH_BODY="$PWD/fixtures/change-in-manager.xml"
 export BENCH_AUTH="Basic $(printf bench:bench | base64)"
@@ -108,7 +109,7 @@ for round in $(seq "$ROUNDS"); do
   for chain in log filtered forward; do
     url="http://127.0.0.1:$PORT/cxf/bench/$chain"
     taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d2s -s bench/post.lua "$url" >/dev/null   # warm-up
-    report=bench/out/chain-wrk-$chain.txt
+    report=$work/wrk-$chain.txt
     taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/post.lua "$url" >"$report"
     check_report "$chain" "$report"
     out=$(<"$report")

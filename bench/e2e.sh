@@ -57,7 +57,7 @@ PASSWORD=bench-secret
 OUT=bench/out
 mkdir -p "$OUT"
 
-say() { printf '[e2e] %s\n' "$*"; }
+say() { printf '[e2e] %s\n' "$*" >&2; }
 die() { printf '[e2e] error: %s\n' "$*" >&2; exit 1; }
 
 case "$LOG" in
@@ -83,14 +83,6 @@ bare_bin=$target_dir/release/examples/bare_server
 [[ -x $iflowd_bin && -x $bare_bin ]] || die "release binaries missing under $target_dir/release"
 
 # --- servers -------------------------------------------------------------------------------------
-server_pid=""
-stop_server() {
-  if [[ -n $server_pid ]]; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=""
-  fi
-}
 trap stop_server EXIT
 
 # The core path only: the default endpoint and user, the message log off (see the top).
@@ -107,13 +99,13 @@ start_iflowd() {
     taskset -c "$SERVER_CPU" "$iflowd_bin" serve --config "$IFLOWD_CONFIG_FILE" \
     >"$OUT/iflowd.stdout" 2>"$iflowd_stderr" &
   server_pid=$!
-  wait_health "http://127.0.0.1:$IFLOWD_PORT/health" "$server_pid"
+  wait_health "http://127.0.0.1:$IFLOWD_PORT/health" "$server_pid" "$iflowd_stderr"
 }
 
 start_bare() {
   taskset -c "$SERVER_CPU" "$bare_bin" "127.0.0.1:$BARE_PORT" >"$OUT/bare.stdout" 2>&1 &
   server_pid=$!
-  wait_health "http://127.0.0.1:$BARE_PORT/health" "$server_pid"
+  wait_health "http://127.0.0.1:$BARE_PORT/health" "$server_pid" "$OUT/bare.stdout"
 }
 
 # --- load ----------------------------------------------------------------------------------------
@@ -136,7 +128,7 @@ run() {
   status=$(curl -sS -o /dev/null -w '%{http_code}' -u "$USER_NAME:$PASSWORD" \
     -H 'Content-Type: text/xml' --data-binary "@$BODY" "$url")
   [[ $status == 200 ]] || die "$name answered $status to a single request"
-  wait_idle >&2
+  wait_idle
   taskset -c "$WRK_CPU" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s bench/post.lua "$url" >/dev/null
   report=$OUT/wrk-$name.txt
   t0=$(cpu_ticks "$server_pid") s0=$(sys_ticks "$server_pid") n0=$(date +%s%N)

@@ -54,15 +54,33 @@ wait_idle() {
 }
 
 # Polls the URL $1 (a /health) for at most 10 s while process $2 runs; dies when the process
-# exits or the URL never answers.
+# exits or the URL never answers, showing the end of the server's log $3 when given.
 wait_health() {
-  local url=$1 pid=$2
+  local url=$1 pid=$2 log=${3:-}
   for _ in $(seq 1 100); do
     curl -fsS -o /dev/null "$url" 2>/dev/null && return 0
-    kill -0 "$pid" 2>/dev/null || die "the server (pid $pid) exited during start-up"
+    kill -0 "$pid" 2>/dev/null || { show_log "$log"; die "the server (pid $pid) exited during start-up"; }
     sleep 0.1
   done
+  show_log "$log"
   die "no answer on $url within 10 s"
+}
+
+# The last lines of the log file $1, if there is one, on standard error.
+show_log() {
+  [[ -n $1 && -s $1 ]] || return 0
+  echo "--- the end of $1:" >&2
+  tail -n 20 "$1" >&2
+}
+
+# Stops the server whose pid is in server_pid, if any (e2e.sh and tls.sh: their EXIT trap).
+server_pid=""
+stop_server() {
+  if [[ -n $server_pid ]]; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=""
+  fi
 }
 
 # The CPU time so far (user + system, all threads) of process $1, in clock ticks.

@@ -4,6 +4,7 @@
 #   bench/store.sh                 3 rounds of 20 s per side, 64 connections
 #   ROUNDS=5 DURATION=10s CONNECTIONS=16 LATE_MS=2 bench/store.sh
 #   SIDES="off floor" bench/store.sh      some of the sides only (default: off on late floor)
+#   PAYLOADS=false bench/store.sh          the store without bodies (not with the floor side)
 #
 # The server runs on CPU 0 (taskset -c 0), wrk on CPU 1, both release builds of this tree. Each
 # request is the Change in Manager fixture with a fresh externalEventId (bench/store.lua), so with
@@ -40,10 +41,6 @@ duration=${DURATION:-20s}
 connections=${CONNECTIONS:-64}
 rounds=${ROUNDS:-3}
 out=bench/out/store
-port_on=18481
-port_off=18482
-port_late=18483
-port_floor=18484
 read -r -a sides <<<"${SIDES:-off on late floor}"
 late_ms=${LATE_MS:-1}
 
@@ -124,11 +121,10 @@ run() { # $1 = side, $2 = port → prints requests/s, the server's CPU µs per r
     wait_idle
     local bin=$iflowd_bin
     [[ $1 == floor ]] && bin=$out/iflowd-floor
-    mkdir -p "$out/data-$1"
     taskset -c 0 "$bin" serve --config "$out/iflowd-$1.toml" >"$out/server-$1.log" 2>&1 &
     local pid=$!
     echo "$pid" >"$out/server-$1.pid"
-    wait_health "http://127.0.0.1:$2/health" "$pid"
+    wait_health "http://127.0.0.1:$2/health" "$pid" "$out/server-$1.log"
     local before after
     before=$(cpu_ticks "$pid")
     taskset -c 1 wrk -t1 -c"$connections" -d"$duration" --latency \
@@ -153,7 +149,7 @@ run() { # $1 = side, $2 = port → prints requests/s, the server's CPU µs per r
 }
 
 declare -A rps cpu
-declare -A ports=([off]=$port_off [on]=$port_on [late]=$port_late [floor]=$port_floor)
+declare -A ports=([on]=18481 [off]=18482 [late]=18483 [floor]=18484)
 for round in $(seq 1 "$rounds"); do
     line="round $round:"
     for side in "${sides[@]}"; do

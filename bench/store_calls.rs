@@ -15,7 +15,6 @@
 //!
 //! The data directory is a fresh one under `bench/out/` (the repository's disk, not a tmpfs).
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -31,16 +30,14 @@ const TASKS: usize = 64;
 /// CPU time (user + system) and thread switches (voluntary + involuntary) of the whole process
 /// so far, threads that ended included.
 fn usage() -> (Duration, i64) {
-    // SAFETY: getrusage only writes the struct it is given.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let done = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
-    assert_eq!(done, 0, "getrusage failed");
-    let time = |t: libc::timeval| {
-        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    use nix::sys::resource::{UsageWho, getrusage};
+    let usage = getrusage(UsageWho::RUSAGE_SELF).expect("getrusage");
+    let time = |t: nix::sys::time::TimeVal| {
+        Duration::from_secs(t.tv_sec() as u64) + Duration::from_micros(t.tv_usec() as u64)
     };
     (
-        time(usage.ru_utime) + time(usage.ru_stime),
-        usage.ru_nvcsw + usage.ru_nivcsw,
+        time(usage.user_time()) + time(usage.system_time()),
+        usage.voluntary_context_switches() + usage.involuntary_context_switches(),
     )
 }
 
@@ -111,7 +108,6 @@ fn main() {
     let (store, _) = runtime
         .block_on(Store::open(&dir))
         .expect("the store opens");
-    let store = Arc::new(store);
     // A first round outside the measurement: SQLite's caches and the threads warmed up.
     runtime.block_on(call(&store, usize::MAX - 1, &body, &answer));
 
@@ -120,7 +116,7 @@ fn main() {
     runtime.block_on(async {
         let mut tasks = tokio::task::JoinSet::new();
         for first in 0..TASKS {
-            let (store, body, answer) = (Arc::clone(&store), body.clone(), answer.clone());
+            let (store, body, answer) = (store.clone(), body.clone(), answer.clone());
             tasks.spawn(async move {
                 for n in (first..calls).step_by(TASKS) {
                     call(&store, n, &body, &answer).await;

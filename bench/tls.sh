@@ -84,20 +84,12 @@ http_listen = "127.0.0.1:$HTTP_PORT"
 TOML
 "$iflowd_bin" check-config "$OUT/iflowd.toml" >/dev/null
 
-server_pid=""
-stop_server() {
-  if [[ -n $server_pid ]]; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=""
-  fi
-}
 trap stop_server EXIT
 
 taskset -c "$SERVER_CPU" "$iflowd_bin" serve --config "$OUT/iflowd.toml" \
   >"$OUT/iflowd.stdout" 2>"$OUT/iflowd.log" &
 server_pid=$!
-wait_health "http://127.0.0.1:$HTTP_PORT/health" "$server_pid"
+wait_health "http://127.0.0.1:$HTTP_PORT/health" "$server_pid" "$OUT/iflowd.log"
 curl -fsS -o /dev/null --cacert "$OUT/cert.pem" "https://127.0.0.1:$TLS_PORT/health" ||
   die "no answer over HTTPS on 127.0.0.1:$TLS_PORT"
 
