@@ -1,11 +1,9 @@
 //! `iflowd send` (a real subprocess) against a running iflowd, with Basic and with OAuth tokens
 //! fetched the two ways ISC fetches them, over HTTP and HTTPS.
 
-mod common;
-
-use common::pki::Pki;
-use common::process::{iflowd, run};
-use common::{ARCHIVED_ENDPOINT, PASSWORD, TestApp, USER, fixtures_dir, users_toml};
+use crate::common::pki::Pki;
+use crate::common::process::{iflowd, run};
+use crate::common::{ARCHIVED_ENDPOINT, PASSWORD, TestApp, USER, fixtures_dir, users_toml};
 
 const CLIENT: &str = "sb-isc-connector";
 const SECRET: &str = "connector-secret";

@@ -1,12 +1,12 @@
 //! Timeouts and graceful shutdown, over raw TCP so every byte is under the test's control.
 //! Time-based tests run on tokio's paused clock: no test waits in real time.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
+use crate::common::{PASSWORD, TestApp, USER, fixture};
 use base64::Engine;
-use common::{PASSWORD, TestApp, USER, fixture};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;

@@ -2,12 +2,10 @@
 //! printing its https URLs and token endpoint, `iflowd send` and `iflowd healthcheck` against it,
 //! and a clean stop on SIGTERM.
 
-mod common;
-
 use std::process::Stdio;
 
-use common::fixtures_dir;
-use common::process::{banner, iflowd, run, stop_with_sigterm, url_starting};
+use crate::common::fixtures_dir;
+use crate::common::process::{banner, iflowd, run, stop_with_sigterm, url_starting};
 
 #[tokio::test]
 async fn iflowd_cert_writes_a_certificate_and_key_and_will_not_overwrite_them_unasked() {

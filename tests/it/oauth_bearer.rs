@@ -1,14 +1,12 @@
 //! Bearer tokens on the endpoint: roles from scopes, expiry on tokio's paused clock, tampering,
 //! a signing key shared between instances and kept across restarts, and the challenges of 401s.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::oauth::*;
+use crate::common::{TestApp, fixture};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::oauth::*;
-use common::{TestApp, fixture};
 use serde_json::Value;
 
 #[tokio::test]

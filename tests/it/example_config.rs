@@ -1,10 +1,8 @@
 //! `iflowd.example.toml` as shipped, served for real: only the forward's URL and the archive's
 //! path are pointed at the test's own downstream and directory.
 
-mod common;
-
-use common::downstream::Downstream;
-use common::{TestApp, element_text, fixture};
+use crate::common::downstream::Downstream;
+use crate::common::{TestApp, element_text, fixture};
 use iflowd::config::Env;
 
 fn example() -> String {

@@ -1,12 +1,10 @@
 //! A real crash: `iflowd serve` killed with SIGKILL while a handler runs, then a new server on
 //! the same data directory.
 
-mod common;
-
 use std::process::Stdio;
 
-use common::process::{BOUND, banner, iflowd, url_starting};
-use common::{
+use crate::common::process::{BOUND, banner, iflowd, url_starting};
+use crate::common::{
     PASSWORD, TestApp, USER, envelope, fixture, make_fifo, message_id, open_fifo_reader,
     users_toml, wait_for_writer,
 };

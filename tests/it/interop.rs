@@ -5,21 +5,19 @@
 //! call `ExternalEvent` with a Change in Manager event (`tests/interop/*_client.*`); newman runs
 //! `postman/iflowd.postman_collection.json`. Each test checks what the client reports and, through
 //! a `jsonl` archive handler, that the server parsed exactly what the client sent. pyodata reads
-//! the monitoring API from its `$metadata` alone ([`odata`], `tests/interop/odata.rs`).
+//! the monitoring API from its `$metadata` alone ([`odata`], `tests/it/interop/odata.rs`).
 //!
 //! The clients live in `tests/interop/.venv` and `tests/interop/node_modules`, which `scripts/test`
 //! installs. Without them these tests fail, on purpose: they are never skipped.
 
-mod common;
-#[path = "interop/odata.rs"]
 mod odata;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::pki::Pki;
-use common::{OUTSIDER, OUTSIDER_PASSWORD, PASSWORD, TestApp, USER, users_toml};
+use crate::common::pki::Pki;
+use crate::common::{OUTSIDER, OUTSIDER_PASSWORD, PASSWORD, TestApp, USER, users_toml};
 use serde_json::Value;
 
 const ENDPOINT: &str = "/cxf/isc/events";

@@ -1,9 +1,7 @@
 //! `when` filters route events to handlers; `respond` shapes the acknowledgement.
 
-mod common;
-
-use common::downstream::Downstream;
-use common::{TestApp, element_text, users_toml};
+use crate::common::downstream::Downstream;
+use crate::common::{TestApp, element_text, users_toml};
 
 #[tokio::test]
 async fn when_filters_route_change_in_manager_and_termination_to_their_own_downstreams() {

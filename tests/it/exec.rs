@@ -2,12 +2,10 @@
 //! a time-out kills the program and its children. Scripts run through `/bin/sh script`, so no test
 //! executes a file it has just written (which races with other tests' forks: "text file busy").
 
-mod common;
-
 use std::time::Duration;
 
-use common::logs::Logs;
-use common::{TestApp, fixture, users_toml};
+use crate::common::logs::Logs;
+use crate::common::{TestApp, fixture, users_toml};
 
 /// An endpoint `/cxf/e` running `["log", "script"]`, where the script is `script` and sees only
 /// the variables given here (plus iflowd's own).

@@ -1,11 +1,9 @@
 //! CPI's OData monitoring API: roles, paging, `$metadata`, artifacts and service endpoints.
 //! (Query options: `monitoring_queries.rs`.)
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::{
+use crate::common::{
     MONITOR, MONITOR_PASSWORD, OUTSIDER, OUTSIDER_PASSWORD, PASSWORD, TestApp, USER,
     isc_and_broken, message_id,
 };

@@ -1,8 +1,8 @@
 //! The SOAP endpoint as a sender sees it: acknowledgements, faults and status codes.
 
-mod common;
+use crate::common;
 
-use common::{TestApp, element_text, fixture};
+use crate::common::{TestApp, element_text, fixture};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 

@@ -1,11 +1,9 @@
 //! The monitoring API's query options over the message log: `$filter`, `$orderby`, `$top`,
 //! `$skip`, `$inlinecount`, `$select`, `$count`, and malformed queries.
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::{PASSWORD, TestApp, USER, envelope, fixture, isc_and_broken};
+use crate::common::{PASSWORD, TestApp, USER, envelope, fixture, isc_and_broken};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value;
 

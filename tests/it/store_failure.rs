@@ -2,9 +2,7 @@
 //! which the log does not hold. Triggers added to the real database while iflowd runs make SQLite
 //! refuse chosen writes, as a full disk or a damaged file would.
 
-mod common;
-
-use common::{ARCHIVED_ENDPOINT, TestApp, envelope, message_id, users_toml};
+use crate::common::{ARCHIVED_ENDPOINT, TestApp, envelope, message_id, users_toml};
 
 #[tokio::test]
 async fn a_write_the_log_refuses_is_a_500_counted_as_a_store_error_and_never_acknowledged() {

@@ -1,13 +1,11 @@
 //! `forward` against a real HTTP server spawned by each test: what it sends, and how it treats
 //! errors, slow answers and retries. Time-based tests run on tokio's paused clock.
 
-mod common;
-
 use std::time::Duration;
 
-use common::downstream::{Downstream, Reply};
-use common::logs::Logs;
-use common::{TestApp, element_text, fixture, users_toml};
+use crate::common::downstream::{Downstream, Reply};
+use crate::common::logs::Logs;
+use crate::common::{TestApp, element_text, fixture, users_toml};
 use iflowd::config::Env;
 use tokio::time::Instant;
 

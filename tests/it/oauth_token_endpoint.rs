@@ -1,12 +1,12 @@
 //! The OAuth 2.0 token endpoint as SuccessFactors' ISC Event Connector uses it: both ways of
 //! sending the client's credentials, the grant type and scope rules, and every RFC 6749 error.
 
-mod common;
+use crate::common;
 
+use crate::common::element_text;
+use crate::common::oauth::*;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::element_text;
-use common::oauth::*;
 use serde_json::Value;
 
 #[tokio::test]

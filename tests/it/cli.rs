@@ -1,11 +1,11 @@
 //! The binary as a user runs it.
 
-mod common;
+use crate::common;
 
 use std::process::Stdio;
 
-use common::process::{BOUND, banner, iflowd, run, stop_with_sigterm, url_starting};
-use common::{element_text, fixture, fixtures_dir};
+use crate::common::process::{BOUND, banner, iflowd, run, stop_with_sigterm, url_starting};
+use crate::common::{element_text, fixture, fixtures_dir};
 
 #[tokio::test]
 async fn version_is_printed() {

@@ -1,13 +1,11 @@
 //! `fault` drills as a real client sees them: each mode, the first-N and percent selections, and
 //! the log line each drill leaves.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::logs::Logs;
+use crate::common::{PASSWORD, TestApp, USER, element_text, fixture, users_toml};
 use base64::Engine;
-use common::logs::Logs;
-use common::{PASSWORD, TestApp, USER, element_text, fixture, users_toml};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;

@@ -1,8 +1,6 @@
 //! Who may call, the WSDL, and what the handler chain does to the answer.
 
-mod common;
-
-use common::{
+use crate::common::{
     OUTSIDER, OUTSIDER_PASSWORD, PASSWORD, TestApp, USER, element_text, failing_archive_config,
     fixture, users_toml,
 };

@@ -2,13 +2,15 @@
 //! `iflowd cert`, TLS 1.2/1.3 only, the handshake's time bound, two listeners, and mTLS (a user
 //! mapped from a certificate, an endpoint's allow-list, `client_auth = "required"`).
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
-use common::pki::Pki;
-use common::process::{iflowd, run};
-use common::{ARCHIVED_ENDPOINT, PASSWORD, TestApp, USER, element_text, fixture, users_toml};
+use crate::common::pki::Pki;
+use crate::common::process::{iflowd, run};
+use crate::common::{
+    ARCHIVED_ENDPOINT, PASSWORD, TestApp, USER, element_text, fixture, users_toml,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

@@ -1,11 +1,9 @@
 //! The message processing log as a sender's calls fill it: statuses, duplicates, redeliveries,
 //! payloads, retention and restarts. Everything is read back through the monitoring API.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{
+use crate::common::{
     PASSWORD, TestApp, USER, element_text, envelope, failing_archive_config, fixture, make_fifo,
     message_id, open_fifo_reader, users_toml, wait_for_writer,
 };

@@ -1,9 +1,7 @@
 //! `/metrics` after a known sequence of calls, in a server of its own (each `App` counts only
 //! its own calls, whatever else runs in this process).
 
-mod common;
-
-use common::{TestApp, envelope, isc_and_broken};
+use crate::common::{TestApp, envelope, isc_and_broken};
 
 #[tokio::test]
 async fn metrics_count_messages_by_endpoint_and_status_durations_failures_and_duplicates() {

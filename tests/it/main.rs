@@ -1,0 +1,27 @@
+//! The integration tests, one binary: every extra test binary would link the whole crate again.
+//! Each module is one concern; `common` is the shared support (`TestApp`, certificates, OAuth,
+//! downstream servers, log capture, running the binary itself).
+
+mod common;
+
+mod access_and_handlers;
+mod cli;
+mod cli_tls;
+mod drills;
+mod example_config;
+mod exec;
+mod forward;
+mod interop;
+mod message_log;
+mod metrics;
+mod monitoring_api;
+mod monitoring_queries;
+mod oauth_bearer;
+mod oauth_token_endpoint;
+mod restart;
+mod routing;
+mod send;
+mod server_lifecycle;
+mod soap_endpoint;
+mod store_failure;
+mod tls;
