@@ -3,8 +3,8 @@
 #
 #   bench/store.sh                 3 rounds of 20 s per side, 64 connections
 #   ROUNDS=5 DURATION=10s CONNECTIONS=16 LATE_MS=2 bench/store.sh
-#   SIDES="off floor" bench/store.sh      some of the sides only (default: off on late floor)
-#   PAYLOADS=false bench/store.sh          the store without bodies (not with the floor side)
+#   SIDES="off on" bench/store.sh         some of the sides only (default: off on late)
+#   PAYLOADS=false bench/store.sh          the store without bodies
 #
 # The server runs on CPU 0 (taskset -c 0), wrk on CPU 1, both release builds of this tree. Each
 # request is the Change in Manager fixture with a fresh externalEventId (bench/store.lua), so with
@@ -19,15 +19,8 @@
 # costs by itself in this set-up, which a store that waits for the disk before answering cannot
 # avoid (see bench/README.md).
 #
-# A fourth side, "floor", is the store's floor: iflowd built with the cargo feature `bench-floor`
-# and `[store] bench_floor` set (src/store/floor.rs). The store keeps no log and runs no SQL; it
-# only writes each call's bodies to a plain file and waits for this writer's group `fdatasync` of
-# it before answering. It shows what the sync before the answer costs by itself, with this writer
-# on this machine, whatever the SQL costs. The script prints how many bytes per request reached
-# the file and fails the run under 2,000 (the request alone is 1,955).
-#
 # Each side also reports the server's CPU time per request (all its threads, user and system,
-# from /proc). The sides alternate (off, on, late, floor, off, ...) and each round starts from an empty data
+# from /proc). The sides alternate (off, on, late, off, ...) and each round starts from an empty data
 # directory; the medians are compared, because the machine is shared and noisy. After each run
 # the script flushes the page cache's dirty pages (`sync`), and before each it waits for the
 # machine to be idle (IDLE_WAIT, see bench/lib.sh): otherwise the kernel writes back the hundreds
@@ -41,7 +34,7 @@ duration=${DURATION:-20s}
 connections=${CONNECTIONS:-64}
 rounds=${ROUNDS:-3}
 out=bench/out/store
-read -r -a sides <<<"${SIDES:-off on late floor}"
+read -r -a sides <<<"${SIDES:-off on late}"
 late_ms=${LATE_MS:-1}
 
 say() { echo "bench/store.sh: $*" >&2; }
@@ -53,30 +46,20 @@ declare -A label=(
     [off]="store off"
     [on]="store on"
     [late]="store off, answers ${late_ms} ms late (drill)"
-    [floor]="floor: bodies written and synced, no SQL"
 )
-((${#sides[@]} > 0)) || die "SIDES names no side (off, on, late, floor)"
+((${#sides[@]} > 0)) || die "SIDES names no side (off, on, late)"
 for side in "${sides[@]}"; do
-    [[ -n ${label[$side]:-} ]] || die "unknown side $side (off, on, late, floor)"
-    if [[ $side == floor && ${PAYLOADS:-true} == false ]]; then
-        die "the floor side writes the bodies, so it needs PAYLOADS=true"
-    fi
+    [[ -n ${label[$side]:-} ]] || die "unknown side $side (off, on, late)"
 done
 
 rm -rf "$out"
 mkdir -p "$out"
-if [[ " ${sides[*]} " == *" floor "* ]]; then
-    # The floor's binary first, kept aside: both builds share the target directory.
-    cargo build --release --quiet --features bench-floor
-    cp "$(target_dir)/release/iflowd" "$out/iflowd-floor"
-fi
 cargo build --release --quiet
 iflowd_bin=$(target_dir)/release/iflowd
 
-config() { # $1 = side (off, on, late, floor), $2 = port
-    local enabled=false floor=''
-    [[ $1 == on || $1 == floor ]] && enabled=true
-    [[ $1 == floor ]] && floor="bench_floor = \"$out/data-floor/floor.bin\""
+config() { # $1 = side (off, on, late), $2 = port
+    local enabled=false
+    [[ $1 == on ]] && enabled=true
     cat <<TOML
 listen = "127.0.0.1:$2"
 data_dir = "$out/data-$1"
@@ -84,7 +67,6 @@ data_dir = "$out/data-$1"
 [store]
 enabled = $enabled
 payloads = ${PAYLOADS:-true}
-$floor
 
 [log]
 level = "warn"
@@ -115,13 +97,10 @@ auth="Basic $(printf 'bench:bench' | base64)"
 cleanup() { for f in "$out"/server-*.pid; do [[ -e $f ]] && kill "$(cat "$f")" 2>/dev/null; done; return 0; }
 trap cleanup EXIT
 
-run() { # $1 = side, $2 = port → prints requests/s, the server's CPU µs per request, and the
-        # bytes per request in the floor's file (0 for the other sides)
+run() { # $1 = side, $2 = port → prints requests/s and the server's CPU µs per request
     config "$1" "$2" >"$out/iflowd-$1.toml"
     wait_idle
-    local bin=$iflowd_bin
-    [[ $1 == floor ]] && bin=$out/iflowd-floor
-    taskset -c 0 "$bin" serve --config "$out/iflowd-$1.toml" >"$out/server-$1.log" 2>&1 &
+    taskset -c 0 "$iflowd_bin" serve --config "$out/iflowd-$1.toml" >"$out/server-$1.log" 2>&1 &
     local pid=$!
     echo "$pid" >"$out/server-$1.pid"
     wait_health "http://127.0.0.1:$2/health" "$pid" "$out/server-$1.log"
@@ -138,32 +117,24 @@ run() { # $1 = side, $2 = port → prints requests/s, the server's CPU µs per r
     if [[ -s "$out/wrk-$1.err" ]] || grep -qE "Non-2xx|Socket errors" "$out/wrk-$1.txt"; then
         die "side $1: some answers were not 200, or sockets failed (see $out/)"
     fi
-    local floor_bytes=0
-    [[ $1 == floor ]] && floor_bytes=$(stat -c %s "$out/data-floor/floor.bin")
-    # The floor's only work is writing every request's bodies (and syncing them before the
-    # answer); its file's size per request shows that the writing happened.
-    awk -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" -v bytes="$floor_bytes" '
+    awk -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" '
         /requests in/ { n = $1 }
         /^Requests\/sec/ { rps = $2 }
-        END { printf "%s %.1f %.0f\n", rps, ticks / hz * 1e6 / n, bytes / n }' "$out/wrk-$1.txt"
+        END { printf "%s %.1f\n", rps, ticks / hz * 1e6 / n }' "$out/wrk-$1.txt"
 }
 
 declare -A rps cpu
-declare -A ports=([on]=18481 [off]=18482 [late]=18483 [floor]=18484)
+declare -A ports=([on]=18481 [off]=18482 [late]=18483)
 for round in $(seq 1 "$rounds"); do
     line="round $round:"
     for side in "${sides[@]}"; do
         rm -rf "$out/data-$side"
-        r='' c='' b=''
-        read -r r c b < <(run "$side" "${ports[$side]}") || true
+        r='' c=''
+        read -r r c < <(run "$side" "${ports[$side]}") || true
         [[ -n ${c:-} ]] || die "side $side: no figures (see $out/)"
-        if [[ $side == floor ]] && ((b < 2000)); then
-            die "side floor: only $b bytes per request reached its file (see $out/)"
-        fi
         rps[$side]+="$r "
         cpu[$side]+="$c "
         line+=" $side $r requests/s ($c µs CPU each),"
-        [[ $side == floor ]] && line+=" $b bytes written per request,"
     done
     if [[ -e $out/data-on/messages.db ]]; then
         line+=" $(sqlite3 "$out/data-on/messages.db" "SELECT count(*) FROM messages WHERE status = 'COMPLETED'") COMPLETED entries written"

@@ -90,14 +90,6 @@ impl App {
         let settings = &config.store;
         let (store, purges) = if settings.enabled {
             let (store, abandoned) = Store::open(&config.data_dir).await?;
-            #[cfg(feature = "bench-floor")]
-            let store = match &settings.bench_floor {
-                Some(file) => {
-                    tracing::warn!(file = %file.display(), "bench-floor: the store keeps no message log, it only syncs the bodies to this file");
-                    store.into_floor(file)?
-                }
-                None => store,
-            };
             for (endpoint, count) in &abandoned {
                 tracing::warn!(
                     endpoint,

@@ -78,8 +78,6 @@ impl Default for StoreConfig {
             retention_days: 90,
             payload_retention_days: 30,
             duplicate_window_days: 90,
-            #[cfg(feature = "bench-floor")]
-            bench_floor: None,
         }
     }
 }

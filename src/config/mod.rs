@@ -98,11 +98,6 @@ pub struct StoreConfig {
     /// A delivery whose `externalEventId` completed on the same endpoint within this many days
     /// is a duplicate.
     pub duplicate_window_days: u32,
-    /// Measurement only (cargo feature `bench-floor`, unknown to a release build): the store's
-    /// floor, a plain file the store syncs the bodies to instead of keeping a log. See
-    /// `src/store/floor.rs`.
-    #[cfg(feature = "bench-floor")]
-    pub bench_floor: Option<PathBuf>,
 }
 
 /// Bounds that keep a slow or oversized client from holding the server.

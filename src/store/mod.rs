@@ -17,8 +17,6 @@
 //! and applied at start-up in order, tracked by SQLite's `user_version`.
 
 mod entry;
-#[cfg(feature = "bench-floor")]
-mod floor;
 mod purge;
 mod query;
 mod setup;
@@ -161,15 +159,6 @@ impl Store {
 
     /// Writes a final entry (and its bodies, when given); durable when this returns.
     pub async fn insert(&self, entry: NewEntry) -> Result<(), StoreError> {
-        #[cfg(feature = "bench-floor")]
-        if let Some(floor) = &self.shared.writer.floor {
-            return floor
-                .end(
-                    &self.shared,
-                    &[entry.request.as_ref(), entry.response.as_ref()],
-                )
-                .await;
-        }
         self.write(
             Box::new(move |tx| insert(tx, &entry).map(Written::Row)),
             Durability::Synced,
@@ -189,10 +178,6 @@ impl Store {
         entry: NewEntry,
         duplicate_since: Option<OffsetDateTime>,
     ) -> Result<Begun, StoreError> {
-        #[cfg(feature = "bench-floor")]
-        if let Some(floor) = &self.shared.writer.floor {
-            return floor.begin(entry.request.as_ref());
-        }
         let since = duplicate_since.map(epoch_millis);
         let written = self
             .write(
@@ -216,10 +201,6 @@ impl Store {
 
     /// Ends a `PROCESSING` entry; durable when this returns.
     pub async fn finish(&self, finish: Finish) -> Result<(), StoreError> {
-        #[cfg(feature = "bench-floor")]
-        if let Some(floor) = &self.shared.writer.floor {
-            return floor.end(&self.shared, &[finish.response.as_ref()]).await;
-        }
         self.write(
             Box::new(move |tx| {
                 if finish_entry(tx, &finish)? == 0 {

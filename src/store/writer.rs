@@ -83,9 +83,6 @@ pub(super) struct Writer {
     syncing: AtomicBool,
     /// Where the leaders hand out results: a task on the runtime (see [`Writer::hand_out`]).
     replies: mpsc::UnboundedSender<Replies>,
-    /// Measurement only: the store's floor, synced instead of the WAL (see `floor`).
-    #[cfg(feature = "bench-floor")]
-    pub(super) floor: Option<super::floor::Floor>,
 }
 
 pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -134,8 +131,6 @@ impl Writer {
             unsynced: Mutex::new(Vec::new()),
             syncing: AtomicBool::new(false),
             replies,
-            #[cfg(feature = "bench-floor")]
-            floor: None,
         }
     }
 
@@ -164,10 +159,6 @@ impl Writer {
 
     /// Syncs the WAL file to the disk.
     fn sync_wal(&self) -> Result<(), StoreError> {
-        #[cfg(feature = "bench-floor")]
-        if let Some(floor) = &self.floor {
-            return floor.sync();
-        }
         let mut wal = lock(&self.wal);
         if wal.is_none() {
             let file = File::open(&self.wal_path).map_err(|e| {
@@ -242,15 +233,6 @@ fn wait_for_sync(shared: &Arc<Shared>, replies: Replies) {
         let shared = Arc::clone(shared);
         tokio::task::spawn_blocking(move || lead_syncs(&shared));
     }
-}
-
-/// Waits (asynchronously) for the next sync, without a write of its own: for the store's floor
-/// (see `floor`), whose bytes are already written when it calls this.
-#[cfg(feature = "bench-floor")]
-pub(super) async fn synced(shared: &Arc<Shared>) -> Result<(), StoreError> {
-    let (reply, result) = oneshot::channel();
-    wait_for_sync(shared, vec![(reply, Ok(Written::Row(0)))]);
-    result.await.map_err(|_| StoreError::Gone)?.map(|_| ())
 }
 
 /// The sync leader: one WAL sync for every result waiting, then the results. Runs on the
