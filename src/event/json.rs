@@ -1,5 +1,5 @@
 //! The JSON shape of one event: what `iflowd parse` prints and what every handler that emits
-//! events (`jsonl`, `forward`, `exec`) writes. It is documented in the README;
+//! events (`jsonl`, `forward`, `exec`) writes. It is documented in docs/event-json.md;
 //! change both together.
 //!
 //! One object per event, flat, with the message-level fields repeated so each line stands on its
