@@ -11,6 +11,7 @@ mod serve;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::config::{self, Env};
@@ -107,12 +108,18 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Validates `file` exactly as `iflowd serve` does before it binds its port (the same loading,
+/// `${VAR}` expansion and checks, then the `[tls]` files read and parsed), without creating
+/// anything: "ok" means `serve` starts with this file in this environment.
 fn check_config(file: &std::path::Path) -> anyhow::Result<()> {
-    let loaded = config::check(file, &Env::from_process())?;
+    let loaded = config::load(Some(file), &Env::from_process())?;
     for warning in &loaded.warnings {
         eprintln!("warning: {warning}");
     }
     let config = &loaded.config;
+    if let Some(tls) = &config.tls {
+        crate::tls::server_config(tls).with_context(|| file.display().to_string())?;
+    }
     println!(
         "{}: ok ({} endpoint{}, {} user{}, {} handler{})",
         file.display(),

@@ -21,17 +21,11 @@ impl EnvString {
         self.0.expose_secret()
     }
 
-    /// Expands the text in place. `missing` decides what a variable that is not set becomes:
-    /// `None` makes it an error, `Some(text)` substitutes `text` (for `check-config`, which
-    /// reports such variables as warnings). Returns the names that were missing.
-    pub(super) fn expand(
-        &mut self,
-        vars: &EnvVars,
-        missing: Option<&str>,
-    ) -> Result<Vec<String>, String> {
-        let (text, absent) = expand(self.expose(), vars, missing)?;
-        self.0 = SecretString::from(text);
-        Ok(absent)
+    /// Expands the text in place. A variable that is not set is an error, for `iflowd serve`
+    /// and `iflowd check-config` alike: a check that passes means the server starts.
+    pub(super) fn expand(&mut self, vars: &EnvVars) -> Result<(), String> {
+        self.0 = SecretString::from(expand(self.expose(), vars)?);
+        Ok(())
     }
 }
 
@@ -49,13 +43,8 @@ impl std::fmt::Debug for EnvString {
 
 /// Replaces every `${NAME}` in `text`. An error message says what is wrong without repeating the
 /// text, which may hold a secret.
-fn expand(
-    text: &str,
-    vars: &EnvVars,
-    missing: Option<&str>,
-) -> Result<(String, Vec<String>), String> {
+fn expand(text: &str, vars: &EnvVars) -> Result<String, String> {
     let mut out = String::with_capacity(text.len());
-    let mut absent = Vec::new();
     let mut rest = text;
     while let Some(at) = rest.find('$') {
         out.push_str(&rest[..at]);
@@ -77,16 +66,10 @@ fn expand(
                     "'${{{name}}}' is not a variable name (letters, digits and '_')"
                 ));
             }
-            match (vars.get(name), missing) {
-                (Some(value), _) => out.push_str(value),
-                (None, Some(substitute)) => {
-                    absent.push(name.to_owned());
-                    out.push_str(substitute);
-                }
-                (None, None) => {
-                    return Err(format!("the environment variable {name} is not set"));
-                }
-            }
+            let value = vars
+                .get(name)
+                .ok_or_else(|| format!("the environment variable {name} is not set"))?;
+            out.push_str(value);
             rest = &open[end + 1..];
         } else {
             out.push('$');
@@ -94,7 +77,7 @@ fn expand(
         }
     }
     out.push_str(rest);
-    Ok((out, absent))
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -109,34 +92,30 @@ mod tests {
 
     #[test]
     fn variables_expand_and_everything_else_stays() {
-        let (text, absent) =
-            expand("Bearer ${HR_API_KEY}; $5 $${x} ${EMPTY}.", &vars(), None).unwrap();
+        let text = expand("Bearer ${HR_API_KEY}; $5 $${x} ${EMPTY}.", &vars()).unwrap();
         assert_eq!(text, "Bearer k-123; $5 ${x} .");
-        assert!(absent.is_empty());
     }
 
     #[test]
-    fn a_missing_variable_is_an_error_or_a_substitute() {
+    fn a_missing_variable_is_an_error() {
         assert_eq!(
-            expand("${NOPE}", &vars(), None).unwrap_err(),
+            expand("a${NOPE}b", &vars()).unwrap_err(),
             "the environment variable NOPE is not set"
         );
-        let (text, absent) = expand("a${NOPE}b", &vars(), Some("")).unwrap();
-        assert_eq!((text.as_str(), absent), ("ab", vec!["NOPE".to_owned()]));
     }
 
     #[test]
     fn broken_references_are_errors() {
         assert!(
-            expand("${HR_API_KEY", &vars(), None)
+            expand("${HR_API_KEY", &vars())
                 .unwrap_err()
                 .contains("closing")
         );
         assert!(
-            expand("${1X}", &vars(), None)
+            expand("${1X}", &vars())
                 .unwrap_err()
                 .contains("not a variable name")
         );
-        assert!(expand("${}", &vars(), None).is_err());
+        assert!(expand("${}", &vars()).is_err());
     }
 }

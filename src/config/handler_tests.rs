@@ -58,22 +58,18 @@ when = { kind = "change_in_manager", key.userId = "1001" }
 }
 
 #[test]
-fn a_variable_that_is_not_set_stops_start_up_but_only_warns_in_check_config() {
-    let handler = "type = \"forward\"\nurl = \"http://127.0.0.1:9/x\"\nheaders = { \"X-Api-Key\" = \"${HR_API_KEY}\" }\n";
+fn every_variable_that_is_not_set_is_an_error_naming_its_key() {
+    let handler = "type = \"forward\"\nurl = \"http://127.0.0.1:9/x\"\nheaders = { \"X-Api-Key\" = \"${HR_API_KEY}\" }\nauth = { type = \"bearer\", token = \"${HR_TOKEN}\" }\n";
     assert_eq!(
         error_of(handler).split_once(": ").unwrap().1,
+        "2 problems:\n  - handlers.h.headers.X-Api-Key: the environment variable HR_API_KEY is not set\n  - handlers.h.auth.token: the environment variable HR_TOKEN is not set"
+    );
+    let one = "type = \"forward\"\nurl = \"http://127.0.0.1:9/x\"\nheaders = { \"X-Api-Key\" = \"${HR_API_KEY}\" }\n";
+    assert_eq!(
+        error_of(one).split_once(": ").unwrap().1,
         "handlers.h.headers.X-Api-Key: the environment variable HR_API_KEY is not set"
     );
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("iflowd.toml");
-    std::fs::write(&path, format!("{ENDPOINT}\n[handlers.h]\n{handler}")).unwrap();
-    let checked = check(&path, &Env::default()).unwrap();
-    assert_eq!(
-        checked.warnings,
-        [
-            "handlers.h.headers.X-Api-Key uses ${HR_API_KEY}, which is not set: `iflowd serve` would refuse to start"
-        ]
-    );
+    assert!(load_handler(one, &env_with(&[("HR_API_KEY", "k")])).is_ok());
 }
 
 #[test]
@@ -162,6 +158,18 @@ fn bad_exec_fault_and_respond_settings_name_the_handler() {
         (
             "type = \"exec\"\ncommand = [\"\"]\n",
             "handlers.h.command[0] (the program) is empty",
+        ),
+        (
+            "type = \"exec\"\ncommand = [\"/nonexistent/on-event\"]\n",
+            "handlers.h.command[0] '/nonexistent/on-event' cannot be used: No such file",
+        ),
+        (
+            "type = \"exec\"\ncommand = [\"/\"]\n",
+            "handlers.h.command[0] '/' is not a file",
+        ),
+        (
+            "type = \"exec\"\ncommand = [\"true\"]\nworking_dir = \"/nonexistent\"\n",
+            "handlers.h.working_dir '/nonexistent' is not a directory",
         ),
         (
             "type = \"exec\"\ncommand = \"/bin/true\"\n",

@@ -10,23 +10,40 @@ use super::defaults::{DEFAULT_ENDPOINT_ADDRESS, DEFAULT_ENDPOINT_NAME, DEFAULT_U
 use super::validate_handlers::expand_env;
 use super::{Adapter, Config, EndpointConfig, Env, UserConfig, defaults, validate};
 
-/// A configuration error, naming where it comes from (the file, or the environment variable)
-/// and what is wrong.
-#[derive(Debug, thiserror::Error)]
-#[error("{origin}: {message}")]
+/// Why a configuration cannot be used, naming where it comes from (the file, or the environment
+/// variable) and every problem found, each naming its key, so one run shows all there is to fix.
+#[derive(Debug)]
 pub struct ConfigError {
     pub origin: String,
-    pub message: String,
+    /// Never empty.
+    pub problems: Vec<String>,
 }
 
 impl ConfigError {
     fn new(origin: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             origin: origin.into(),
-            message: message.into(),
+            problems: vec![message.into()],
         }
     }
 }
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.problems.as_slice() {
+            [one] => write!(f, "{}: {one}", self.origin),
+            many => {
+                write!(f, "{}: {} problems:", self.origin, many.len())?;
+                for problem in many {
+                    write!(f, "\n  - {problem}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
 
 /// A validated configuration and what start-up should tell the user about it.
 #[derive(Debug)]
@@ -41,22 +58,10 @@ pub struct Loaded {
 }
 
 /// Loads `path` (or only the defaults when `None`), applies `env`, expands `${VAR}` in handler
-/// settings, and validates. A variable that is not set is an error.
+/// settings, and validates. `iflowd serve` and `iflowd check-config` both call this, so a
+/// configuration the check passes is one the server starts with; a variable that is not set is
+/// an error in both.
 pub fn load(path: Option<&Path>, env: &Env) -> Result<Loaded, ConfigError> {
-    load_with(path, env, None)
-}
-
-/// Like [`load`], for `iflowd check-config`: a `${VAR}` that is not set is a warning (the file
-/// is checked, not the deployment), and counts as empty for the other checks.
-pub fn check(path: &Path, env: &Env) -> Result<Loaded, ConfigError> {
-    load_with(Some(path), env, Some(""))
-}
-
-fn load_with(
-    path: Option<&Path>,
-    env: &Env,
-    missing_var: Option<&str>,
-) -> Result<Loaded, ConfigError> {
     let origin = path.map_or_else(
         || "built-in defaults".to_owned(),
         |p| p.display().to_string(),
@@ -78,8 +83,8 @@ fn load_with(
         })?;
     }
 
-    let mut warnings = expand_env(&mut config.handlers, &env.vars, missing_var)
-        .map_err(|message| ConfigError::new(&origin, message))?;
+    let mut problems = expand_env(&mut config.handlers, &env.vars);
+    let mut warnings = Vec::new();
     let mut generated_password = None;
     if config.users.is_empty() {
         let password = env.password.clone().unwrap_or_else(|| {
@@ -111,7 +116,10 @@ fn load_with(
         });
     }
 
-    validate::validate(&config).map_err(|message| ConfigError::new(&origin, message))?;
+    problems.extend(validate::validate(&config));
+    if !problems.is_empty() {
+        return Err(ConfigError { origin, problems });
+    }
     Ok(Loaded {
         config,
         source: path.map(Path::to_path_buf),

@@ -42,7 +42,7 @@ pub use handlers::{
     ExecConfig, FaultConfig, FaultMode, ForwardAuth, ForwardBody, ForwardConfig, HandlerConfig,
     JsonlConfig, LogHandlerConfig, RespondConfig, TypePattern, When,
 };
-pub use load::{ConfigError, Loaded, check, load};
+pub use load::{ConfigError, Loaded, load};
 pub use security::{ClientAuth, OAuthClientConfig, OAuthConfig, TlsConfig};
 pub use template::{Field, Part, Template};
 pub use validate::endpoint_path;

@@ -206,14 +206,10 @@ fn cross_references_and_duplicates_are_checked() {
 #[test]
 fn the_example_configuration_is_valid_and_shows_the_documented_names() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("iflowd.example.toml");
-    let env = Env {
-        vars: [("HR_API_KEY", "k")].into_iter().collect(),
-        ..Env::default()
-    };
-    let loaded = load(Some(&path), &env).unwrap();
+    let loaded = load(Some(&path), &Env::default()).unwrap();
     let config = &loaded.config;
     assert_eq!(config.endpoints[0].name, "ISC_ChangeInManager");
-    assert_eq!(config.endpoints[0].handlers, ["log", "to-hr", "archive"]);
+    assert_eq!(config.endpoints[0].handlers, ["log", "archive"]);
     assert!(matches!(
         config.handlers.get("archive"),
         Some(HandlerConfig::Jsonl(_))
@@ -255,4 +251,20 @@ fn the_store_settings_are_checked_against_each_other() {
         assert!(error.contains(expected), "{text}: {error}");
         assert!(error.contains("iflowd.toml"), "{error}");
     }
+}
+
+#[test]
+fn every_problem_is_reported_at_once_each_naming_its_key() {
+    let error = error_of(
+        "[limits]\nmax_body_bytes = 0\n\n[[users]]\nname = \"a:b\"\npassword = \"x\"\n\n[[endpoints]]\nname = \"E\"\naddress = \"e\"\nhandlers = [\"missing\"]\n",
+    );
+    let (_, problems) = error.split_once(": ").unwrap();
+    assert_eq!(
+        problems,
+        "4 problems:\n  \
+         - limits.max_body_bytes must be greater than 0\n  \
+         - users[0].name 'a:b' contains ':', which Basic authentication cannot carry in a user name\n  \
+         - endpoints[0].address 'e' must start with '/'\n  \
+         - endpoints[0].handlers names 'missing', which is neither built in nor defined as [handlers.missing]"
+    );
 }

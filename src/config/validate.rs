@@ -24,17 +24,21 @@ pub fn endpoint_path(adapter: Adapter, address: &str) -> String {
     }
 }
 
-pub fn validate(config: &Config) -> Result<(), String> {
-    validate_limits(config)?;
-    validate_store(config)?;
-    validate_users(config)?;
-    validate_endpoints(config)?;
-    validate_handlers(&config.handlers)?;
-    validate_events(config)?;
-    super::validate_security::validate(config)
+/// Every problem of `config`, each naming its key: a user fixing a file sees them all at once,
+/// not one per attempt. Empty when the configuration is valid.
+pub fn validate(config: &Config) -> Vec<String> {
+    let mut errors = Vec::new();
+    validate_limits(config, &mut errors);
+    validate_store(config, &mut errors);
+    validate_users(config, &mut errors);
+    validate_endpoints(config, &mut errors);
+    validate_handlers(&config.handlers, &mut errors);
+    validate_events(config, &mut errors);
+    super::validate_security::validate(config, &mut errors);
+    errors
 }
 
-fn validate_limits(config: &Config) -> Result<(), String> {
+fn validate_limits(config: &Config, errors: &mut Vec<String>) {
     let limits = &config.limits;
     for (key, value) in [
         ("max_body_bytes", limits.max_body_bytes as u64),
@@ -43,15 +47,14 @@ fn validate_limits(config: &Config) -> Result<(), String> {
         ("shutdown_timeout_ms", limits.shutdown_timeout_ms),
     ] {
         if value == 0 {
-            return Err(format!("limits.{key} must be greater than 0"));
+            errors.push(format!("limits.{key} must be greater than 0"));
         }
     }
-    Ok(())
 }
 
-fn validate_store(config: &Config) -> Result<(), String> {
+fn validate_store(config: &Config, errors: &mut Vec<String>) {
     if config.data_dir.as_os_str().is_empty() {
-        return Err("data_dir must not be empty".to_owned());
+        errors.push("data_dir must not be empty".to_owned());
     }
     let store = &config.store;
     for (key, value) in [
@@ -60,117 +63,117 @@ fn validate_store(config: &Config) -> Result<(), String> {
         ("duplicate_window_days", store.duplicate_window_days),
     ] {
         if value == 0 {
-            return Err(format!("store.{key} must be at least 1"));
+            errors.push(format!("store.{key} must be at least 1"));
         }
     }
     if store.retention_days < store.duplicate_window_days {
-        return Err(format!(
+        errors.push(format!(
             "store.retention_days ({}) must be at least store.duplicate_window_days ({}): duplicates are found in the log",
             store.retention_days, store.duplicate_window_days
         ));
     }
-    Ok(())
 }
 
-fn validate_users(config: &Config) -> Result<(), String> {
+fn validate_users(config: &Config, errors: &mut Vec<String>) {
     let mut seen = HashMap::new();
     for (i, user) in config.users.iter().enumerate() {
         let key = format!("users[{i}]");
         if user.name.is_empty() {
-            return Err(format!("{key}.name must not be empty"));
+            errors.push(format!("{key}.name must not be empty"));
         }
         if user.name.contains(':') {
-            return Err(format!(
+            errors.push(format!(
                 "{key}.name '{}' contains ':', which Basic authentication cannot carry in a user name",
                 user.name
             ));
         }
         if let Some(first) = seen.insert(user.name.as_str(), i) {
-            return Err(format!(
+            errors.push(format!(
                 "{key}.name '{}' is already used by users[{first}]",
                 user.name
             ));
         }
         match (&user.password, &user.password_hash) {
-            (Some(_), Some(_)) => {
-                return Err(format!(
-                    "{key} ('{}') sets both password and password_hash; keep one",
-                    user.name
-                ));
-            }
-            (None, None) if user.certificate_subject.is_none() => {
-                return Err(format!(
-                    "{key} ('{}') needs a password or a password_hash (or a certificate_subject)",
-                    user.name
-                ));
-            }
+            (Some(_), Some(_)) => errors.push(format!(
+                "{key} ('{}') sets both password and password_hash; keep one",
+                user.name
+            )),
+            (None, None) if user.certificate_subject.is_none() => errors.push(format!(
+                "{key} ('{}') needs a password or a password_hash (or a certificate_subject)",
+                user.name
+            )),
             (None, Some(hash)) => {
-                argon2::PasswordHash::new(hash).map_err(|e| {
-                    format!("{key}.password_hash of '{}' is not an argon2 PHC string ({e}); make one with `iflowd hash-password`", user.name)
-                })?;
+                if let Err(e) = argon2::PasswordHash::new(hash) {
+                    errors.push(format!("{key}.password_hash of '{}' is not an argon2 PHC string ({e}); make one with `iflowd hash-password`", user.name));
+                }
             }
             (Some(_), None) | (None, None) => {}
         }
         if let Some(role) = user.roles.iter().find(|r| r.trim().is_empty()) {
-            return Err(format!("{key}.roles contains an empty role {role:?}"));
+            errors.push(format!("{key}.roles contains an empty role {role:?}"));
         }
     }
-    Ok(())
 }
 
-fn validate_endpoints(config: &Config) -> Result<(), String> {
+fn validate_endpoints(config: &Config, errors: &mut Vec<String>) {
     let mut names = HashMap::new();
     let mut paths: HashMap<String, &EndpointConfig> = HashMap::new();
     for (i, endpoint) in config.endpoints.iter().enumerate() {
         let key = format!("endpoints[{i}]");
         if endpoint.name.trim().is_empty() {
-            return Err(format!("{key}.name must not be empty"));
-        }
-        if let Some(first) = names.insert(endpoint.name.as_str(), i) {
-            return Err(format!(
+            errors.push(format!("{key}.name must not be empty"));
+        } else if let Some(first) = names.insert(endpoint.name.as_str(), i) {
+            errors.push(format!(
                 "{key}.name '{}' is already used by endpoints[{first}]",
                 endpoint.name
             ));
         }
-        let address = &endpoint.address;
-        if !address.starts_with('/') {
-            return Err(format!("{key}.address '{address}' must start with '/'"));
-        }
-        if address
-            .chars()
-            .any(|c| c.is_whitespace() || matches!(c, '?' | '#' | '%'))
-        {
-            return Err(format!(
-                "{key}.address '{address}' may not contain spaces, '?', '#' or '%'"
-            ));
-        }
-        if endpoint.adapter == Adapter::Soap && address.ends_with("/*") {
-            return Err(format!(
-                "{key}.address '{address}': only https addresses may end in '/*' (soap addresses always match their sub-paths)"
-            ));
-        }
-        let path = endpoint_path(endpoint.adapter, address);
-        if let Some(other) = paths.insert(path.to_ascii_lowercase(), endpoint) {
-            return Err(format!(
-                "{key}.address: endpoint '{}' and endpoint '{}' both answer {path}",
-                other.name, endpoint.name
-            ));
+        if let Err(error) = check_address(endpoint) {
+            errors.push(format!("{key}.address '{}'{error}", endpoint.address));
+        } else {
+            let path = endpoint_path(endpoint.adapter, &endpoint.address);
+            if let Some(other) = paths.insert(path.to_ascii_lowercase(), endpoint) {
+                errors.push(format!(
+                    "{key}.address: endpoint '{}' and endpoint '{}' both answer {path}",
+                    other.name, endpoint.name
+                ));
+            }
         }
         if endpoint.role.trim().is_empty() {
-            return Err(format!("{key}.role must not be empty"));
+            errors.push(format!("{key}.role must not be empty"));
         }
         for handler in &endpoint.handlers {
             if handler != "log" && !config.handlers.contains_key(handler) {
-                return Err(format!(
+                errors.push(format!(
                     "{key}.handlers names '{handler}', which is neither built in nor defined as [handlers.{handler}]"
                 ));
             }
         }
     }
+}
+
+/// What is wrong with an endpoint's address, if anything, as the rest of a sentence that starts
+/// with the key and the address.
+fn check_address(endpoint: &EndpointConfig) -> Result<(), &'static str> {
+    let address = &endpoint.address;
+    if !address.starts_with('/') {
+        return Err(" must start with '/'");
+    }
+    if address
+        .chars()
+        .any(|c| c.is_whitespace() || matches!(c, '?' | '#' | '%'))
+    {
+        return Err(" may not contain spaces, '?', '#' or '%'");
+    }
+    if endpoint.adapter == Adapter::Soap && address.ends_with("/*") {
+        return Err(
+            ": only https addresses may end in '/*' (soap addresses always match their sub-paths)",
+        );
+    }
     Ok(())
 }
 
-fn validate_events(config: &Config) -> Result<(), String> {
+fn validate_events(config: &Config, errors: &mut Vec<String>) {
     let events = &config.events;
     let mut seen: HashMap<&str, &str> = HashMap::new();
     for (kind, list) in [
@@ -183,11 +186,10 @@ fn validate_events(config: &Config) -> Result<(), String> {
             if let Some(other) = seen.insert(type_string, kind)
                 && other != kind
             {
-                return Err(format!(
+                errors.push(format!(
                     "events.{kind} lists '{type_string}', which events.{other} lists too"
                 ));
             }
         }
     }
-    Ok(())
 }

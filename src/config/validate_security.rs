@@ -13,89 +13,101 @@ pub const MIN_SIGNING_KEY_BYTES: usize = 32;
 /// The longest token lifetime: a day. XSUAA's default is twelve hours.
 const MAX_TOKEN_LIFETIME_S: u64 = 86_400;
 
-pub fn validate(config: &Config) -> Result<(), String> {
-    validate_oauth_clients(config)?;
-    validate_oauth(config)?;
-    validate_certificates(config)?;
-    validate_tls(config)
+pub fn validate(config: &Config, errors: &mut Vec<String>) {
+    validate_oauth_clients(config, errors);
+    validate_oauth(config, errors);
+    validate_certificates(config, errors);
+    validate_tls(config, errors);
 }
 
-fn validate_oauth_clients(config: &Config) -> Result<(), String> {
+fn validate_oauth_clients(config: &Config, errors: &mut Vec<String>) {
     let mut seen = HashMap::new();
     for (i, client) in config.oauth_clients.iter().enumerate() {
         let key = format!("oauth_clients[{i}]");
         let id = &client.id;
         if id.trim().is_empty() {
-            return Err(format!("{key}.id must not be empty"));
+            errors.push(format!("{key}.id must not be empty"));
         }
         if id.contains(':') || id.chars().any(char::is_whitespace) {
-            return Err(format!(
+            errors.push(format!(
                 "{key}.id '{id}' may not contain ':' or spaces (it is also a Basic user name)"
             ));
         }
         if let Some(first) = seen.insert(id.as_str(), i) {
-            return Err(format!(
+            errors.push(format!(
                 "{key}.id '{id}' is already used by oauth_clients[{first}]"
             ));
         }
         if let Some(j) = config.users.iter().position(|u| &u.name == id) {
-            return Err(format!(
+            errors.push(format!(
                 "{key}.id '{id}' is also the name of users[{j}]; a Basic login could not tell them apart"
             ));
         }
         match (&client.secret, &client.secret_hash) {
-            (Some(_), Some(_)) => {
-                return Err(format!(
-                    "{key} ('{id}') sets both secret and secret_hash; keep one"
-                ));
-            }
-            (None, None) => return Err(format!("{key} ('{id}') needs a secret or a secret_hash")),
+            (Some(_), Some(_)) => errors.push(format!(
+                "{key} ('{id}') sets both secret and secret_hash; keep one"
+            )),
+            (None, None) => errors.push(format!("{key} ('{id}') needs a secret or a secret_hash")),
             (Some(secret), None) if secret.expose_secret().is_empty() => {
-                return Err(format!("{key}.secret of '{id}' must not be empty"));
+                errors.push(format!("{key}.secret of '{id}' must not be empty"));
             }
             (None, Some(hash)) => {
-                argon2::PasswordHash::new(hash).map_err(|e| {
-                    format!("{key}.secret_hash of '{id}' is not an argon2 PHC string ({e}); make one with `iflowd hash-password`")
-                })?;
+                if let Err(e) = argon2::PasswordHash::new(hash) {
+                    errors.push(format!("{key}.secret_hash of '{id}' is not an argon2 PHC string ({e}); make one with `iflowd hash-password`"));
+                }
             }
             (Some(_), None) => {}
         }
         if client.roles.is_empty() {
-            return Err(format!("{key}.roles of '{id}' must name at least one role"));
+            errors.push(format!("{key}.roles of '{id}' must name at least one role"));
         }
         if let Some(role) = client
             .roles
             .iter()
             .find(|r| r.trim().is_empty() || r.chars().any(char::is_whitespace))
         {
-            return Err(format!(
+            errors.push(format!(
                 "{key}.roles contains {role:?}; roles become OAuth scopes, which cannot be empty or contain spaces"
             ));
         }
         if client.token_lifetime_s == 0 || client.token_lifetime_s > MAX_TOKEN_LIFETIME_S {
-            return Err(format!(
+            errors.push(format!(
                 "{key}.token_lifetime_s must be between 1 and {MAX_TOKEN_LIFETIME_S} seconds"
             ));
         }
     }
-    Ok(())
 }
 
-fn validate_oauth(config: &Config) -> Result<(), String> {
+fn validate_oauth(config: &Config, errors: &mut Vec<String>) {
     let oauth = &config.oauth;
-    let path = &oauth.token_path;
-    if !path.starts_with('/') || path.len() < 2 {
-        return Err(format!(
-            "oauth.token_path '{path}' must start with '/' and name a path"
+    if let Err(error) = check_token_path(&oauth.token_path) {
+        errors.push(format!("oauth.token_path '{}' {error}", oauth.token_path));
+    }
+    let app = &oauth.app_name;
+    if app.is_empty() || app.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        errors.push(format!(
+            "oauth.app_name '{app}' must not be empty or contain spaces (it prefixes every scope)"
         ));
+    }
+    if let Some(key) = &oauth.signing_key
+        && key.expose_secret().len() < MIN_SIGNING_KEY_BYTES
+    {
+        errors.push(format!(
+            "oauth.signing_key must be at least {MIN_SIGNING_KEY_BYTES} bytes long; leave it out to have one generated in data_dir"
+        ));
+    }
+}
+
+/// What is wrong with `oauth.token_path`, as the rest of a sentence naming the key.
+fn check_token_path(path: &str) -> Result<(), &'static str> {
+    if !path.starts_with('/') || path.len() < 2 {
+        return Err("must start with '/' and name a path");
     }
     if path
         .chars()
         .any(|c| c.is_whitespace() || matches!(c, '?' | '#' | '%' | '{' | '}' | '*' | ':'))
     {
-        return Err(format!(
-            "oauth.token_path '{path}' may not contain spaces, '?', '#', '%', '{{', '}}', '*' or ':'"
-        ));
+        return Err("may not contain spaces, '?', '#', '%', '{', '}', '*' or ':'");
     }
     let lower = path.to_ascii_lowercase();
     if lower == "/health"
@@ -104,30 +116,12 @@ fn validate_oauth(config: &Config) -> Result<(), String> {
         || lower == "/cxf"
         || lower == "/http"
     {
-        return Err(format!(
-            "oauth.token_path '{path}' would hide /health or endpoints under /cxf/ and /http/; choose another path"
-        ));
-    }
-    let app = &oauth.app_name;
-    if app.is_empty() || app.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!(
-            "oauth.app_name '{app}' must not be empty or contain spaces (it prefixes every scope)"
-        ));
-    }
-    if let Some(key) = &oauth.signing_key
-        && key.expose_secret().len() < MIN_SIGNING_KEY_BYTES
-    {
-        return Err(format!(
-            "oauth.signing_key must be at least {MIN_SIGNING_KEY_BYTES} bytes long; leave it out to have one generated in data_dir"
-        ));
-    }
-    if config.data_dir.as_os_str().is_empty() {
-        return Err("data_dir must not be empty".to_owned());
+        return Err("would hide /health or endpoints under /cxf/ and /http/; choose another path");
     }
     Ok(())
 }
 
-fn validate_certificates(config: &Config) -> Result<(), String> {
+fn validate_certificates(config: &Config, errors: &mut Vec<String>) {
     let client_ca = config.tls.as_ref().and_then(|t| t.client_ca.as_ref());
     let mut subjects = HashMap::new();
     for (i, user) in config.users.iter().enumerate() {
@@ -135,14 +129,18 @@ fn validate_certificates(config: &Config) -> Result<(), String> {
             continue;
         };
         let key = format!("users[{i}].certificate_subject");
-        let dn = DistinguishedName::parse(subject).map_err(|e| format!("{key}: {e}"))?;
-        if let Some(first) = subjects.insert(dn, i) {
-            return Err(format!(
-                "{key} '{subject}' is also the certificate_subject of users[{first}]"
-            ));
+        match DistinguishedName::parse(subject) {
+            Err(e) => errors.push(format!("{key}: {e}")),
+            Ok(dn) => {
+                if let Some(first) = subjects.insert(dn, i) {
+                    errors.push(format!(
+                        "{key} '{subject}' is also the certificate_subject of users[{first}]"
+                    ));
+                }
+            }
         }
         if client_ca.is_none() {
-            return Err(format!(
+            errors.push(format!(
                 "{key} needs client certificates: set [tls] client_ca"
             ));
         }
@@ -150,40 +148,40 @@ fn validate_certificates(config: &Config) -> Result<(), String> {
     for (i, endpoint) in config.endpoints.iter().enumerate() {
         for (j, subject) in endpoint.client_certificates.iter().enumerate() {
             let key = format!("endpoints[{i}].client_certificates[{j}]");
-            DistinguishedName::parse(subject).map_err(|e| format!("{key}: {e}"))?;
+            if let Err(e) = DistinguishedName::parse(subject) {
+                errors.push(format!("{key}: {e}"));
+            }
             if client_ca.is_none() {
-                return Err(format!(
+                errors.push(format!(
                     "{key} needs client certificates: set [tls] client_ca"
                 ));
             }
         }
     }
-    Ok(())
 }
 
-fn validate_tls(config: &Config) -> Result<(), String> {
+fn validate_tls(config: &Config, errors: &mut Vec<String>) {
     let Some(tls) = &config.tls else {
-        return Ok(());
+        return;
     };
     for (key, path) in [("cert", &tls.cert), ("key", &tls.key)] {
         if path.as_os_str().is_empty() {
-            return Err(format!("tls.{key} must name a PEM file"));
+            errors.push(format!("tls.{key} must name a PEM file"));
         }
     }
     if tls.client_auth == ClientAuth::Required && tls.client_ca.is_none() {
-        return Err(
+        errors.push(
             "tls.client_auth = \"required\" needs tls.client_ca, the CA that signs client certificates"
                 .to_owned(),
         );
     }
     if tls.http_listen == Some(config.listen) && config.listen.port() != 0 {
-        return Err(format!(
+        errors.push(format!(
             "tls.http_listen {} is the same address as listen, which serves HTTPS",
             config.listen
         ));
     }
     if tls.handshake_timeout_ms == 0 {
-        return Err("tls.handshake_timeout_ms must be greater than 0".to_owned());
+        errors.push("tls.handshake_timeout_ms must be greater than 0".to_owned());
     }
-    Ok(())
 }

@@ -19,14 +19,9 @@ async fn check_config_accepts_the_example_and_names_the_key_and_file_of_an_error
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/iflowd.example.toml");
     let (ok, out, err) = run(iflowd().args(["check-config", example])).await;
     assert!(ok, "{err}");
+    assert_eq!(err, "", "nothing to warn about in the example as shipped");
     assert!(
-        err.contains(
-            "warning: handlers.to-hr.headers.X-Api-Key uses ${HR_API_KEY}, which is not set"
-        ),
-        "{err}"
-    );
-    assert!(
-        out.contains("iflowd.example.toml: ok (3 endpoints, 2 users, 5 handlers)"),
+        out.contains("iflowd.example.toml: ok (3 endpoints, 2 users, 4 handlers)"),
         "{out}"
     );
 
@@ -37,6 +32,104 @@ async fn check_config_accepts_the_example_and_names_the_key_and_file_of_an_error
     assert!(!ok);
     assert!(err.contains("bad.toml"), "{err}");
     assert!(err.contains("unknown field `addres`"), "{err}");
+}
+
+/// What `check-config` says about a file is what `serve` does with it, in the same environment:
+/// the same refusal with the same words (every problem at once), or "ok" and a server that starts.
+#[tokio::test]
+async fn check_config_and_serve_agree_and_both_list_every_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("iflowd.toml");
+    std::fs::write(
+        &file,
+        "listen = \"127.0.0.1:0\"\n\
+         [[users]]\nname = \"isc\"\npassword = \"pw\"\n\
+         [[endpoints]]\nname = \"E\"\naddress = \"e\"\nhandlers = [\"log\", \"to-hr\"]\n\
+         [handlers.to-hr]\ntype = \"forward\"\nurl = \"http://127.0.0.1:9/x\"\n\
+         headers = { \"X-Api-Key\" = \"${HR_API_KEY}\" }\n",
+    )
+    .unwrap();
+
+    let (ok, _, check_err) = run(iflowd().arg("check-config").arg(&file)).await;
+    assert!(!ok, "an unset variable fails the check");
+    let (ok, _, serve_err) = run(iflowd()
+        .arg("serve")
+        .arg("--config")
+        .arg(&file)
+        .current_dir(dir.path()))
+    .await;
+    assert!(!ok, "and stops serve");
+    let expected = format!(
+        "iflowd: {}: 2 problems:\n  \
+         - handlers.to-hr.headers.X-Api-Key: the environment variable HR_API_KEY is not set\n  \
+         - endpoints[0].address 'e' must start with '/'\n",
+        file.display()
+    );
+    assert_eq!(check_err, expected);
+    assert_eq!(serve_err, expected);
+
+    // Fixed, with the variable set: both say yes.
+    let fixed = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("address = \"e\"", "address = \"/e\"");
+    std::fs::write(&file, fixed).unwrap();
+    let (ok, out, err) = run(iflowd()
+        .arg("check-config")
+        .arg(&file)
+        .env("HR_API_KEY", "k"))
+    .await;
+    assert!(ok, "{err}");
+    assert!(
+        out.contains(": ok (1 endpoint, 1 user, 1 handler)"),
+        "{out}"
+    );
+    let mut server = iflowd()
+        .arg("serve")
+        .arg("--config")
+        .arg(&file)
+        .current_dir(dir.path())
+        .env("HR_API_KEY", "k")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let banner = banner(&mut server).await;
+    assert!(banner.contains("SOAP endpoint E: "), "{banner}");
+    let base = url_starting(&banner, "http://127.0.0.1:");
+    let health = reqwest::get(format!("{base}/health")).await.unwrap();
+    assert_eq!(health.status(), 200);
+    stop_with_sigterm(&mut server).await;
+}
+
+/// `[tls]` files are read by `check-config` as by `serve`: a missing certificate fails both.
+#[tokio::test]
+async fn check_config_reads_the_tls_files_like_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("iflowd.toml");
+    std::fs::write(
+        &file,
+        "[tls]\ncert = \"missing/cert.pem\"\nkey = \"missing/key.pem\"\n",
+    )
+    .unwrap();
+    let (ok, _, err) = run(iflowd()
+        .arg("check-config")
+        .arg(&file)
+        .current_dir(dir.path()))
+    .await;
+    assert!(!ok);
+    assert!(err.contains("tls.cert missing/cert.pem"), "{err}");
+    let (ok, _, serve_err) = run(iflowd()
+        .arg("serve")
+        .arg("--config")
+        .arg(&file)
+        .current_dir(dir.path())
+        .env("IFLOWD_LISTEN", "127.0.0.1:0"))
+    .await;
+    assert!(!ok);
+    assert!(
+        serve_err.contains("tls.cert missing/cert.pem"),
+        "{serve_err}"
+    );
 }
 
 #[tokio::test]

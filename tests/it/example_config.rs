@@ -1,65 +1,85 @@
-//! `iflowd.example.toml` as shipped, served for real: only the forward's URL and the archive's
-//! path are pointed at the test's own downstream and directory.
+//! `iflowd.example.toml`: served as shipped, by the binary, the way its header says to run it;
+//! and its commented-out forward, uncommented the way its comment says.
+
+use std::path::Path;
 
 use crate::common::downstream::Downstream;
+use crate::common::process::{serve_in, stop_with_sigterm};
 use crate::common::{TestApp, element_text, fixture};
 use iflowd::config::Env;
 
-fn example() -> String {
-    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/iflowd.example.toml")).unwrap()
+fn example_path() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/iflowd.example.toml"))
 }
 
-async fn post(app: &TestApp, path: &str, body: Vec<u8>) -> reqwest::Response {
-    app.client
-        .post(app.url(path))
+fn example() -> String {
+    std::fs::read_to_string(example_path()).unwrap()
+}
+
+/// Every fixture that is a valid `ExternalEvent` call (the others are refusals on purpose).
+const VALID_FIXTURES: &[&str] = &[
+    "change-in-manager.xml",
+    "change-in-manager-with-managers.xml",
+    "hire.xml",
+    "rehire.xml",
+    "termination.xml",
+    "node-soap-default-namespace.xml",
+    "zeep-ns0.xml",
+    "v1-legacy.xml",
+    "soap12.xml",
+    "multiple-events.xml",
+    "empty-events.xml",
+    "unknown-type.xml",
+];
+
+async fn post(client: &reqwest::Client, url: &str, name: &str) -> reqwest::Response {
+    let content_type = if name == "soap12.xml" {
+        "application/soap+xml; charset=utf-8"
+    } else {
+        "text/xml; charset=utf-8"
+    };
+    client
+        .post(url)
         .basic_auth("isc", Some("change-me"))
-        .header("Content-Type", "text/xml; charset=utf-8")
-        .body(body)
+        .header("Content-Type", content_type)
+        .body(fixture(name))
         .send()
         .await
         .unwrap()
 }
 
-#[tokio::test]
-async fn the_example_chain_logs_routes_change_in_manager_to_the_forward_and_archives_everything() {
-    let mut hr = Downstream::spawn(&[]).await;
-    let text = example();
-    assert!(text.contains("url = \"https://hr.example/hooks/manager\""));
-    assert!(text.contains("path = \"events.jsonl\""));
-    assert!(text.contains("data_dir = \"./iflowd-data\""));
-    let text = text
-        .replace(
-            "https://hr.example/hooks/manager",
-            &hr.url("/hooks/manager"),
-        )
-        .replace("path = \"events.jsonl\"", "path = \"{dir}/events.jsonl\"")
-        .replace("data_dir = \"./iflowd-data\"", "data_dir = \"{dir}/data\"");
-    let env = Env {
-        vars: [("HR_API_KEY", "example-key")].into_iter().collect(),
-        ..Env::default()
-    };
-    let app = TestApp::spawn_with_env(&text, env).await;
+/// The number in `statusDetails` "accepted N event(s); ...".
+fn accepted(body: &str) -> usize {
+    let details = element_text(body, "statusDetails").expect("statusDetails");
+    details
+        .strip_prefix("accepted ")
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("not an acknowledgement: {details}"))
+}
 
-    let response = post(
-        &app,
-        "/cxf/isc/change-in-manager",
-        fixture("change-in-manager.xml"),
+#[tokio::test]
+async fn the_example_runs_as_shipped_and_acknowledges_every_valid_fixture() {
+    let workdir = tempfile::tempdir().unwrap();
+    let (mut server, base) = serve_in(
+        workdir.path(),
+        &["--config", example_path().to_str().unwrap()],
     )
     .await;
-    assert_eq!(response.status(), 200);
-    let sent = hr.received();
-    assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].header("x-api-key"), Some("example-key"));
-    assert_eq!(sent[0].json()["kind"], "change_in_manager");
+    let client = reqwest::Client::new();
 
-    let response = post(&app, "/cxf/isc/change-in-manager", fixture("hire.xml")).await;
-    assert_eq!(response.status(), 200);
-    assert!(
-        hr.received().is_empty(),
-        "a hire is not routed to the HR system"
-    );
+    let mut events = 0;
+    for name in VALID_FIXTURES {
+        let response = post(&client, &format!("{base}/cxf/isc/change-in-manager"), name).await;
+        assert_eq!(response.status(), 200, "{name}");
+        let body = response.text().await.unwrap();
+        assert_eq!(element_text(&body, "status"), Some("200"), "{name}: {body}");
+        assert_eq!(element_text(&body, "errorCode"), None, "{name}: {body}");
+        events += accepted(&body);
+    }
 
-    let response = post(&app, "/http/isc/events/any", fixture("termination.xml")).await;
+    let response = post(&client, &format!("{base}/http/isc/events/any"), "hire.xml").await;
+    assert_eq!(response.status(), 200);
     let body = response.text().await.unwrap();
     assert_eq!(
         element_text(&body, "status"),
@@ -68,12 +88,13 @@ async fn the_example_chain_logs_routes_change_in_manager_to_the_forward_and_arch
     );
     assert_eq!(
         element_text(&body, "statusDetails"),
-        Some("created 3f2e1d0c-b9a8-4776-a5b4-c3d2e1f0a9b8")
+        Some("created c4a1f7e2-90b3-4d6c-8e5f-1a2b3c4d5e6f")
     );
+    events += 1;
 
     let mut drilled = Vec::new();
     for _ in 0..3 {
-        let response = post(&app, "/cxf/isc/drill", fixture("rehire.xml")).await;
+        let response = post(&client, &format!("{base}/cxf/isc/drill"), "rehire.xml").await;
         drilled.push(response.status().as_u16());
     }
     assert_eq!(
@@ -81,11 +102,78 @@ async fn the_example_chain_logs_routes_change_in_manager_to_the_forward_and_arch
         [500, 500, 200],
         "the drill fails the first two deliveries"
     );
+    events += 1;
 
-    let archived = std::fs::read_to_string(app.path("events.jsonl")).unwrap();
+    let archived = std::fs::read_to_string(workdir.path().join("events.jsonl")).unwrap();
     assert_eq!(
         archived.lines().count(),
-        4,
-        "every accepted event, and only those"
+        events,
+        "every accepted event is archived in the working directory, and only those"
     );
+    assert!(workdir.path().join("iflowd-data/messages.db").is_file());
+    stop_with_sigterm(&mut server).await;
+}
+
+/// Uncomments `[handlers.to-hr]` and adds it to the chain, as the example's comment says.
+fn with_forward(example: &str, url: &str) -> String {
+    let mut out = Vec::new();
+    let mut in_block = false;
+    for line in example.lines() {
+        if line == "# [handlers.to-hr]" {
+            in_block = true;
+        }
+        if in_block && !line.starts_with('#') {
+            in_block = false;
+        }
+        if in_block {
+            out.push(
+                line.strip_prefix("# ")
+                    .unwrap_or(line.trim_start_matches('#')),
+            );
+        } else {
+            out.push(line);
+        }
+    }
+    let text = out.join("\n");
+    assert!(
+        text.contains("\n[handlers.to-hr]\n") && text.contains("\ntype = \"forward\"\n"),
+        "{text}"
+    );
+    text.replacen(
+        "handlers = [\"log\", \"archive\"]",
+        "handlers = [\"log\", \"to-hr\", \"archive\"]",
+        1,
+    )
+    .replace("https://hr.example/hooks/manager", url)
+}
+
+#[tokio::test]
+async fn the_examples_forward_routes_change_in_manager_once_uncommented() {
+    let mut hr = Downstream::spawn(&[]).await;
+    let text = with_forward(&example(), &hr.url("/hooks/manager"))
+        .replace("path = \"events.jsonl\"", "path = \"{dir}/events.jsonl\"")
+        .replace("data_dir = \"./iflowd-data\"", "data_dir = \"{dir}/data\"");
+    let env = Env {
+        vars: [("HR_API_KEY", "example-key")].into_iter().collect(),
+        ..Env::default()
+    };
+    let app = TestApp::spawn_with_env(&text, env).await;
+    let client = reqwest::Client::new();
+    let endpoint = app.url("/cxf/isc/change-in-manager");
+
+    let response = post(&client, &endpoint, "change-in-manager.xml").await;
+    assert_eq!(response.status(), 200);
+    let sent = hr.received();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].header("x-api-key"), Some("example-key"));
+    assert_eq!(sent[0].json()["kind"], "change_in_manager");
+
+    let response = post(&client, &endpoint, "hire.xml").await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        hr.received().is_empty(),
+        "a hire is not routed to the HR system"
+    );
+    let archived = std::fs::read_to_string(app.path("events.jsonl")).unwrap();
+    assert_eq!(archived.lines().count(), 2);
 }

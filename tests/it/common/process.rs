@@ -1,12 +1,14 @@
 //! The `iflowd` binary as a child process: a clean environment, a bounded run, the start-up
 //! banner, and a stop on SIGTERM.
 
+use std::path::Path;
+use std::process::Stdio;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-const BIN: &str = env!("CARGO_BIN_EXE_iflowd");
+pub const BIN: &str = env!("CARGO_BIN_EXE_iflowd");
 /// Generous bound for a child process to do its (fast) work on a loaded CI machine.
 pub const BOUND: Duration = Duration::from_secs(60);
 
@@ -26,6 +28,24 @@ pub fn iflowd() -> Command {
     }
     command.kill_on_drop(true);
     command
+}
+
+/// `iflowd serve` plus `args`, started in `dir` as a user starts it there, on a port of its own
+/// (`IFLOWD_LISTEN=127.0.0.1:0`): the child, once it listens, and its base URL from the banner.
+pub async fn serve_in(dir: &Path, args: &[&str]) -> (Child, String) {
+    let mut child = iflowd()
+        .arg("serve")
+        .args(args)
+        .current_dir(dir)
+        .env("IFLOWD_LISTEN", "127.0.0.1:0")
+        .env("IFLOWD_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("iflowd starts");
+    let banner = banner(&mut child).await;
+    let base = url_starting(&banner, "http://127.0.0.1:");
+    (child, base)
 }
 
 /// Runs `command` to completion (within [`BOUND`]): success, standard output, standard error.
