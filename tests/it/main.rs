@@ -18,6 +18,7 @@ mod monitoring_api;
 mod monitoring_queries;
 mod oauth_bearer;
 mod oauth_token_endpoint;
+mod readme;
 mod restart;
 mod routing;
 mod send;
