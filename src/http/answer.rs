@@ -24,7 +24,14 @@ pub struct Answer {
     pub id: Option<MessageId>,
     /// Send nothing and close the connection (the `close` failure drill).
     pub close: bool,
+    /// A `Client` fault: the sender's mistake, even where SOAP 1.1 makes it an HTTP 500.
+    pub client_fault: bool,
 }
+
+/// Marks the response of a `Client` fault (see [`Answer::client_fault`]), so that the trace layer
+/// logs it as the sender's mistake, not as a server error, whatever its status.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientFault;
 
 /// Marks a response that must not be sent: the server closes the connection instead (see
 /// [`crate::server`]). Only failure drills ask for it.
@@ -44,6 +51,7 @@ impl Answer {
             body: xml,
             id: id.cloned(),
             close: false,
+            client_fault: false,
         }
     }
 
@@ -56,6 +64,7 @@ impl Answer {
             body: body.to_string(),
             id: None,
             close: false,
+            client_fault: false,
         }
     }
 
@@ -76,6 +85,7 @@ impl Answer {
                 body: text.to_owned(),
                 id: Some(id.clone()),
                 close: false,
+                client_fault: false,
             },
             Adapter::Soap => Self::soap(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -120,12 +130,15 @@ impl Answer {
                 let code = FaultCode::Client;
                 let status = StatusCode::from_u16(code.http_status(*version))
                     .unwrap_or(StatusCode::BAD_REQUEST);
-                Self::soap(
-                    status,
-                    *version,
-                    fault(*version, code, &error.to_string()),
-                    Some(&context.id),
-                )
+                Self {
+                    client_fault: true,
+                    ..Self::soap(
+                        status,
+                        *version,
+                        fault(*version, code, &error.to_string()),
+                        Some(&context.id),
+                    )
+                }
             }
             // The chain has logged the cause; the failure chooses how the sender hears of it.
             Outcome::Failed { message, failure } => {
@@ -141,6 +154,7 @@ impl Answer {
                         ),
                         id: Some(id.clone()),
                         close: false,
+                        client_fault: false,
                     },
                     FailureReply::ErrorResponse {
                         code,
@@ -162,6 +176,7 @@ impl Answer {
                         body: String::new(),
                         id: Some(id.clone()),
                         close: true,
+                        client_fault: false,
                     },
                 }
             }
@@ -182,6 +197,9 @@ impl IntoResponse for Answer {
         }
         if self.close {
             response.extensions_mut().insert(CloseConnection);
+        }
+        if self.client_fault {
+            response.extensions_mut().insert(ClientFault);
         }
         response
     }

@@ -25,16 +25,17 @@ mod odata;
 mod soap;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::header;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
-pub use answer::{CloseConnection, MESSAGE_ID_HEADER};
+pub use answer::{ClientFault, CloseConnection, MESSAGE_ID_HEADER};
 pub use error::{ApiError, unauthorized};
 pub use odata::PAGE_SIZE;
 
@@ -43,7 +44,8 @@ use crate::auth::ClientCertificate;
 
 /// The whole route table. Tests call it in process; [`crate::server::serve`] puts it on a socket.
 ///
-/// Every request gets a `debug` span (method and path, never headers, so no credentials), and a
+/// Every request gets a `debug` span (method and path, never headers, so no credentials) and one
+/// line when it is answered, at the level of whose fault it is (see [`log_response`]), and a
 /// panic anywhere below becomes a plain 500 instead of a dropped connection.
 pub fn router(app: App) -> Router {
     let mut router = Router::new()
@@ -58,8 +60,34 @@ pub fn router(app: App) -> Router {
     router
         .fallback(soap::dispatch)
         .with_state(app)
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http()
+                .on_response(log_response)
+                // `log_response` has logged every 5xx already.
+                .on_failure(()),
+        )
         .layer(CatchPanicLayer::new())
+}
+
+/// The answered request's line: ERROR for a server error (5xx), INFO for a refusal that is the
+/// client's doing (4xx, and `Client` faults, which SOAP 1.1 sends as HTTP 500), DEBUG otherwise.
+/// The message id, when the call has a log entry, leads to the details.
+fn log_response<B>(response: &Response<B>, latency: Duration, _span: &tracing::Span) {
+    let status = response.status().as_u16();
+    let latency_ms = latency.as_millis();
+    let message_id = response
+        .headers()
+        .get(MESSAGE_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    let client_fault = response.extensions().get::<ClientFault>().is_some();
+    if response.status().is_server_error() && !client_fault {
+        tracing::error!(status, latency_ms, message_id, "request failed");
+    } else if response.status().is_client_error() || client_fault {
+        tracing::info!(status, latency_ms, message_id, "request refused");
+    } else {
+        tracing::debug!(status, latency_ms, message_id, "request answered");
+    }
 }
 
 /// How the request's connection was made, put into every request's extensions by

@@ -19,6 +19,7 @@ mod monitoring_queries;
 mod oauth_bearer;
 mod oauth_token_endpoint;
 mod readme;
+mod request_logging;
 mod restart;
 mod routing;
 mod send;
