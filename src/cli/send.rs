@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
+use secrecy::{ExposeSecret, SecretString};
 
+use crate::config::Env;
 use crate::soap::answer::{Answer, read_answer};
 use crate::soap::rewrite::with_external_event_id;
 
@@ -24,18 +26,18 @@ pub struct SendArgs {
     #[arg(long)]
     url: String,
     /// Basic user.
-    #[arg(long, requires = "password", conflicts_with_all = ["token_url", "client_id", "client_secret"])]
+    #[arg(long, conflicts_with_all = ["token_url", "client_id", "client_secret"])]
     user: Option<String>,
-    /// Basic password.
+    /// Basic password; without it, IFLOWD_SEND_PASSWORD, else asked on the terminal.
     #[arg(long, requires = "user")]
     password: Option<String>,
     /// OAuth token endpoint (client credentials grant), e.g. https://localhost:8443/oauth/token.
-    #[arg(long, requires_all = ["client_id", "client_secret"])]
+    #[arg(long, requires = "client_id")]
     token_url: Option<String>,
     /// OAuth client id.
     #[arg(long, requires = "token_url")]
     client_id: Option<String>,
-    /// OAuth client secret.
+    /// OAuth client secret; without it, IFLOWD_SEND_CLIENT_SECRET, else asked on the terminal.
     #[arg(long, requires = "token_url")]
     client_secret: Option<String>,
     /// How the client credentials reach the token endpoint: `header` (Basic, as ISC does at run
@@ -103,6 +105,26 @@ struct Report {
     line: String,
 }
 
+/// A credential from the command line, else from the environment, else typed on the terminal
+/// without echo (rpassword reads the terminal itself, so piped standard input does not matter).
+fn secret(
+    given: Option<&str>,
+    from_env: Option<&SecretString>,
+    flag: &str,
+    var: &str,
+    prompt: &str,
+) -> anyhow::Result<String> {
+    if let Some(given) = given {
+        return Ok(given.to_owned());
+    }
+    if let Some(value) = from_env {
+        return Ok(value.expose_secret().to_owned());
+    }
+    rpassword::prompt_password(prompt).map_err(|e| {
+        anyhow::anyhow!("give {flag}, set {var}, or run on a terminal to be asked ({e})")
+    })
+}
+
 pub fn run(args: SendArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.repeat > 0, "--repeat must be at least 1");
     anyhow::ensure!(args.concurrency > 0, "--concurrency must be at least 1");
@@ -118,19 +140,35 @@ async fn send(args: SendArgs) -> anyhow::Result<()> {
         files.push((path.display().to_string(), bytes::Bytes::from(body)));
     }
     let client = http_client(&args)?;
-    let credentials = match (&args.user, &args.password, &args.token_url) {
-        (Some(user), Some(password), _) => Credentials::Basic {
+    let env = Env::from_process();
+    let credentials = match (&args.user, &args.token_url) {
+        (Some(user), _) => Credentials::Basic {
             user: user.clone(),
-            password: password.clone(),
+            password: secret(
+                args.password.as_deref(),
+                env.send_password.as_ref(),
+                "--password",
+                "IFLOWD_SEND_PASSWORD",
+                &format!("password for '{user}': "),
+            )?,
         },
-        (_, _, Some(token_url)) => Credentials::OAuth(OAuth {
-            token_url: token_url.clone(),
-            client_id: args.client_id.clone().unwrap_or_default(),
-            client_secret: args.client_secret.clone().unwrap_or_default(),
-            style: args.token_auth,
-            cached: args.reuse_token.then(|| tokio::sync::Mutex::new(None)),
-        }),
-        _ => Credentials::None,
+        (None, Some(token_url)) => {
+            let client_id = args.client_id.clone().unwrap_or_default();
+            Credentials::OAuth(OAuth {
+                token_url: token_url.clone(),
+                client_secret: secret(
+                    args.client_secret.as_deref(),
+                    env.send_client_secret.as_ref(),
+                    "--client-secret",
+                    "IFLOWD_SEND_CLIENT_SECRET",
+                    &format!("client secret for '{client_id}': "),
+                )?,
+                client_id,
+                style: args.token_auth,
+                cached: args.reuse_token.then(|| tokio::sync::Mutex::new(None)),
+            })
+        }
+        (None, None) => Credentials::None,
     };
     let content_type = if args.soap12 {
         "application/soap+xml; charset=utf-8"

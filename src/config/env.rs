@@ -19,6 +19,12 @@ pub struct Env {
     pub log: Option<String>,
     /// `IFLOWD_CONFIG`: the configuration file when `--config` is not given.
     pub config: Option<String>,
+    /// `IFLOWD_SEND_PASSWORD`: `iflowd send`'s Basic password when `--password` is not given,
+    /// so it need not appear on a command line (and in `ps`).
+    pub send_password: Option<SecretString>,
+    /// `IFLOWD_SEND_CLIENT_SECRET`: `iflowd send`'s OAuth client secret when `--client-secret`
+    /// is not given.
+    pub send_client_secret: Option<SecretString>,
     /// Every variable, for `${VAR}` in handler settings (headers, credentials, `exec` env).
     pub vars: EnvVars,
 }
@@ -32,6 +38,8 @@ impl Env {
             password: var("IFLOWD_PASSWORD").map(SecretString::from),
             log: var("IFLOWD_LOG"),
             config: var("IFLOWD_CONFIG"),
+            send_password: var("IFLOWD_SEND_PASSWORD").map(SecretString::from),
+            send_client_secret: var("IFLOWD_SEND_CLIENT_SECRET").map(SecretString::from),
             vars: std::env::vars_os()
                 .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
                 .collect(),

@@ -2,7 +2,7 @@
 //! fetched the two ways ISC fetches them, over HTTP and HTTPS.
 
 use crate::common::pki::Pki;
-use crate::common::process::{iflowd, run};
+use crate::common::process::{BIN, iflowd, iflowd_via, run};
 use crate::common::{ARCHIVED_ENDPOINT, PASSWORD, TestApp, USER, fixtures_dir, users_toml};
 
 const CLIENT: &str = "sb-isc-connector";
@@ -213,4 +213,73 @@ async fn send_exits_1_and_shows_the_fault_or_error_when_a_post_is_not_acknowledg
     .await;
     assert!(!ok);
     assert!(out.contains("-> 401 Unauthorized"), "{out}");
+}
+
+/// Without `--password`: `IFLOWD_SEND_PASSWORD`, else a prompt on the terminal (read from the
+/// terminal itself), else an error naming both ways. Likewise the client secret.
+#[tokio::test]
+async fn send_takes_a_password_from_the_environment_or_the_terminal() {
+    let config = format!("{}{ARCHIVED_ENDPOINT}{}", users_toml(), oauth_clients());
+    let app = TestApp::spawn(&config).await;
+    let url = app.url("/cxf/isc/events");
+    let file = fixture_path("hire.xml");
+    let basic = ["send", "--url", &url, "--user", USER, "--fresh-ids", &file];
+
+    let (ok, out, err) = run(iflowd().args(basic).env("IFLOWD_SEND_PASSWORD", PASSWORD)).await;
+    assert!(ok, "{out}\n{err}");
+    assert!(out.contains("1 post: 1 acknowledged"), "{out}");
+
+    let token_url = app.url("/oauth/token");
+    let oauth = [
+        "send",
+        "--url",
+        &url,
+        "--token-url",
+        &token_url,
+        "--client-id",
+        CLIENT,
+        "--fresh-ids",
+        &file,
+    ];
+    let (ok, out, err) = run(iflowd()
+        .args(oauth)
+        .env("IFLOWD_SEND_CLIENT_SECRET", SECRET))
+    .await;
+    assert!(ok, "{out}\n{err}");
+
+    // No terminal to ask on: a clear error, nothing sent.
+    let (ok, _, err) = run(iflowd_via(&["setsid", "-w"]).args(basic)).await;
+    assert!(!ok);
+    assert!(
+        err.contains("give --password, set IFLOWD_SEND_PASSWORD, or run on a terminal to be asked"),
+        "{err}"
+    );
+
+    // On a terminal (script(1) gives it one): asked, then sent.
+    let command = std::iter::once(BIN)
+        .chain(basic)
+        .map(|arg| format!("'{arg}'"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut terminal = tokio::process::Command::new("script");
+    terminal
+        .args(["-qec", &command, "/dev/null"])
+        .env_remove("IFLOWD_SEND_PASSWORD")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = terminal.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut stdin, format!("{PASSWORD}\n").as_bytes())
+        .await
+        .unwrap();
+    let output = tokio::time::timeout(crate::common::process::BOUND, child.wait_with_output())
+        .await
+        .expect("finishes")
+        .unwrap();
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{out}");
+    assert!(out.contains(&format!("password for '{USER}': ")), "{out}");
+    assert!(out.contains("1 post: 1 acknowledged"), "{out}");
+    assert_eq!(archived(&app).len(), 3);
 }

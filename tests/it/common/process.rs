@@ -22,12 +22,31 @@ pub fn iflowd() -> Command {
         "IFLOWD_PASSWORD",
         "IFLOWD_CONFIG",
         "IFLOWD_LOG",
+        "IFLOWD_SEND_PASSWORD",
+        "IFLOWD_SEND_CLIENT_SECRET",
         "HR_API_KEY",
     ] {
         command.env_remove(name);
     }
     command.kill_on_drop(true);
     command
+}
+
+/// [`iflowd`] run by `wrapper` (e.g. `setsid -w`, so it has no controlling terminal), with the
+/// same clean environment.
+pub fn iflowd_via(wrapper: &[&str]) -> Command {
+    let mut command = iflowd();
+    let std = command.as_std_mut();
+    let mut wrapped = Command::new(wrapper[0]);
+    wrapped.args(&wrapper[1..]).arg(BIN);
+    for (name, value) in std.get_envs() {
+        match value {
+            Some(value) => wrapped.env(name, value),
+            None => wrapped.env_remove(name),
+        };
+    }
+    wrapped.kill_on_drop(true);
+    wrapped
 }
 
 /// `iflowd serve` plus `args`, started in `dir` as a user starts it there, on a port of its own
