@@ -28,13 +28,33 @@ pub fn run(url: Option<&str>) -> anyhow::Result<()> {
         stream,
         "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
     )?;
-    let mut head = [0u8; 12];
-    stream.read_exact(&mut head).context("no answer")?;
-    let status = String::from_utf8_lossy(&head[9..12]).into_owned();
-    if status != "200" {
-        bail!("{path} answered {status}");
+    let mut head = Vec::with_capacity(12);
+    stream
+        .take(12)
+        .read_to_end(&mut head)
+        .with_context(|| format!("no answer from {authority}"))?;
+    match head.get(..5) {
+        Some(b"HTTP/") if head.len() == 12 => {
+            let status = String::from_utf8_lossy(&head[9..12]).into_owned();
+            if status != "200" {
+                bail!("{path} answered {status}");
+            }
+            Ok(())
+        }
+        _ if speaks_tls(&head) => bail!(
+            "{authority} speaks TLS (it answered plain HTTP with a TLS alert); healthcheck speaks \
+             plain HTTP only: add a plain listener with [tls] http_listen and check that, \
+             e.g. --url http://127.0.0.1:8081/health"
+        ),
+        _ if head.is_empty() => bail!("no answer from {authority}: it closed the connection"),
+        _ => bail!("{authority} did not answer with HTTP"),
     }
-    Ok(())
+}
+
+/// A TLS record header: content type alert (21) or handshake (22), then major version 3. What a
+/// TLS server sends to a client that speaks plain HTTP to it.
+fn speaks_tls(head: &[u8]) -> bool {
+    matches!(head, [21 | 22, 3, ..])
 }
 
 /// Where the local server listens: `IFLOWD_LISTEN`, with an unspecified address replaced by
@@ -59,6 +79,12 @@ fn local_authority() -> String {
 }
 
 fn split_url(url: &str) -> anyhow::Result<(String, String)> {
+    if url.starts_with("https://") {
+        bail!(
+            "{url}: healthcheck speaks plain HTTP only; with [tls], add a plain listener \
+             ([tls] http_listen) and check that, e.g. --url http://127.0.0.1:8081/health"
+        );
+    }
     let rest = url
         .strip_prefix("http://")
         .with_context(|| format!("{url}: only http:// URLs can be checked"))?;

@@ -1,6 +1,6 @@
 //! The binary with `[tls]` and OAuth clients, as a user runs it: `iflowd cert`, `iflowd serve`
-//! printing its https URLs and token endpoint, `iflowd send` and `iflowd healthcheck` against it,
-//! and a clean stop on SIGTERM.
+//! printing its https URLs and token endpoint, `iflowd send` and `iflowd healthcheck` against it
+//! (and against its TLS port, which it explains), and a clean stop on SIGTERM.
 
 use std::process::Stdio;
 
@@ -126,6 +126,22 @@ http_listen = "127.0.0.1:0"
     let (ok, _, err) =
         run(iflowd().args(["healthcheck", "--url", &format!("{http}/health")])).await;
     assert!(ok, "{err}");
+    // Pointed at the TLS port, healthcheck says what is wrong and what to do.
+    let tls_port = https.replace("https://", "http://");
+    let (ok, _, err) =
+        run(iflowd().args(["healthcheck", "--url", &format!("{tls_port}/health")])).await;
+    assert!(!ok);
+    assert!(
+        err.contains("speaks TLS") && err.contains("http_listen"),
+        "{err}"
+    );
+    let (ok, _, err) =
+        run(iflowd().args(["healthcheck", "--url", &format!("{https}/health")])).await;
+    assert!(!ok);
+    assert!(
+        err.contains("plain HTTP only") && err.contains("http_listen"),
+        "{err}"
+    );
 
     stop_with_sigterm(&mut child).await;
 }
