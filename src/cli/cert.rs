@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 use anyhow::{Context, bail};
 
@@ -37,7 +38,40 @@ pub fn run(hosts: &[String], out: &Path, force: bool) -> anyhow::Result<()> {
         cert.display(),
         cert.display()
     );
+    if committable(&key) {
+        eprintln!(
+            "warning: {} is a private key inside a git work tree, and git does not ignore it: \
+             add it (or {}/) to .gitignore so that it is never committed",
+            key.display(),
+            out.display()
+        );
+    }
     Ok(())
+}
+
+/// Whether git would offer to commit `path`: it is inside a work tree and no ignore rule covers
+/// it. git itself answers (its ignore rules have many sources); without git, or outside a work
+/// tree, the answer is no.
+fn committable(path: &Path) -> bool {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return false;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    // `git check-ignore` exits 0 when ignored, 1 when not, 128 outside a work tree.
+    Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["check-ignore", "--quiet", "--"])
+        .arg(name)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.code() == Some(1))
 }
 
 fn absolute(path: &Path) -> PathBuf {

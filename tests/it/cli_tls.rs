@@ -47,6 +47,50 @@ async fn iflowd_cert_writes_a_certificate_and_key_and_will_not_overwrite_them_un
     );
 }
 
+/// A private key written into a git work tree is one `git add .` away from a commit: `cert`
+/// warns, unless git ignores it; outside a work tree there is nothing to say.
+#[tokio::test]
+async fn iflowd_cert_warns_when_git_would_commit_the_key() {
+    let repo = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let mut command = tokio::process::Command::new("git");
+        command.args(args).current_dir(repo.path());
+        command
+    };
+    let (ok, _, err) = run(&mut git(&["init", "--quiet"])).await;
+    assert!(ok, "{err}");
+    let cert = |force: bool| {
+        let mut command = iflowd();
+        command
+            .args(["cert", "--host", "localhost", "--out", "tls"])
+            .current_dir(repo.path());
+        if force {
+            command.arg("--force");
+        }
+        command
+    };
+    let (ok, _, err) = run(&mut cert(false)).await;
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("warning: tls/key.pem is a private key inside a git work tree")
+            && err.contains("add it (or tls/) to .gitignore"),
+        "{err}"
+    );
+
+    std::fs::write(repo.path().join(".gitignore"), "tls/\n").unwrap();
+    let (ok, _, err) = run(&mut cert(true)).await;
+    assert!(ok, "{err}");
+    assert_eq!(err, "", "ignored: nothing to warn about");
+
+    let elsewhere = tempfile::tempdir().unwrap();
+    let (ok, _, err) = run(iflowd()
+        .args(["cert", "--host", "localhost", "--out", "tls"])
+        .current_dir(elsewhere.path()))
+    .await;
+    assert!(ok, "{err}");
+    assert_eq!(err, "", "not in a work tree: nothing to warn about");
+}
+
 #[tokio::test]
 async fn serve_with_tls_and_oauth_prints_https_urls_and_the_token_endpoint_and_answers_there() {
     let dir = tempfile::tempdir().unwrap();
