@@ -24,15 +24,21 @@ pub fn run(url: Option<&str>) -> anyhow::Result<()> {
         .with_context(|| format!("cannot connect to {address}"))?;
     stream.set_read_timeout(Some(TIMEOUT))?;
     stream.set_write_timeout(Some(TIMEOUT))?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
-    )?;
+    // One write, so that a TLS port reads the whole request before it answers with an alert
+    // and closes; should the write still fail, whatever came back decides first.
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+    let sent = stream.write_all(request.as_bytes());
     let mut head = Vec::with_capacity(12);
-    stream
-        .take(12)
-        .read_to_end(&mut head)
-        .with_context(|| format!("no answer from {authority}"))?;
+    let read = Read::take(&mut stream, 12).read_to_end(&mut head);
+    if speaks_tls(&head) {
+        bail!(
+            "{authority} speaks TLS (it answered plain HTTP with a TLS alert); healthcheck speaks \
+             plain HTTP only: add a plain listener with [tls] http_listen and check that, \
+             e.g. --url http://127.0.0.1:8081/health"
+        );
+    }
+    sent.with_context(|| format!("cannot send the request to {authority}"))?;
+    read.with_context(|| format!("no answer from {authority}"))?;
     match head.get(..5) {
         Some(b"HTTP/") if head.len() == 12 => {
             let status = String::from_utf8_lossy(&head[9..12]).into_owned();
@@ -41,11 +47,6 @@ pub fn run(url: Option<&str>) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        _ if speaks_tls(&head) => bail!(
-            "{authority} speaks TLS (it answered plain HTTP with a TLS alert); healthcheck speaks \
-             plain HTTP only: add a plain listener with [tls] http_listen and check that, \
-             e.g. --url http://127.0.0.1:8081/health"
-        ),
         _ if head.is_empty() => bail!("no answer from {authority}: it closed the connection"),
         _ => bail!("{authority} did not answer with HTTP"),
     }
