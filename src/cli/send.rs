@@ -105,6 +105,41 @@ struct Report {
     line: String,
 }
 
+/// Basic or OAuth, as the arguments say, with the password or secret from the command line, the
+/// environment or the terminal.
+fn credentials(args: &SendArgs) -> anyhow::Result<Credentials> {
+    let env = Env::from_process();
+    Ok(match (&args.user, &args.token_url) {
+        (Some(user), _) => Credentials::Basic {
+            user: user.clone(),
+            password: secret(
+                args.password.as_deref(),
+                env.send_password.as_ref(),
+                "--password",
+                "IFLOWD_SEND_PASSWORD",
+                &format!("password for '{user}': "),
+            )?,
+        },
+        (None, Some(token_url)) => {
+            let client_id = args.client_id.clone().unwrap_or_default();
+            Credentials::OAuth(OAuth {
+                token_url: token_url.clone(),
+                client_secret: secret(
+                    args.client_secret.as_deref(),
+                    env.send_client_secret.as_ref(),
+                    "--client-secret",
+                    "IFLOWD_SEND_CLIENT_SECRET",
+                    &format!("client secret for '{client_id}': "),
+                )?,
+                client_id,
+                style: args.token_auth,
+                cached: args.reuse_token.then(|| tokio::sync::Mutex::new(None)),
+            })
+        }
+        (None, None) => Credentials::None,
+    })
+}
+
 /// A credential from the command line, else from the environment, else typed on the terminal
 /// without echo (rpassword reads the terminal itself, so piped standard input does not matter).
 fn secret(
@@ -140,36 +175,7 @@ async fn send(args: SendArgs) -> anyhow::Result<()> {
         files.push((path.display().to_string(), bytes::Bytes::from(body)));
     }
     let client = http_client(&args)?;
-    let env = Env::from_process();
-    let credentials = match (&args.user, &args.token_url) {
-        (Some(user), _) => Credentials::Basic {
-            user: user.clone(),
-            password: secret(
-                args.password.as_deref(),
-                env.send_password.as_ref(),
-                "--password",
-                "IFLOWD_SEND_PASSWORD",
-                &format!("password for '{user}': "),
-            )?,
-        },
-        (None, Some(token_url)) => {
-            let client_id = args.client_id.clone().unwrap_or_default();
-            Credentials::OAuth(OAuth {
-                token_url: token_url.clone(),
-                client_secret: secret(
-                    args.client_secret.as_deref(),
-                    env.send_client_secret.as_ref(),
-                    "--client-secret",
-                    "IFLOWD_SEND_CLIENT_SECRET",
-                    &format!("client secret for '{client_id}': "),
-                )?,
-                client_id,
-                style: args.token_auth,
-                cached: args.reuse_token.then(|| tokio::sync::Mutex::new(None)),
-            })
-        }
-        (None, None) => Credentials::None,
-    };
+    let credentials = credentials(&args)?;
     let content_type = if args.soap12 {
         "application/soap+xml; charset=utf-8"
     } else {
