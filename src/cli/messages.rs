@@ -6,8 +6,7 @@ use anyhow::Context;
 use time::macros::format_description;
 
 use crate::config::{self, Env};
-use crate::odata::schema::MESSAGE_PROCESSING_LOG;
-use crate::odata::{CompareOp, Expr, Literal};
+use crate::store::query::{Filter, LogField, Op, Value};
 use crate::store::{Entry, ListQuery, Status, Store};
 
 pub fn run(config: Option<&Path>, status: Option<&str>, limit: u64) -> anyhow::Result<()> {
@@ -28,14 +27,12 @@ pub fn run(config: Option<&Path>, status: Option<&str>, limit: u64) -> anyhow::R
         .context("cannot start the async runtime")?;
     let entries = runtime.block_on(async {
         let store = Store::open_existing(&data_dir).await?;
-        let filter = status.and_then(|status| {
-            MESSAGE_PROCESSING_LOG
-                .field("Status")
-                .map(|field| Expr::Compare {
-                    field,
-                    op: CompareOp::Eq,
-                    value: Literal::Text(status.as_str().to_owned()),
-                })
+        let filter = status.map(|status| {
+            Filter::compare(
+                LogField::Status,
+                Op::Eq,
+                Value::Text(status.as_str().to_owned()),
+            )
         });
         let page = store
             .list(ListQuery {

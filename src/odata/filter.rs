@@ -12,19 +12,23 @@
 //! Exactly one side of a comparison is a property of the schema, the other a literal of the
 //! property's type (`null` only with `eq`/`ne`). `literal op property` is turned around.
 //! Keywords are lower case, as OData spells them; property names are case-sensitive.
+//!
+//! The parser recurses once per `(` and per `not`, so that nesting is counted and bounded
+//! ([`MAX_FILTER_DEPTH`]) before it can exhaust the stack; `and`/`or` chains are loops that
+//! build lists, so the tree is never deeper than the nesting. The text's length and the number
+//! of comparisons are bounded too ([`MAX_FILTER_LENGTH`], [`MAX_FILTER_COMPARISONS`]).
 
-use time::macros::format_description;
-use time::{OffsetDateTime, PrimitiveDateTime};
-
-use super::QueryError;
 use super::lexer::{Spanned, Token, tokenize};
-use super::schema::{Field, Kind, Schema};
+use super::literal::{in_whole_milliseconds, literal_of};
+use super::schema::{Field, Schema};
+use super::{MAX_FILTER_COMPARISONS, MAX_FILTER_DEPTH, MAX_FILTER_LENGTH, QueryError};
 
-/// A parsed, type-checked `$filter`.
+/// A parsed, type-checked `$filter`. `And` and `Or` hold two terms or more, in the order
+/// written; parentheses leave no node of their own.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
-    And(Box<Expr>, Box<Expr>),
-    Or(Box<Expr>, Box<Expr>),
+    And(Vec<Expr>),
+    Or(Vec<Expr>),
     Not(Box<Expr>),
     Compare {
         field: &'static Field,
@@ -73,7 +77,7 @@ impl CompareOp {
 pub enum Literal {
     Null,
     Text(String),
-    DateTime(OffsetDateTime),
+    DateTime(time::OffsetDateTime),
     Int(i64),
     Bool(bool),
 }
@@ -104,6 +108,12 @@ const FUNCTIONS: &[&str] = &[
 
 /// Parses `$filter` text against `schema`.
 pub fn parse(input: &str, schema: &'static Schema) -> Result<Expr, QueryError> {
+    let length = input.chars().count();
+    if length > MAX_FILTER_LENGTH {
+        return Err(QueryError::new(format!(
+            "$filter is {length} characters long; the limit is {MAX_FILTER_LENGTH} characters"
+        )));
+    }
     let tokens = tokenize(input)?;
     if tokens.is_empty() {
         return Err(QueryError::new("$filter is empty"));
@@ -112,6 +122,8 @@ pub fn parse(input: &str, schema: &'static Schema) -> Result<Expr, QueryError> {
         tokens,
         next: 0,
         schema,
+        depth: 0,
+        comparisons: 0,
     };
     let expr = parser.or()?;
     if let Some((token, at)) = parser.peek() {
@@ -127,11 +139,22 @@ struct Parser {
     tokens: Vec<Spanned>,
     next: usize,
     schema: &'static Schema,
+    /// The `(` and `not` around the current token.
+    depth: usize,
+    comparisons: usize,
 }
 
 enum Operand {
     Field(&'static Field),
     Literal(Token),
+}
+
+/// Two terms or more joined by `and` (`Expr::And`) or `or`; one term is itself.
+fn joined(mut terms: Vec<Expr>, join: fn(Vec<Expr>) -> Expr) -> Expr {
+    match terms.len() {
+        1 => terms.remove(0),
+        _ => join(terms),
+    }
 }
 
 impl Parser {
@@ -150,33 +173,51 @@ impl Parser {
     }
 
     fn or(&mut self) -> Result<Expr, QueryError> {
-        let mut left = self.and()?;
+        let mut terms = vec![self.and()?];
         while self.at_word("or") {
             self.next += 1;
-            let right = self.and()?;
-            left = Expr::Or(Box::new(left), Box::new(right));
+            terms.push(self.and()?);
         }
-        Ok(left)
+        Ok(joined(terms, Expr::Or))
     }
 
     fn and(&mut self) -> Result<Expr, QueryError> {
-        let mut left = self.unary()?;
+        let mut terms = vec![self.unary()?];
         while self.at_word("and") {
             self.next += 1;
-            let right = self.unary()?;
-            left = Expr::And(Box::new(left), Box::new(right));
+            terms.push(self.unary()?);
         }
-        Ok(left)
+        Ok(joined(terms, Expr::And))
+    }
+
+    /// Goes one level deeper for the `(` or `not` at `at`, unless that is past the limit.
+    fn enter(&mut self, what: &str, at: usize) -> Result<(), QueryError> {
+        self.depth += 1;
+        if self.depth > MAX_FILTER_DEPTH {
+            return Err(QueryError::new(format!(
+                "$filter: the {what} at position {at} is nested more than {MAX_FILTER_DEPTH} deep (parentheses and 'not' count together); the limit is {MAX_FILTER_DEPTH}"
+            )));
+        }
+        Ok(())
     }
 
     fn unary(&mut self) -> Result<Expr, QueryError> {
-        if self.at_word("not") {
+        if let Some((Token::Word(word), at)) = self.peek()
+            && word == "not"
+        {
+            let at = *at;
             self.next += 1;
-            return Ok(Expr::Not(Box::new(self.unary()?)));
+            self.enter("'not'", at)?;
+            let inner = self.unary()?;
+            self.depth -= 1;
+            return Ok(Expr::Not(Box::new(inner)));
         }
-        if matches!(self.peek(), Some((Token::Open, _))) {
-            let (_, at) = self.take().unwrap_or((Token::Open, 0));
+        if let Some((Token::Open, at)) = self.peek() {
+            let at = *at;
+            self.next += 1;
+            self.enter("'('", at)?;
             let inner = self.or()?;
+            self.depth -= 1;
             return match self.take() {
                 Some((Token::Close, _)) => Ok(inner),
                 Some((token, pos)) => Err(QueryError::new(format!(
@@ -193,27 +234,13 @@ impl Parser {
 
     fn comparison(&mut self) -> Result<Expr, QueryError> {
         let (left, left_at) = self.operand()?;
-        let (op, op_at) = match self.take() {
-            Some((Token::Word(word), at)) => match CompareOp::from_word(&word) {
-                Some(op) => (op, at),
-                None => {
-                    return Err(QueryError::new(format!(
-                        "$filter: '{word}' at position {at} is not an operator; use eq, ne, gt, ge, lt or le"
-                    )));
-                }
-            },
-            Some((token, at)) => {
-                return Err(QueryError::new(format!(
-                    "$filter: expected an operator (eq, ne, gt, ge, lt, le) at position {at}, found {}",
-                    token.describe()
-                )));
-            }
-            None => {
-                return Err(QueryError::new(
-                    "$filter ends too early: expected an operator (eq, ne, gt, ge, lt, le)",
-                ));
-            }
-        };
+        self.comparisons += 1;
+        if self.comparisons > MAX_FILTER_COMPARISONS {
+            return Err(QueryError::new(format!(
+                "$filter has more than {MAX_FILTER_COMPARISONS} comparisons (the one at position {left_at} is one too many); the limit is {MAX_FILTER_COMPARISONS}"
+            )));
+        }
+        let (op, op_at) = self.operator()?;
         let (right, right_at) = self.operand()?;
         let (field, op, literal, literal_at) = match (left, right) {
             (Operand::Field(field), Operand::Literal(token)) => (field, op, token, right_at),
@@ -236,6 +263,25 @@ impl Parser {
         Ok(in_whole_milliseconds(field, op, value))
     }
 
+    fn operator(&mut self) -> Result<(CompareOp, usize), QueryError> {
+        match self.take() {
+            Some((Token::Word(word), at)) => CompareOp::from_word(&word)
+                .map(|op| (op, at))
+                .ok_or_else(|| {
+                    QueryError::new(format!(
+                        "$filter: '{word}' at position {at} is not an operator; use eq, ne, gt, ge, lt or le"
+                    ))
+                }),
+            Some((token, at)) => Err(QueryError::new(format!(
+                "$filter: expected an operator (eq, ne, gt, ge, lt, le) at position {at}, found {}",
+                token.describe()
+            ))),
+            None => Err(QueryError::new(
+                "$filter ends too early: expected an operator (eq, ne, gt, ge, lt, le)",
+            )),
+        }
+    }
+
     fn operand(&mut self) -> Result<(Operand, usize), QueryError> {
         let Some((token, at)) = self.take() else {
             return Err(QueryError::new(
@@ -250,23 +296,7 @@ impl Parser {
                 if let Some(field) = self.schema.field(&word) {
                     return Ok((Operand::Field(field), at));
                 }
-                if FUNCTIONS.contains(&word.as_str())
-                    || matches!(self.peek(), Some((Token::Open, _)))
-                {
-                    return Err(QueryError::new(format!(
-                        "$filter: the function '{word}' (position {at}) is not supported; use eq, ne, gt, ge, lt, le, and, or, not and parentheses"
-                    )));
-                }
-                Err(QueryError::new(format!(
-                    "$filter: '{word}' at position {at} is not a property of {}; filterable properties are {}",
-                    self.schema.set,
-                    self.schema
-                        .fields
-                        .iter()
-                        .map(|f| f.path)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )))
+                Err(self.not_a_property(&word, at))
             }
             Token::Open | Token::Close | Token::Comma => Err(QueryError::new(format!(
                 "$filter: expected a property or a value at position {at}, found {}",
@@ -275,157 +305,24 @@ impl Parser {
             literal => Ok((Operand::Literal(literal), at)),
         }
     }
-}
 
-/// Checks that `token` is a literal of `field`'s type and converts it.
-fn literal_of(
-    field: &Field,
-    op: CompareOp,
-    token: Token,
-    at: usize,
-) -> Result<Literal, QueryError> {
-    let mismatch = |expected: &str| {
+    /// The error for a word that is no property: a function OData has and iflowd does not, or
+    /// a name that is not in the schema.
+    fn not_a_property(&self, word: &str, at: usize) -> QueryError {
+        if FUNCTIONS.contains(&word) || matches!(self.peek(), Some((Token::Open, _))) {
+            return QueryError::new(format!(
+                "$filter: the function '{word}' (position {at}) is not supported; use eq, ne, gt, ge, lt, le, and, or, not and parentheses"
+            ));
+        }
         QueryError::new(format!(
-            "$filter: {} (position {at}) cannot be compared with {}: {} is {expected}",
-            token.describe(),
-            field.path,
-            field.path
+            "$filter: '{word}' at position {at} is not a property of {}; filterable properties are {}",
+            self.schema.set,
+            self.schema
+                .fields
+                .iter()
+                .map(|f| f.path)
+                .collect::<Vec<_>>()
+                .join(", ")
         ))
-    };
-    if token == Token::Word("null".to_owned()) {
-        return if matches!(op, CompareOp::Eq | CompareOp::Ne) {
-            Ok(Literal::Null)
-        } else {
-            Err(QueryError::new(format!(
-                "$filter: null (position {at}) can only be compared with eq or ne"
-            )))
-        };
-    }
-    match (field.kind, &token) {
-        (Kind::String, Token::Text(text)) => Ok(Literal::Text(text.clone())),
-        (Kind::String, _) => Err(mismatch("a string, written in quotes like 'COMPLETED'")),
-        (Kind::DateTime, Token::Typed(prefix, text)) if prefix == "datetime" => {
-            datetime(text).map(Literal::DateTime).ok_or_else(|| {
-                QueryError::new(format!(
-                    "$filter: datetime'{text}' (position {at}) is not a date and time; write datetime'2026-01-31T13:45:00' (UTC)"
-                ))
-            })
-        }
-        (Kind::DateTime, Token::Typed(prefix, text)) if prefix == "datetimeoffset" => {
-            OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-                .map(Literal::DateTime)
-                .map_err(|_| {
-                    QueryError::new(format!(
-                        "$filter: datetimeoffset'{text}' (position {at}) is not an RFC 3339 date and time"
-                    ))
-                })
-        }
-        (Kind::DateTime, _) => Err(mismatch(
-            "a date and time, written datetime'2026-01-31T13:45:00' (UTC)",
-        )),
-        (Kind::Int, Token::Number(n)) => Ok(Literal::Int(*n)),
-        (Kind::Int, _) => Err(mismatch("a whole number")),
-        (Kind::Boolean, Token::Word(w)) if w == "true" || w == "false" => {
-            Ok(Literal::Bool(w == "true"))
-        }
-        (Kind::Boolean, _) => Err(mismatch("true or false")),
-    }
-}
-
-/// `at` without its fraction of a millisecond. Every date the API keeps and shows is a whole
-/// millisecond (`/Date(ms)/`).
-pub fn whole_millisecond(at: OffsetDateTime) -> OffsetDateTime {
-    at.replace_millisecond(at.millisecond()).unwrap_or(at)
-}
-
-/// The comparison `field op value`, with a date literal finer than a millisecond (clients send
-/// `datetime'2026-03-01T10:15:30.1234567'` for a time read from their own clock) turned into one
-/// on whole milliseconds that selects exactly the same dates. Every date compared is a whole
-/// millisecond, so between the literal's millisecond `m` and `m + 1ms` there is none: `gt`/`le`
-/// compare with `m`, `lt`/`ge` with `m + 1ms`, `eq` matches nothing and `ne` everything. (The
-/// store compares whole milliseconds: without this, `LogStart lt` such a moment would miss an
-/// entry of the same millisecond.)
-fn in_whole_milliseconds(field: &'static Field, op: CompareOp, value: Literal) -> Expr {
-    let compare = |op, value| Expr::Compare { field, op, value };
-    let Literal::DateTime(at) = value else {
-        return compare(op, value);
-    };
-    let floor = whole_millisecond(at);
-    if floor == at {
-        return compare(op, value);
-    }
-    let ceiling = floor + time::Duration::MILLISECOND;
-    // `field lt m and field gt m`: true of no date, nor of null.
-    let never = || {
-        Expr::And(
-            Box::new(compare(CompareOp::Lt, Literal::DateTime(floor))),
-            Box::new(compare(CompareOp::Gt, Literal::DateTime(floor))),
-        )
-    };
-    match op {
-        CompareOp::Gt | CompareOp::Le => compare(op, Literal::DateTime(floor)),
-        CompareOp::Lt | CompareOp::Ge => compare(op, Literal::DateTime(ceiling)),
-        CompareOp::Eq => never(),
-        CompareOp::Ne => Expr::Not(Box::new(never())),
-    }
-}
-
-/// `YYYY-MM-DDThh:mm[:ss[.fffffff]]`, UTC; a trailing `Z` is tolerated.
-fn datetime(text: &str) -> Option<OffsetDateTime> {
-    let text = text.strip_suffix('Z').unwrap_or(text);
-    let formats = [
-        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond]"),
-        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]"),
-        format_description!("[year]-[month]-[day]T[hour]:[minute]"),
-    ];
-    formats
-        .iter()
-        .find_map(|format| PrimitiveDateTime::parse(text, format).ok())
-        .map(PrimitiveDateTime::assume_utc)
-}
-
-/// A value of a row, for evaluating a filter in memory.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Value<'a> {
-    Null,
-    Text(&'a str),
-    DateTime(OffsetDateTime),
-    Int(i64),
-    Bool(bool),
-}
-
-impl Expr {
-    /// Evaluates the filter against one row; `get` returns the value of a field path. Used for
-    /// the small collections kept in memory; the message log is filtered in SQL instead.
-    pub fn matches<'a>(&self, get: &dyn Fn(&str) -> Value<'a>) -> bool {
-        match self {
-            Self::And(a, b) => a.matches(get) && b.matches(get),
-            Self::Or(a, b) => a.matches(get) || b.matches(get),
-            Self::Not(inner) => !inner.matches(get),
-            Self::Compare { field, op, value } => {
-                let actual = get(field.path);
-                let ordering = match (&actual, value) {
-                    (Value::Null, Literal::Null) => Some(std::cmp::Ordering::Equal),
-                    (Value::Null, _) | (_, Literal::Null) => None,
-                    (Value::Text(a), Literal::Text(b)) => Some((*a).cmp(b.as_str())),
-                    (Value::DateTime(a), Literal::DateTime(b)) => Some(a.cmp(b)),
-                    (Value::Int(a), Literal::Int(b)) => Some(a.cmp(b)),
-                    (Value::Bool(a), Literal::Bool(b)) => Some(a.cmp(b)),
-                    _ => None,
-                };
-                use std::cmp::Ordering::{Equal, Greater, Less};
-                match (op, ordering) {
-                    (CompareOp::Eq, Some(o)) => o == Equal,
-                    (CompareOp::Ne, Some(o)) => o != Equal,
-                    // Null-safe: a missing value differs from every value.
-                    (CompareOp::Ne, None) => true,
-                    (CompareOp::Gt, Some(o)) => o == Greater,
-                    (CompareOp::Ge, Some(o)) => o != Less,
-                    (CompareOp::Lt, Some(o)) => o == Less,
-                    (CompareOp::Le, Some(o)) => o != Greater,
-                    (_, None) => false,
-                }
-            }
-        }
     }
 }

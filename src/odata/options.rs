@@ -1,9 +1,9 @@
 //! The system query options of a request (`$filter`, `$orderby`, `$top`, `$skip`,
 //! `$inlinecount`, `$select`, `$format`).
 
-use super::QueryError;
 use super::filter::{self, Expr};
 use super::schema::{Field, Schema};
+use super::{MAX_ORDERBY_PROPERTIES, QueryError};
 
 /// What the URL addresses, which decides the options that make sense.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,6 +130,12 @@ fn format(value: &str) -> Result<(), QueryError> {
 }
 
 fn orderby(value: &str, schema: &'static Schema) -> Result<Vec<OrderBy>, QueryError> {
+    let items = value.split(',').count();
+    if items > MAX_ORDERBY_PROPERTIES {
+        return Err(QueryError::new(format!(
+            "$orderby names more than {MAX_ORDERBY_PROPERTIES} properties ({items}); the limit is {MAX_ORDERBY_PROPERTIES}"
+        )));
+    }
     let mut list = Vec::new();
     for item in value.split(',') {
         let mut words = item.split_whitespace();

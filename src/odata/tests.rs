@@ -1,6 +1,7 @@
 use time::macros::datetime;
 
-use super::filter::{Value, parse};
+use super::eval::Value;
+use super::filter::parse;
 use super::schema::{INTEGRATION_RUNTIME_ARTIFACT, MESSAGE_PROCESSING_LOG};
 use super::*;
 
@@ -26,18 +27,80 @@ fn and_binds_tighter_than_or_and_parentheses_override_it() {
     let sender = compare("Sender", CompareOp::Ne, Literal::Text("isc".into()));
     assert_eq!(
         filter("Status eq 'A' or Status eq 'B' and Sender ne 'isc'").unwrap(),
-        Expr::Or(
-            Box::new(status("A")),
-            Box::new(Expr::And(Box::new(status("B")), Box::new(sender.clone())))
-        )
+        Expr::Or(vec![
+            status("A"),
+            Expr::And(vec![status("B"), sender.clone()])
+        ])
     );
     assert_eq!(
         filter("(Status eq 'A' or Status eq 'B') and Sender ne 'isc'").unwrap(),
-        Expr::And(
-            Box::new(Expr::Or(Box::new(status("A")), Box::new(status("B")))),
-            Box::new(sender)
-        )
+        Expr::And(vec![Expr::Or(vec![status("A"), status("B")]), sender])
     );
+}
+
+#[test]
+fn chains_of_and_and_or_are_lists_not_nested_levels() {
+    let id = |s: &str| {
+        compare(
+            "ApplicationMessageId",
+            CompareOp::Eq,
+            Literal::Text(s.into()),
+        )
+    };
+    assert_eq!(
+        filter("ApplicationMessageId eq 'a' or ApplicationMessageId eq 'b' or ApplicationMessageId eq 'c'").unwrap(),
+        Expr::Or(vec![id("a"), id("b"), id("c")])
+    );
+    // Parentheses group without a node of their own.
+    assert_eq!(
+        filter("((ApplicationMessageId eq 'a') and (ApplicationMessageId eq 'b'))").unwrap(),
+        Expr::And(vec![id("a"), id("b")])
+    );
+    assert_eq!(
+        filter("(ApplicationMessageId eq 'a' and ApplicationMessageId eq 'b') and ApplicationMessageId eq 'c'").unwrap(),
+        Expr::And(vec![Expr::And(vec![id("a"), id("b")]), id("c")])
+    );
+}
+
+#[test]
+fn filters_past_a_limit_are_refused_naming_the_limit() {
+    let nested = |depth: usize| format!("{}Status eq 'x'{}", "(".repeat(depth), ")".repeat(depth));
+    let nots = |count: usize| format!("{}Status eq 'x'", "not ".repeat(count));
+    let terms = |count: usize| vec!["EventCount eq 1"; count].join(" or ");
+    assert!(filter(&nested(MAX_FILTER_DEPTH)).is_ok());
+    assert!(filter(&nots(MAX_FILTER_DEPTH)).is_ok());
+    assert!(filter(&format!("not ({})", nots(MAX_FILTER_DEPTH - 2))).is_ok());
+    assert!(filter(&terms(MAX_FILTER_COMPARISONS)).is_ok());
+    for (text, expected) in [
+        (
+            nested(MAX_FILTER_DEPTH + 1),
+            "the '(' at position 33 is nested more than 32 deep (parentheses and 'not' count together); the limit is 32",
+        ),
+        (
+            nots(MAX_FILTER_DEPTH + 1),
+            "the 'not' at position 129 is nested more than 32 deep",
+        ),
+        (
+            format!("not ({})", nots(MAX_FILTER_DEPTH - 1)),
+            "the 'not' at position 126 is nested more than 32 deep",
+        ),
+        // Issue 18's crashes: 3,000 parentheses (18 KB percent-encoded), 5,000 nots.
+        (
+            nested(3000),
+            "the '(' at position 33 is nested more than 32 deep",
+        ),
+        (
+            nots(5000),
+            "$filter is 20013 characters long; the limit is 8192 characters",
+        ),
+        (
+            terms(MAX_FILTER_COMPARISONS + 1),
+            "$filter has more than 100 comparisons (the one at position 1901 is one too many); the limit is 100",
+        ),
+    ] {
+        let error = error_of(&text);
+        assert!(error.contains(expected), "{}…: {error}", &text[..40]);
+    }
 }
 
 #[test]
@@ -68,10 +131,10 @@ fn literals_are_typed_by_the_property() {
     );
     assert_eq!(
         filter("EventCount gt 2 and Repost eq true").unwrap(),
-        Expr::And(
-            Box::new(compare("EventCount", CompareOp::Gt, Literal::Int(2))),
-            Box::new(compare("Repost", CompareOp::Eq, Literal::Bool(true)))
-        )
+        Expr::And(vec![
+            compare("EventCount", CompareOp::Gt, Literal::Int(2)),
+            compare("Repost", CompareOp::Eq, Literal::Bool(true))
+        ])
     );
     assert_eq!(
         filter("OriginalMessageGuid ne null").unwrap(),
@@ -161,6 +224,11 @@ fn query_options_parse_and_reject_what_does_not_fit() {
 
     for (query, scope, expected) in [
         ("$top=-1", Scope::Collection, "$top must be a whole number"),
+        (
+            "$orderby=Status,Sender,Status,Sender,Status,Sender,Status,Sender,Status",
+            Scope::Collection,
+            "$orderby names more than 8 properties (9); the limit is 8",
+        ),
         ("$skip=x", Scope::Collection, "$skip must be a whole number"),
         ("$inlinecount=some", Scope::Collection, "allpages or none"),
         (

@@ -18,7 +18,7 @@
 
 mod entry;
 mod purge;
-mod query;
+pub mod query;
 mod setup;
 #[cfg(test)]
 mod tests;
@@ -57,6 +57,10 @@ pub enum StoreError {
     Open { path: PathBuf, message: String },
     #[error("message log: {0}")]
     Database(String),
+    /// The database refused a query as beyond its limits (too deep, too many terms): the
+    /// query's fault, not the log's (see [`query`]).
+    #[error("the message log cannot run this query: {0}")]
+    TooComplex(String),
     #[error("the message log's worker thread stopped unexpectedly")]
     Gone,
 }

@@ -15,6 +15,7 @@ mod interop;
 mod message_log;
 mod metrics;
 mod monitoring_api;
+mod monitoring_limits;
 mod monitoring_queries;
 mod oauth_bearer;
 mod oauth_token_endpoint;

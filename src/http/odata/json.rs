@@ -5,12 +5,18 @@ use time::OffsetDateTime;
 
 use super::metadata::{NAMESPACE, type_name};
 use crate::clock::epoch_millis;
-use crate::odata::filter::{Value as FilterValue, whole_millisecond};
+use crate::odata::eval::Value as FilterValue;
 use crate::odata::schema::{
     ERROR_INFORMATION, MESSAGE_PROCESSING_LOG, MESSAGE_STORE_ENTRY, Schema,
 };
+use crate::odata::whole_millisecond;
 use crate::odata::{Direction, QueryOptions};
 use crate::store::{Entry, ErrorInfo, PayloadInfo};
+
+/// `LogLevel` of every entry: iflowd keeps no step-by-step trace.
+pub const LOG_LEVEL: &str = "INFO";
+/// `IntegrationArtifact/Type` of every entry: each endpoint stands for an integration flow.
+pub const ARTIFACT_TYPE: &str = "INTEGRATION_FLOW";
 
 /// `/Date(1700000000000)/`, OData v2's JSON date.
 pub fn date(at: OffsetDateTime) -> Value {
@@ -51,7 +57,7 @@ pub fn log_entry(entry: &Entry, service: &str, select: Option<&[&'static str]>) 
         ("IntegrationFlowName", json!(entry.integration_flow_name)),
         ("Status", json!(entry.status)),
         ("CustomStatus", json!(entry.custom_status)),
-        ("LogLevel", json!("INFO")),
+        ("LogLevel", json!(LOG_LEVEL)),
         ("TransactionId", json!(entry.transaction_id)),
         (
             "IntegrationArtifact",
@@ -59,7 +65,7 @@ pub fn log_entry(entry: &Entry, service: &str, select: Option<&[&'static str]>) 
                 "__metadata": { "type": format!("{NAMESPACE}.IntegrationArtifact") },
                 "Id": entry.integration_flow_name,
                 "Name": entry.integration_flow_name,
-                "Type": "INTEGRATION_FLOW",
+                "Type": ARTIFACT_TYPE,
             }),
         ),
         ("EventCount", json!(entry.event_count)),

@@ -1,103 +1,116 @@
-//! Reading the log: OData queries become parameterised SQL.
+//! The [`ListQuery`] and the other reads of the monitoring API as SQLite SQL.
 //!
 //! Column names come from a fixed table ([`column`]); every value from a query travels as a bound
 //! parameter, never as SQL text.
 
-use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params, params_from_iter};
 
-use super::{Entry, ErrorInfo, Payload, PayloadInfo, Store, StoreError};
+use super::{Direction, Filter, ListQuery, LogField, Op, Page, Value};
 use crate::clock::{epoch_millis, from_epoch_millis};
-use crate::odata::{CompareOp, Direction, Expr, Literal, OrderBy};
-
-/// A page of `MessageProcessingLogs`.
-#[derive(Debug, Clone, Default)]
-pub struct ListQuery {
-    pub filter: Option<Expr>,
-    /// Empty: newest first.
-    pub orderby: Vec<OrderBy>,
-    pub skip: u64,
-    pub limit: u64,
-    /// Also count every match (`$inlinecount=allpages`, `$count`).
-    pub count: bool,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct Page {
-    pub entries: Vec<Entry>,
-    pub total: Option<u64>,
-}
+use crate::store::{Entry, ErrorInfo, Payload, PayloadInfo, Store, StoreError};
 
 const ENTRY_COLUMNS: &str = "message_guid, correlation_id, transaction_id, application_message_id,
     application_message_type, integration_flow_name, sender, status, custom_status, log_start,
     log_end, event_count, repost, original_guid, error_text IS NOT NULL";
 
-/// The SQL expression of a schema field. Only these fixed strings ever become SQL text.
-fn column(path: &str) -> &'static str {
-    match path {
-        "MessageGuid" => "message_guid",
-        "CorrelationId" => "correlation_id",
-        "ApplicationMessageId" => "application_message_id",
-        "ApplicationMessageType" => "application_message_type",
-        "LogStart" => "log_start",
-        "LogEnd" => "log_end",
-        "Sender" => "sender",
-        "IntegrationFlowName" | "IntegrationArtifact/Id" | "IntegrationArtifact/Name" => {
-            "integration_flow_name"
-        }
-        "Status" => "status",
-        "CustomStatus" => "custom_status",
-        "LogLevel" => "'INFO'",
-        "TransactionId" => "transaction_id",
-        "IntegrationArtifact/Type" => "'INTEGRATION_FLOW'",
-        "EventCount" => "event_count",
-        "Repost" => "repost",
-        "OriginalMessageGuid" => "original_guid",
-        // Receiver, and anything a schema adds before this table learns it: always null.
-        _ => "NULL",
+/// The column of a field. Only these fixed strings ever become SQL text.
+fn column(field: LogField) -> &'static str {
+    match field {
+        LogField::Guid => "message_guid",
+        LogField::CorrelationId => "correlation_id",
+        LogField::TransactionId => "transaction_id",
+        LogField::ApplicationMessageId => "application_message_id",
+        LogField::ApplicationMessageType => "application_message_type",
+        LogField::IntegrationFlowName => "integration_flow_name",
+        LogField::Sender => "sender",
+        LogField::Status => "status",
+        LogField::CustomStatus => "custom_status",
+        LogField::LogStart => "log_start",
+        LogField::LogEnd => "log_end",
+        LogField::EventCount => "event_count",
+        LogField::Repost => "repost",
+        LogField::OriginalGuid => "original_guid",
     }
 }
 
-/// Appends the SQL of `expr` to `sql`, and its values to `values`.
-fn where_sql(expr: &Expr, sql: &mut String, values: &mut Vec<Value>) {
-    match expr {
-        Expr::And(a, b) | Expr::Or(a, b) => {
+/// Appends the SQL of `filter` to `sql`, and its values to `values`. The recursion goes as deep
+/// as the filter nests; `All`/`Any` lists are loops.
+fn where_sql(filter: &Filter, sql: &mut String, values: &mut Vec<SqlValue>) {
+    match filter {
+        Filter::All(terms) | Filter::Any(terms) => {
+            let (joint, empty) = match filter {
+                Filter::All(_) => (" AND ", "1"),
+                _ => (" OR ", "0"),
+            };
+            if terms.is_empty() {
+                sql.push_str(empty);
+                return;
+            }
             sql.push('(');
-            where_sql(a, sql, values);
-            sql.push_str(if matches!(expr, Expr::And(..)) {
-                " AND "
-            } else {
-                " OR "
-            });
-            where_sql(b, sql, values);
+            for (i, term) in terms.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(joint);
+                }
+                where_sql(term, sql, values);
+            }
             sql.push(')');
         }
-        Expr::Not(inner) => {
-            // A comparison with a missing value is unknown in SQL; OData's `not` of it is true.
+        Filter::Not(inner) => {
+            // A comparison with a missing value is unknown in SQL; `Not` of it is true.
             sql.push_str("(NOT coalesce(");
             where_sql(inner, sql, values);
             sql.push_str(", 0))");
         }
-        Expr::Compare { field, op, value } => {
-            // IS / IS NOT are SQLite's null-safe equality: `ne 'X'` matches null, `eq null` works.
+        Filter::Compare { field, op, value } => {
+            // IS / IS NOT are SQLite's null-safe equality: `Ne 'X'` matches null, `Eq Null` works.
             let operator = match op {
-                CompareOp::Eq => "IS",
-                CompareOp::Ne => "IS NOT",
-                CompareOp::Gt => ">",
-                CompareOp::Ge => ">=",
-                CompareOp::Lt => "<",
-                CompareOp::Le => "<=",
+                Op::Eq => "IS",
+                Op::Ne => "IS NOT",
+                Op::Gt => ">",
+                Op::Ge => ">=",
+                Op::Lt => "<",
+                Op::Le => "<=",
             };
-            sql.push_str(&format!("{} {operator} ?", column(field.path)));
+            sql.push_str(column(*field));
+            sql.push(' ');
+            sql.push_str(operator);
+            sql.push_str(" ?");
             values.push(match value {
-                Literal::Null => Value::Null,
-                Literal::Text(text) => Value::Text(text.clone()),
-                Literal::DateTime(at) => Value::Integer(epoch_millis(*at)),
-                Literal::Int(n) => Value::Integer(*n),
-                Literal::Bool(b) => Value::Integer(i64::from(*b)),
+                Value::Null => SqlValue::Null,
+                Value::Text(text) => SqlValue::Text(text.clone()),
+                Value::Time(at) => SqlValue::Integer(epoch_millis(*at)),
+                Value::Int(n) => SqlValue::Integer(*n),
+                Value::Bool(b) => SqlValue::Integer(i64::from(*b)),
             });
         }
     }
+}
+
+/// SQLite's words when a statement is beyond its limits (`SQLITE_MAX_EXPR_DEPTH`, the number of
+/// variables, of terms, the parser's stack): these come only from the query's shape. (The
+/// bundled SQLite's texts; a test runs into each one that the API's queries could reach.)
+const LIMIT_MESSAGES: &[&str] = &[
+    "Expression tree is too large",
+    "too many SQL variables",
+    "too many terms",
+    "too many arguments",
+    // The parser's stack (parentheses nested too deep).
+    "Recursion limit",
+];
+
+/// SQLite's reason when `error` is SQLite refusing the statement as beyond its limits, rather
+/// than the log failing.
+fn beyond_limits(error: &rusqlite::Error) -> Option<String> {
+    let rusqlite::Error::SqliteFailure(code, message) = error else {
+        return None;
+    };
+    let limit = code.code == ErrorCode::TooBig
+        || (code.code == ErrorCode::Unknown
+            && message
+                .as_deref()
+                .is_some_and(|m| LIMIT_MESSAGES.iter().any(|limit| m.contains(limit))));
+    limit.then(|| message.clone().unwrap_or_else(|| code.to_string()))
 }
 
 fn entry(row: &Row<'_>) -> rusqlite::Result<Entry> {
@@ -120,7 +133,15 @@ fn entry(row: &Row<'_>) -> rusqlite::Result<Entry> {
     })
 }
 
-fn list(db: &Connection, query: &ListQuery) -> rusqlite::Result<Page> {
+/// Runs `query`; `Ok(Err(reason))` when SQLite refuses it as beyond its limits.
+fn list(db: &Connection, query: &ListQuery) -> rusqlite::Result<Result<Page, String>> {
+    match run_list(db, query) {
+        Ok(page) => Ok(Ok(page)),
+        Err(error) => beyond_limits(&error).map(Err).ok_or(error),
+    }
+}
+
+fn run_list(db: &Connection, query: &ListQuery) -> rusqlite::Result<Page> {
     let mut condition = String::new();
     let mut values = Vec::new();
     if let Some(filter) = &query.filter {
@@ -143,14 +164,14 @@ fn list(db: &Connection, query: &ListQuery) -> rusqlite::Result<Page> {
         });
     }
     let mut order: Vec<String> = query
-        .orderby
+        .order
         .iter()
         .map(|o| {
             let direction = match o.direction {
-                Direction::Asc => "ASC",
-                Direction::Desc => "DESC",
+                Direction::Ascending => "ASC",
+                Direction::Descending => "DESC",
             };
-            format!("{} {direction}", column(o.field.path))
+            format!("{} {direction}", column(o.field))
         })
         .collect();
     if order.is_empty() {
@@ -162,10 +183,10 @@ fn list(db: &Connection, query: &ListQuery) -> rusqlite::Result<Page> {
         "SELECT {ENTRY_COLUMNS} FROM messages{condition} ORDER BY {} LIMIT ? OFFSET ?",
         order.join(", ")
     );
-    values.push(Value::Integer(
+    values.push(SqlValue::Integer(
         i64::try_from(query.limit).unwrap_or(i64::MAX),
     ));
-    values.push(Value::Integer(
+    values.push(SqlValue::Integer(
         i64::try_from(query.skip).unwrap_or(i64::MAX),
     ));
     let entries = db
@@ -176,9 +197,12 @@ fn list(db: &Connection, query: &ListQuery) -> rusqlite::Result<Page> {
 }
 
 impl Store {
-    /// A page of entries matching `query`.
+    /// A page of entries matching `query`; [`StoreError::TooComplex`] when SQLite refuses the
+    /// query as beyond its limits.
     pub async fn list(&self, query: ListQuery) -> Result<Page, StoreError> {
-        self.read(move |db| list(db, &query)).await
+        self.read(move |db| list(db, &query))
+            .await?
+            .map_err(StoreError::TooComplex)
     }
 
     /// One entry by `MessageGuid`.
