@@ -66,6 +66,9 @@ impl Default for Limits {
             header_read_timeout_ms: 10_000,
             body_read_timeout_ms: 30_000,
             shutdown_timeout_ms: 5_000,
+            max_connections: 512,
+            drain_max_bytes: 16 * 1024 * 1024,
+            drain_timeout_ms: 10_000,
         }
     }
 }

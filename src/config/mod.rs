@@ -100,18 +100,30 @@ pub struct StoreConfig {
     pub duplicate_window_days: u32,
 }
 
-/// Bounds that keep a slow or oversized client from holding the server.
+/// Bounds that keep a slow, silent or oversized client from holding the server.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
-    /// Largest accepted request body; larger ones get 413.
+    /// Largest accepted request body, counted after `Content-Encoding` is decoded; larger ones
+    /// get 413.
     pub max_body_bytes: usize,
-    /// Time a client has to send the request line and headers.
+    /// Time a connection has to send a request's headers, counted from its accept (on a TLS
+    /// listener, from the end of the handshake) or from the end of its previous answer: silent
+    /// and idle connections are closed after it.
     pub header_read_timeout_ms: u64,
     /// Time a client has to send the whole body once the headers are in; then 408.
     pub body_read_timeout_ms: u64,
     /// How long a shutdown waits for requests in flight before it closes them.
     pub shutdown_timeout_ms: u64,
+    /// Connections served at once, over all listeners. Further ones wait in the kernel's listen
+    /// backlog until one closes; keep it well below the open-file limit (`ulimit -n`).
+    pub max_connections: usize,
+    /// After an answer sent before the body was read (401, 404, 413...), at most this many
+    /// further body bytes are read and thrown away, so that a client still writing sees the
+    /// answer instead of a reset connection; past it, the connection is closed.
+    pub drain_max_bytes: u64,
+    /// The time that draining may take, on the same terms.
+    pub drain_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

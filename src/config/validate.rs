@@ -45,6 +45,9 @@ fn validate_limits(config: &Config, errors: &mut Vec<String>) {
         ("header_read_timeout_ms", limits.header_read_timeout_ms),
         ("body_read_timeout_ms", limits.body_read_timeout_ms),
         ("shutdown_timeout_ms", limits.shutdown_timeout_ms),
+        ("max_connections", limits.max_connections as u64),
+        ("drain_max_bytes", limits.drain_max_bytes),
+        ("drain_timeout_ms", limits.drain_timeout_ms),
     ] {
         if value == 0 {
             errors.push(format!("limits.{key} must be greater than 0"));

@@ -24,6 +24,7 @@ mod oauth;
 mod odata;
 mod soap;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -99,6 +100,11 @@ pub struct ConnectionInfo {
     pub secure: bool,
     /// The client certificate the TLS handshake verified against `[tls] client_ca`.
     pub client_certificate: Option<Arc<ClientCertificate>>,
+    /// The address the connection came from: forwarded headers are believed only from
+    /// `[proxy] trusted` peers.
+    pub peer: Option<SocketAddr>,
+    /// The address the connection reached, the server's own name when a request gives none.
+    pub local: Option<SocketAddr>,
 }
 
 async fn health() -> axum::Json<serde_json::Value> {

@@ -5,9 +5,9 @@ use crate::common;
 
 use std::time::Duration;
 
-use crate::common::{PASSWORD, TestApp, USER, fixture};
-use base64::Engine;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use crate::common::raw::{post_head_as_user, read_to_close, read_until};
+use crate::common::{TestApp, fixture};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
@@ -15,33 +15,7 @@ use tokio::time::Instant;
 /// `100 Continue`, which hyper sends once the handler starts reading the body: the sign that the
 /// request is in flight.
 fn head(length: usize) -> String {
-    let credentials =
-        base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"));
-    format!(
-        "POST /cxf/isc/events HTTP/1.1\r\nHost: test\r\nAuthorization: Basic {credentials}\r\n\
-         Content-Type: text/xml\r\nContent-Length: {length}\r\nExpect: 100-continue\r\n\r\n"
-    )
-}
-
-async fn read_until(stream: &mut TcpStream, marker: &str) -> String {
-    let mut seen = Vec::new();
-    let mut buf = [0u8; 4096];
-    while !String::from_utf8_lossy(&seen).contains(marker) {
-        let n = stream.read(&mut buf).await.expect("read");
-        assert!(
-            n > 0,
-            "connection closed before {marker:?}; got {:?}",
-            String::from_utf8_lossy(&seen)
-        );
-        seen.extend_from_slice(&buf[..n]);
-    }
-    String::from_utf8_lossy(&seen).into_owned()
-}
-
-async fn read_to_close(stream: &mut TcpStream) -> String {
-    let mut seen = Vec::new();
-    let _ = stream.read_to_end(&mut seen).await;
-    String::from_utf8_lossy(&seen).into_owned()
+    post_head_as_user(length, "Expect: 100-continue\r\n")
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ pub mod logs;
 pub mod oauth;
 pub mod pki;
 pub mod process;
+pub mod raw;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
