@@ -34,6 +34,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::trace::TraceLayer;
 
 pub use answer::{ClientFault, CloseConnection, MESSAGE_ID_HEADER};
@@ -47,7 +48,11 @@ use crate::auth::ClientCertificate;
 ///
 /// Every request gets a `debug` span (method and path, never headers, so no credentials) and one
 /// line when it is answered, at the level of whose fault it is (see [`log_response`]), and a
-/// panic anywhere below becomes a plain 500 instead of a dropped connection.
+/// panic anywhere below becomes a plain 500 instead of a dropped connection. A body sent with
+/// `Content-Encoding: gzip` or `deflate` (PHP SoapClient's `compression` option) is decoded as it
+/// is read, so every limit counts decoded bytes and the log keeps the decoded envelope; any other
+/// coding passes through with its header, for the endpoint to refuse by name (415) after
+/// authentication, as it does every body rule.
 pub fn router(app: App) -> Router {
     let mut router = Router::new()
         .route("/health", get(health))
@@ -61,6 +66,7 @@ pub fn router(app: App) -> Router {
     router
         .fallback(soap::dispatch)
         .with_state(app)
+        .layer(RequestDecompressionLayer::new().pass_through_unaccepted(true))
         .layer(
             TraceLayer::new_for_http()
                 .on_response(log_response)

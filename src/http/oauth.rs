@@ -100,7 +100,9 @@ async fn issue(app: &App, request: Request) -> Result<Response, OAuthError> {
             BodyError::TimedOut => {
                 OAuthError::invalid_request("the request body did not arrive in time")
             }
-            BodyError::Broken => OAuthError::invalid_request("the request body could not be read"),
+            BodyError::Broken | BodyError::Undecodable => {
+                OAuthError::invalid_request("the request body could not be read")
+            }
         })?;
     let content_type = parts
         .headers

@@ -122,6 +122,13 @@ async fn receive(app: &App, endpoint: Arc<Endpoint>, sender: String, request: Re
         return refusal.record(answer, reason).await;
     };
 
+    if let Some(coding) = body::unknown_encoding(request.headers()) {
+        let reason = format!(
+            "Content-Encoding {coding} is not supported; send the body as it is, or with gzip or deflate"
+        );
+        let answer = client_fault(StatusCode::UNSUPPORTED_MEDIA_TYPE, version, &reason);
+        return refusal.record(answer, reason).await;
+    }
     let limits = app.limits();
     let limit = limits.max_body_bytes;
     let declared = request
@@ -152,6 +159,12 @@ async fn receive(app: &App, endpoint: Arc<Endpoint>, sender: String, request: Re
                 None,
             );
             return refusal.record(answer, reason).await;
+        }
+        Err(BodyError::Undecodable) => {
+            let reason =
+                "the request body is not the gzip or deflate data its Content-Encoding names";
+            let answer = client_fault(StatusCode::BAD_REQUEST, version, reason);
+            return refusal.record(answer, reason.to_owned()).await;
         }
         Err(BodyError::Broken) => {
             let reason = "the request body could not be read".to_owned();
@@ -218,6 +231,16 @@ impl Refusal<'_> {
         }
         answer
     }
+}
+
+/// A `Client` fault in the request's SOAP version.
+fn client_fault(status: StatusCode, version: SoapVersion, reason: &str) -> Answer {
+    Answer::soap(
+        status,
+        version,
+        fault(version, FaultCode::Client, reason),
+        None,
+    )
 }
 
 fn too_large(version: SoapVersion, limit: usize) -> (Answer, String) {

@@ -7,6 +7,7 @@ mod common;
 mod access_and_handlers;
 mod cli;
 mod cli_tls;
+mod compressed_bodies;
 mod connections;
 mod drills;
 mod early_answers;
