@@ -7,7 +7,7 @@ use tokio::sync::watch;
 
 use crate::auth::{Authenticator, DistinguishedName, KeyError};
 use crate::config::endpoint_path;
-use crate::config::{Config, Limits};
+use crate::config::{Config, Limits, ProxyConfig};
 use crate::endpoint::{Endpoint, EndpointTable};
 use crate::event::{EventKind, EventTypes};
 use crate::handler::{BuildError, Chain, build_handlers};
@@ -27,6 +27,7 @@ struct Shared {
     endpoints: EndpointTable,
     auth: Authenticator,
     limits: Limits,
+    proxy: ProxyConfig,
     event_types: EventTypes,
     recorder: Recorder,
     started_at: OffsetDateTime,
@@ -130,6 +131,7 @@ impl App {
                 endpoints: EndpointTable::new(endpoints),
                 auth: Authenticator::from_config(config)?,
                 limits: config.limits.clone(),
+                proxy: config.proxy.clone(),
                 event_types: Self::event_types_of(config),
                 recorder,
                 started_at: crate::clock::now(),
@@ -161,6 +163,11 @@ impl App {
 
     pub fn limits(&self) -> &Limits {
         &self.shared.limits
+    }
+
+    /// `[proxy]`: the public URL and the proxies whose forwarded headers are believed.
+    pub fn proxy(&self) -> &ProxyConfig {
+        &self.shared.proxy
     }
 
     pub fn event_types(&self) -> &EventTypes {

@@ -15,6 +15,7 @@ mod expand;
 mod handler_tests;
 mod handlers;
 mod load;
+mod proxy;
 mod security;
 #[cfg(test)]
 mod security_tests;
@@ -43,6 +44,7 @@ pub use handlers::{
     JsonlConfig, LogHandlerConfig, RespondConfig, TypePattern, When,
 };
 pub use load::{ConfigError, Loaded, load};
+pub use proxy::{ProxyConfig, PublicUrl, TrustedProxy};
 pub use security::{ClientAuth, OAuthClientConfig, OAuthConfig, TlsConfig};
 pub use template::{Field, Part, Template};
 pub use validate::endpoint_path;
@@ -79,6 +81,10 @@ pub struct Config {
     pub oauth: OAuthConfig,
     /// HTTPS and client certificates; plain HTTP without it.
     pub tls: Option<TlsConfig>,
+    /// How iflowd names itself behind a reverse proxy (the WSDL's address, the monitoring API's
+    /// links).
+    #[serde(default)]
+    pub proxy: ProxyConfig,
 }
 
 /// The message processing log (`[store]`).

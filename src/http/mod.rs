@@ -22,6 +22,7 @@ mod deliver;
 mod error;
 mod oauth;
 mod odata;
+mod origin;
 mod soap;
 
 use std::net::SocketAddr;

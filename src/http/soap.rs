@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use time::OffsetDateTime;
@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 use super::answer::Answer;
 use super::body::{self, BodyError};
 use super::deliver::{Call, deliver};
-use super::{ApiError, ConnectionInfo, access};
+use super::{ApiError, ConnectionInfo, access, origin};
 use crate::app::App;
 use crate::auth::Principal;
 use crate::clock;
@@ -65,7 +65,7 @@ pub async fn dispatch(State(app): State<App>, request: Request) -> Response {
     };
 
     if wants_wsdl {
-        let url = endpoint_url(request.headers(), request.uri(), connection.secure);
+        let url = origin::endpoint_url(app.proxy(), request.headers(), request.uri(), &connection);
         return (
             [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
             wsdl::document(&url),
@@ -261,27 +261,4 @@ fn is_wsdl_query(query: &str) -> bool {
             .next()
             .is_some_and(|key| key.eq_ignore_ascii_case("wsdl"))
     })
-}
-
-/// The URL the client used to reach the endpoint, for the WSDL's `soap:address`.
-fn endpoint_url(headers: &HeaderMap, uri: &axum::http::Uri, secure: bool) -> String {
-    format!("{}{}", origin(headers, uri, secure), uri.path())
-}
-
-/// `scheme://host[:port]` as the client sees this server: `https` when the connection is TLS.
-/// Behind a proxy, `X-Forwarded-Proto` and `X-Forwarded-Host` tell the outside view.
-pub(super) fn origin(headers: &HeaderMap, uri: &axum::http::Uri, secure: bool) -> String {
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(',').next().unwrap_or(v).trim())
-    };
-    let own = if secure { "https" } else { "http" };
-    let scheme = header("x-forwarded-proto").unwrap_or(own);
-    let host = header("x-forwarded-host")
-        .or_else(|| header("host"))
-        .or_else(|| uri.authority().map(|a| a.as_str()))
-        .unwrap_or("localhost");
-    format!("{scheme}://{host}")
 }

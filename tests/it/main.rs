@@ -24,6 +24,7 @@ mod monitoring_queries;
 mod oauth_bearer;
 mod oauth_token_endpoint;
 mod odata_properties;
+mod public_address;
 mod readme;
 mod request_logging;
 mod restart;

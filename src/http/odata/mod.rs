@@ -37,7 +37,7 @@ use serde_json::{Value, json};
 
 use self::error::ODataError;
 use self::in_memory::Collection;
-use super::soap::origin;
+use super::origin::origin;
 use super::{ConnectionInfo, access, unauthorized};
 use crate::app::App;
 use crate::auth::{AuthError, Principal};
@@ -110,7 +110,7 @@ async fn serve(app: &App, request: &Parts) -> Result<Response, ODataError> {
         ));
     }
     let resource = resource(request.uri.path())?;
-    let origin = origin(&request.headers, &request.uri, connection.secure);
+    let origin = origin(app.proxy(), &request.headers, &request.uri, &connection);
     let call = Call {
         app,
         principal,
