@@ -162,4 +162,26 @@ mod tests {
             assert!(error.contains(says), "{text}: {error}");
         }
     }
+
+    /// The example documents `[proxy]` commented out; uncommented, it must be valid.
+    #[test]
+    fn the_examples_commented_proxy_block_is_valid_configuration() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("iflowd.example.toml");
+        let example = std::fs::read_to_string(path).unwrap();
+        let start = example.find("# [proxy]\n").expect("a [proxy] block");
+        let block: String = example[start..]
+            .lines()
+            .take_while(|l| l.starts_with('#'))
+            .filter(|l| !l.starts_with("# #"))
+            .map(|l| l.strip_prefix("# ").unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let config: super::super::Config = toml::from_str(&block).unwrap();
+        let proxy = config.proxy;
+        assert_eq!(
+            proxy.public_url.as_ref().unwrap().as_str(),
+            "https://iflowd.example.com"
+        );
+        assert!(proxy.trusts("10.20.30.40".parse().unwrap()));
+    }
 }
