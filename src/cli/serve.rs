@@ -52,12 +52,14 @@ pub fn run(config: Option<PathBuf>) -> anyhow::Result<()> {
                 }
             }
         }
+        // Before the banner: whoever reads it may stop the server at once.
+        let shutdown = server::shutdown_signal();
         print_banner(address, http_address, &loaded);
         tracing::info!(%address, tls = config.tls.is_some(), "listening");
         if let Some(http) = http_address {
             tracing::info!(address = %http, "listening (plain HTTP)");
         }
-        serve_listeners(listeners, app, server::shutdown_signal()).await?;
+        serve_listeners(listeners, app, shutdown).await?;
         Ok(())
     })
 }
