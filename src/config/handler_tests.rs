@@ -105,7 +105,7 @@ fn bad_forward_settings_name_the_handler_and_the_key() {
         ),
         (
             "type = \"forwrd\"\n",
-            "handlers.h: unknown variant `forwrd`, expected one of `log`, `jsonl`, `forward`, `exec`, `fault`, `respond`",
+            "handlers.h: unknown variant `forwrd`, expected one of `log`, `jsonl`, `forward`, `nats`, `exec`, `fault`, `respond`",
         ),
     ] {
         let error = error_of(handler);

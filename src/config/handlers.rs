@@ -11,6 +11,7 @@ use serde::{Deserialize, Deserializer};
 use wildmatch::WildMatch;
 
 use super::expand::EnvString;
+use super::nats::NatsConfig;
 use super::template::Template;
 use crate::event::EventKind;
 
@@ -24,6 +25,8 @@ pub enum HandlerConfig {
     Jsonl(JsonlConfig),
     /// POSTs each event (or the original envelope) to an HTTP(S) URL.
     Forward(ForwardConfig),
+    /// Publishes each event (or the envelope) to a NATS JetStream subject.
+    Nats(NatsConfig),
     /// Runs a program per event with the event JSON on standard input.
     Exec(ExecConfig),
     /// Fails on purpose, for failure drills.
@@ -39,6 +42,7 @@ impl HandlerConfig {
             Self::Log(c) => c.when.as_ref(),
             Self::Jsonl(c) => c.when.as_ref(),
             Self::Forward(c) => c.when.as_ref(),
+            Self::Nats(c) => c.when.as_ref(),
             Self::Exec(c) => c.when.as_ref(),
             Self::Fault(c) => c.when.as_ref(),
             Self::Respond(c) => c.when.as_ref(),
@@ -51,6 +55,7 @@ impl HandlerConfig {
             Self::Log(_) => "log",
             Self::Jsonl(_) => "jsonl",
             Self::Forward(_) => "forward",
+            Self::Nats(_) => "nats",
             Self::Exec(_) => "exec",
             Self::Fault(_) => "fault",
             Self::Respond(_) => "respond",
@@ -101,13 +106,13 @@ pub struct ForwardConfig {
 fn default_forward_timeout_ms() -> u64 {
     10_000
 }
-fn default_retries() -> u32 {
+pub(super) fn default_retries() -> u32 {
     2
 }
-fn default_backoff_ms() -> u64 {
+pub(super) fn default_backoff_ms() -> u64 {
     200
 }
-fn default_max_backoff_ms() -> u64 {
+pub(super) fn default_max_backoff_ms() -> u64 {
     5_000
 }
 
@@ -260,7 +265,7 @@ impl TypePattern {
 }
 
 /// Accepts `"x"` or `["x", "y"]`, keeping the item's own error message for a bad value.
-fn one_or_many<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+pub(super) fn one_or_many<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,

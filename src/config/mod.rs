@@ -15,10 +15,14 @@ mod expand;
 mod handler_tests;
 mod handlers;
 mod load;
+mod nats;
+#[cfg(test)]
+mod nats_tests;
 mod proxy;
 mod security;
 #[cfg(test)]
 mod security_tests;
+mod subject;
 mod template;
 #[cfg(test)]
 mod tests;
@@ -44,8 +48,10 @@ pub use handlers::{
     JsonlConfig, LogHandlerConfig, RespondConfig, TypePattern, When,
 };
 pub use load::{ConfigError, Loaded, load};
+pub use nats::{NatsAuth, NatsConfig, NatsConnect, NatsPayload, NatsTls};
 pub use proxy::{ProxyConfig, PublicUrl, TrustedProxy};
 pub use security::{ClientAuth, OAuthClientConfig, OAuthConfig, TlsConfig};
+pub use subject::{SubjectField, SubjectPart, SubjectTemplate};
 pub use template::{Field, Part, Template};
 pub use validate::endpoint_path;
 

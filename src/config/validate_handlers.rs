@@ -35,6 +35,7 @@ pub fn expand_env(handlers: &mut BTreeMap<String, HandlerConfig>, vars: &EnvVars
                     None => {}
                 }
             }
+            HandlerConfig::Nats(nats) => nats.expand(name, &mut expand),
             HandlerConfig::Exec(exec) => {
                 for (var, value) in &mut exec.env {
                     expand(format!("handlers.{name}.env.{var}"), value);
@@ -57,6 +58,7 @@ pub fn validate_handlers(handlers: &BTreeMap<String, HandlerConfig>, errors: &mu
                 }
             }
             HandlerConfig::Forward(forward) => validate_forward(&key, forward, errors),
+            HandlerConfig::Nats(nats) => nats.validate(&key, errors),
             HandlerConfig::Exec(exec) => validate_exec(&key, exec, errors),
             HandlerConfig::Fault(fault) => validate_fault(&key, fault, errors),
             HandlerConfig::Respond(respond) => {

@@ -10,6 +10,7 @@ use super::filter::Filtered;
 use super::forward::ForwardHandler;
 use super::jsonl::JsonlHandler;
 use super::log::LogHandler;
+use super::nats::NatsHandler;
 use super::respond::RespondHandler;
 use crate::config::HandlerConfig;
 
@@ -23,8 +24,8 @@ pub struct BuildError {
 
 /// Builds every configured handler plus the built-in `log` (unless the configuration defines its
 /// own). Handlers are shared: two endpoints naming the same handler use the same object (and, for
-/// `jsonl`, the same file; for `forward`, the same connection pool; for `fault`, the same
-/// delivery counts).
+/// `jsonl`, the same file; for `forward`, the same connection pool; for `nats`, the same
+/// connection; for `fault`, the same delivery counts).
 pub async fn build_handlers(
     configs: &BTreeMap<String, HandlerConfig>,
 ) -> Result<HashMap<String, Arc<dyn Handler>>, BuildError> {
@@ -46,6 +47,11 @@ pub async fn build_handlers(
             HandlerConfig::Forward(forward) => {
                 Arc::new(ForwardHandler::new(forward).map_err(failed)?)
             }
+            HandlerConfig::Nats(nats) => Arc::new(
+                NatsHandler::new(&Arc::from(name.as_str()), nats)
+                    .await
+                    .map_err(failed)?,
+            ),
             HandlerConfig::Exec(exec) => Arc::new(ExecHandler::new(exec).map_err(failed)?),
             HandlerConfig::Fault(fault) => {
                 Arc::new(FaultHandler::new(Arc::from(name.as_str()), fault))

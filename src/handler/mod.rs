@@ -5,9 +5,10 @@
 //! order, stopping at the first failure. A handler returns a domain result; turning a failure into
 //! a SOAP fault (or, for failure drills, another answer) is the HTTP layer's business.
 //!
-//! Messages with several events: `log`, `jsonl`, `forward` (with `body = "json"`) and `exec` act
-//! once per event, in order, and the first failing event fails the message; `forward` with
-//! `body = "soap"`, `respond` and `fault` act once per message. A handler with a `when` filter
+//! Messages with several events: `log`, `jsonl`, `forward` (with `body = "json"`), `nats` (with
+//! `payload = "event"`) and `exec` act once per event, in order, and the first failing event fails
+//! the message; `forward` with `body = "soap"`, `nats` with `payload = "envelope"`, `respond` and
+//! `fault` act once per message. A handler with a `when` filter
 //! sees only the events that match it (see [`filter`]) and is skipped when none does.
 
 mod build;
@@ -18,6 +19,7 @@ pub mod filter;
 mod forward;
 mod jsonl;
 mod log;
+mod nats;
 mod respond;
 #[cfg(test)]
 mod tests;

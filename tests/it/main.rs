@@ -21,6 +21,7 @@ mod metrics;
 mod monitoring_api;
 mod monitoring_limits;
 mod monitoring_queries;
+mod nats;
 mod oauth_bearer;
 mod oauth_token_endpoint;
 mod odata_properties;

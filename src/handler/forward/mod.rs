@@ -244,7 +244,7 @@ impl ForwardHandler {
 }
 
 /// An error and its causes, one after the other.
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+pub(super) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -3,6 +3,7 @@
 
 pub mod downstream;
 pub mod logs;
+pub mod nats;
 pub mod oauth;
 pub mod pki;
 pub mod process;

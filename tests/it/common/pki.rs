@@ -75,6 +75,17 @@ impl Pki {
         identity(cn, &self.rogue_ca)
     }
 
+    /// A client certificate like [`Pki::client_identity`]'s, written as PEM files in the PKI's
+    /// directory: (certificate, key), for clients that take files (NATS).
+    pub fn client_files(&self, cn: &str) -> (PathBuf, PathBuf) {
+        let (cert_pem, key_pem) = signed(cn, &self.ca);
+        let cert = self.dir.path().join(format!("{cn}.pem"));
+        let key = self.dir.path().join(format!("{cn}-key.pem"));
+        std::fs::write(&cert, cert_pem).unwrap();
+        std::fs::write(&key, key_pem).unwrap();
+        (cert, key)
+    }
+
     /// A client trusting the server certificate, optionally presenting `identity`.
     pub fn client(&self, identity: Option<reqwest::Identity>) -> reqwest::Client {
         let mut builder = reqwest::Client::builder().tls_certs_only([self.server_certificate()]);
@@ -93,6 +104,12 @@ fn make_ca(name: &str) -> CertifiedIssuer<'static, KeyPair> {
 }
 
 fn identity(cn: &str, issuer: &CertifiedIssuer<'static, KeyPair>) -> reqwest::Identity {
+    let (cert, key) = signed(cn, issuer);
+    reqwest::Identity::from_pem(format!("{cert}{key}").as_bytes()).unwrap()
+}
+
+/// A client certificate `CN=<cn>, O=ACME Corp` signed by `issuer`: certificate and key, PEM.
+fn signed(cn: &str, issuer: &CertifiedIssuer<'static, KeyPair>) -> (String, String) {
     let mut params = CertificateParams::new(Vec::new()).unwrap();
     params.distinguished_name.push(DnType::CommonName, cn);
     params
@@ -101,6 +118,5 @@ fn identity(cn: &str, issuer: &CertifiedIssuer<'static, KeyPair>) -> reqwest::Id
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
     let key = KeyPair::generate().unwrap();
     let cert = params.signed_by(&key, issuer).unwrap();
-    let pem = format!("{}{}", cert.pem(), key.serialize_pem());
-    reqwest::Identity::from_pem(pem.as_bytes()).unwrap()
+    (cert.pem(), key.serialize_pem())
 }
