@@ -7,7 +7,7 @@ mod access;
 use std::collections::BTreeSet;
 
 use crate::common::logs::Logs;
-use crate::common::nats::NatsServer;
+use crate::common::nats::{Access, NatsServer};
 use crate::common::{TestApp, envelope, fixture, message_id, users_toml};
 use iflowd::App;
 use iflowd::config::{Env, load};
@@ -416,4 +416,67 @@ async fn no_server_at_start_up_stops_it_unless_connect_is_background() {
     nats.restart().await;
     assert_eq!(post(&app, "hire.xml").await, 200);
     assert_eq!(nats.stream_messages("SF").await, 1);
+}
+
+/// `iflowd.example.toml` with `[handlers.to-bus]` uncommented and added to its first endpoint's
+/// chain, as its comment says, against `server`, its files in the test's directory.
+fn example_with_bus(server: &NatsServer) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("iflowd.example.toml");
+    let example = std::fs::read_to_string(path).unwrap();
+    let mut out = Vec::new();
+    let mut in_block = false;
+    for line in example.lines() {
+        in_block = (in_block || line == "# [handlers.to-bus]") && line.starts_with('#');
+        out.push(match line.strip_prefix("# ") {
+            Some(uncommented) if in_block => uncommented,
+            _ => line,
+        });
+    }
+    let text = out.join("\n");
+    assert!(
+        text.contains("\n[handlers.to-bus]\n") && text.contains("\ntype = \"nats\"\n"),
+        "{text}"
+    );
+    text.replacen(
+        "handlers = [\"log\", \"archive\"]",
+        "handlers = [\"log\", \"to-bus\", \"archive\"]",
+        1,
+    )
+    .replace("nats://127.0.0.1:4222", &server.url())
+    .replace("path = \"events.jsonl\"", "path = \"{dir}/events.jsonl\"")
+    .replace("data_dir = \"./iflowd-data\"", "data_dir = \"{dir}/data\"")
+}
+
+#[tokio::test]
+async fn the_examples_nats_handler_publishes_once_uncommented() {
+    let nats = NatsServer::start_with(
+        r#"authorization { users = [ { user: "iflowd", password: "bus-pw" } ] }"#,
+        Access::User("iflowd".into(), "bus-pw".into()),
+    )
+    .await;
+    nats.create_stream("SF_EVENTS", &["sf.events.>"]).await;
+    let env = Env {
+        vars: [("NATS_PASSWORD", "bus-pw")].into_iter().collect(),
+        ..Env::default()
+    };
+    let app = TestApp::spawn_with_env(&example_with_bus(&nats), env).await;
+    // The example's own user.
+    let response = app
+        .client
+        .post(app.url("/cxf/isc/change-in-manager"))
+        .basic_auth("isc", Some("change-me"))
+        .header("Content-Type", "text/xml; charset=utf-8")
+        .body(fixture("change-in-manager.xml"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let read = nats.read("SF_EVENTS").await;
+    assert_eq!(read.len(), 1);
+    assert_eq!(read[0].subject, "sf.events.change_in_manager");
+    assert_eq!(
+        read[0].header("Nats-Msg-Id"),
+        Some("b1d0e8f4-3a5c-4e2b-8c7d-9f6e5d4c3b2a")
+    );
 }
