@@ -11,8 +11,8 @@ use crate::config::{Config, Limits, ProxyConfig};
 use crate::endpoint::{Endpoint, EndpointTable};
 use crate::event::{EventKind, EventTypes};
 use crate::handler::{BuildError, Chain, build_handlers};
+use crate::message_log::MessageLog;
 use crate::metrics::Metrics;
-use crate::mpl::Recorder;
 use crate::store::{Retention, Store, StoreError, spawn_purge};
 
 /// A cheap-to-clone handle on everything a request needs. The configuration-made parts never
@@ -29,7 +29,7 @@ struct Shared {
     limits: Limits,
     proxy: ProxyConfig,
     event_types: EventTypes,
-    recorder: Recorder,
+    message_log: MessageLog,
     started_at: OffsetDateTime,
     purges: Option<watch::Receiver<u64>>,
     token_path: Option<String>,
@@ -120,7 +120,7 @@ impl App {
         } else {
             (None, None)
         };
-        let recorder = Recorder::new(
+        let message_log = MessageLog::new(
             store,
             settings.payloads,
             time::Duration::days(settings.duplicate_window_days.into()),
@@ -133,7 +133,7 @@ impl App {
                 limits: config.limits.clone(),
                 proxy: config.proxy.clone(),
                 event_types: Self::event_types_of(config),
-                recorder,
+                message_log,
                 started_at: crate::clock::now(),
                 purges,
                 token_path: (!config.oauth_clients.is_empty())
@@ -175,17 +175,17 @@ impl App {
     }
 
     /// The message log (which may have no store behind it).
-    pub fn recorder(&self) -> &Recorder {
-        &self.shared.recorder
+    pub fn message_log(&self) -> &MessageLog {
+        &self.shared.message_log
     }
 
     /// The message log's store, unless `[store] enabled = false`.
     pub fn store(&self) -> Option<&Store> {
-        self.shared.recorder.store()
+        self.shared.message_log.store()
     }
 
     pub fn metrics(&self) -> &Metrics {
-        self.shared.recorder.metrics()
+        self.shared.message_log.metrics()
     }
 
     /// When this service started (the artifacts' `DeployedOn`).

@@ -6,14 +6,14 @@
 //! * [`server`]: the accept loop, timeouts and graceful shutdown.
 //! * [`http`]: routes; authentication and authorisation via [`auth`]; body limits; and the only
 //!   place where outcomes become status codes, SOAP faults and JSON errors.
-//! * [`endpoint`]: CPI path matching, and [`endpoint::Endpoint::receive`], the protocol-free core
-//!   of a call.
+//! * [`endpoint`]: CPI path matching, and the protocol-free core of a call
+//!   ([`endpoint::Endpoint::prepare`], [`endpoint::Endpoint::process`]).
 //! * [`soap`]: raw XML stops here. Parses envelopes, writes acknowledgements, faults and the WSDL.
 //! * [`event`]: typed events (Change in Manager, Hire, Rehire, Termination, Other) and their JSON
 //!   shape.
 //! * [`handler`]: the per-endpoint handler chain and the built-in handlers.
-//! * [`mpl`]: the message processing log as a call sees it: duplicates, `PROCESSING`, the final
-//!   status; kept by [`store`] (SQLite, raw SQL stops there).
+//! * [`message_log`]: the message processing log as a call sees it: duplicates, `PROCESSING`,
+//!   the final status; kept by [`store`] (SQLite, raw SQL stops there).
 //!
 //! The monitoring API reads the same store: [`odata`] parses its query options into typed
 //! values, [`http`] serves it under `/api/v1/` and the Prometheus [`metrics`] at `/metrics`.
@@ -32,8 +32,8 @@ pub mod event;
 pub mod handler;
 pub mod http;
 pub mod message;
+pub mod message_log;
 pub mod metrics;
-pub mod mpl;
 pub mod odata;
 pub mod server;
 pub mod soap;

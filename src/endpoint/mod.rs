@@ -1,8 +1,9 @@
 //! Endpoints: CPI's "iFlows". Each has a path, a required role and a handler chain.
 //!
-//! [`Endpoint::receive`] is the protocol-free core of a call: parse, type, run the chain, and
-//! report an [`Outcome`]. The HTTP layer authenticates before it and renders the outcome after
-//! it; nothing here knows about status codes.
+//! [`Endpoint::prepare`] and [`Endpoint::process`] are the protocol-free core of a call: parse and
+//! type the body, run the chain, and report an [`Outcome`]. The HTTP layer authenticates before
+//! them, records the call in the message log between them, and renders the outcome after them;
+//! nothing here knows about status codes.
 
 mod table;
 #[cfg(test)]
@@ -50,20 +51,6 @@ pub enum Outcome {
 }
 
 impl Endpoint {
-    /// Processes one call whose caller is already authenticated and authorised:
-    /// [`Endpoint::prepare`], then [`Endpoint::process`].
-    pub async fn receive(
-        &self,
-        context: MessageContext,
-        announced: SoapVersion,
-        types: &EventTypes,
-    ) -> Outcome {
-        match self.prepare(context, announced, types) {
-            Ok(message) => self.process(message).await,
-            Err(rejected) => *rejected,
-        }
-    }
-
     /// Parses and types the body. `announced` is the SOAP version the `Content-Type` announced,
     /// used to answer a body too broken to tell its own. A body that is not an `ExternalEvent`
     /// call is an [`Outcome::Rejected`].

@@ -7,7 +7,7 @@
 //! GET  /api/v1/...        the OData monitoring API                        (odata/)
 //! POST /oauth/token       OAuth client-credentials token (oauth.rs; path from [oauth], only
 //!                         with [[oauth_clients]])
-//! POST <endpoint path>    SOAP ExternalEvent → acknowledgement or fault   (soap.rs, deliver.rs)
+//! POST <endpoint path>    SOAP ExternalEvent → acknowledgement or fault   (soap.rs, pipeline.rs)
 //! GET  <endpoint path>?wsdl  the WSDL                                     (soap.rs)
 //! anything else           404 JSON error
 //! ```
@@ -16,13 +16,13 @@
 //! prefix, which [`crate::endpoint::EndpointTable`] does, so endpoints sit behind the fallback.
 
 mod access;
-mod answer;
 mod body;
-mod deliver;
 mod error;
 mod oauth;
 mod odata;
 mod origin;
+mod pipeline;
+mod reply;
 mod soap;
 
 use std::net::SocketAddr;
@@ -38,9 +38,9 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::trace::TraceLayer;
 
-pub use answer::{ClientFault, CloseConnection, MESSAGE_ID_HEADER};
 pub use error::{ApiError, unauthorized};
 pub use odata::PAGE_SIZE;
+pub use reply::{ClientFault, CloseConnection, MESSAGE_ID_HEADER};
 
 use crate::app::App;
 use crate::auth::ClientCertificate;

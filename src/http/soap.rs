@@ -1,5 +1,5 @@
 //! Endpoint requests: authenticate, authorise, read the body, and hand the call to
-//! [`super::deliver`], which records it in the message log around the handler chain.
+//! [`super::pipeline`], which records it in the message log around the handler chain.
 //!
 //! The order of the checks is CPI's: an unknown path is a 404 before anything else; then
 //! credentials (401) and role (403), so an anonymous caller learns nothing about the body rules;
@@ -15,16 +15,16 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use time::OffsetDateTime;
 
-use super::answer::Answer;
 use super::body::{self, BodyError};
-use super::deliver::{Call, deliver};
+use super::pipeline::{self, Call};
+use super::reply::Reply;
 use super::{ApiError, ConnectionInfo, access, origin};
 use crate::app::App;
 use crate::auth::Principal;
 use crate::clock;
 use crate::endpoint::Endpoint;
 use crate::message::MessageId;
-use crate::mpl::{Ending, Facts, Identity};
+use crate::message_log::{Ending, Facts, Identity};
 use crate::soap::response::{FaultCode, fault};
 use crate::soap::{SoapVersion, wsdl};
 use crate::store::{ErrorInfo, Status};
@@ -88,10 +88,10 @@ async fn post(
     answer.into_response()
 }
 
-/// Checks the media type and size, reads the body, and hands the call to [`deliver`] on a task
+/// Checks the media type and size, reads the body, and hands the call to [`pipeline::run`] on a task
 /// of its own. Refusals get a `FAILED` log entry too: every call that passed authentication
 /// has one.
-async fn receive(app: &App, endpoint: Arc<Endpoint>, sender: String, request: Request) -> Answer {
+async fn receive(app: &App, endpoint: Arc<Endpoint>, sender: String, request: Request) -> Reply {
     let started = clock::now();
     let content_type = request
         .headers()
@@ -114,7 +114,7 @@ async fn receive(app: &App, endpoint: Arc<Endpoint>, sender: String, request: Re
         let reason = format!(
             "Content-Type {shown} is not SOAP; send text/xml (SOAP 1.1) or application/soap+xml (SOAP 1.2)"
         );
-        let answer = Answer::json_error(
+        let answer = Reply::json_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
             &reason,
@@ -152,7 +152,7 @@ async fn receive(app: &App, endpoint: Arc<Endpoint>, sender: String, request: Re
                 "the request body did not arrive within {} ms",
                 limits.body_read_timeout_ms
             );
-            let answer = Answer::soap(
+            let answer = Reply::soap(
                 StatusCode::REQUEST_TIMEOUT,
                 version,
                 fault(version, FaultCode::Client, &reason),
@@ -168,7 +168,7 @@ async fn receive(app: &App, endpoint: Arc<Endpoint>, sender: String, request: Re
         }
         Err(BodyError::Broken) => {
             let reason = "the request body could not be read".to_owned();
-            let answer = Answer::json_error(StatusCode::BAD_REQUEST, "bad_request", &reason);
+            let answer = Reply::json_error(StatusCode::BAD_REQUEST, "bad_request", &reason);
             return refusal.record(answer, reason).await;
         }
     };
@@ -183,9 +183,9 @@ async fn receive(app: &App, endpoint: Arc<Endpoint>, sender: String, request: Re
     // Its own task: if the sender hangs up, the chain still finishes and the entry is completed.
     // Boxed first: the pipeline's future is several kilobytes, which spawning would otherwise
     // copy a few times over.
-    match tokio::spawn(Box::pin(deliver(app.clone(), call, body))).await {
+    match tokio::spawn(Box::pin(pipeline::run(app.clone(), call, body))).await {
         Ok(answer) => answer,
-        Err(_) => Answer::json_error(
+        Err(_) => Reply::json_error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
             "the request could not be processed",
@@ -203,7 +203,7 @@ struct Refusal<'a> {
 
 impl Refusal<'_> {
     /// Writes the refusal's `FAILED` entry and names it in the answer.
-    async fn record(self, mut answer: Answer, reason: String) -> Answer {
+    async fn record(self, mut answer: Reply, reason: String) -> Reply {
         let id = MessageId::new();
         let who = Identity {
             guid: &id,
@@ -220,11 +220,12 @@ impl Refusal<'_> {
         // Boxed: the store's future is a couple of kilobytes, and keeping it inline would make
         // every request's future (copied as it is handed from axum to hyper) that much larger
         // for a path a well-behaved sender never takes.
-        let recorded = Box::pin(
-            self.app
-                .recorder()
-                .record(&who, &Facts::default(), ending, None),
-        )
+        let recorded = Box::pin(self.app.message_log().record(
+            &who,
+            &Facts::default(),
+            ending,
+            None,
+        ))
         .await;
         if recorded.is_ok() {
             answer.id = Some(id);
@@ -234,8 +235,8 @@ impl Refusal<'_> {
 }
 
 /// A `Client` fault in the request's SOAP version.
-fn client_fault(status: StatusCode, version: SoapVersion, reason: &str) -> Answer {
-    Answer::soap(
+fn client_fault(status: StatusCode, version: SoapVersion, reason: &str) -> Reply {
+    Reply::soap(
         status,
         version,
         fault(version, FaultCode::Client, reason),
@@ -243,9 +244,9 @@ fn client_fault(status: StatusCode, version: SoapVersion, reason: &str) -> Answe
     )
 }
 
-fn too_large(version: SoapVersion, limit: usize) -> (Answer, String) {
+fn too_large(version: SoapVersion, limit: usize) -> (Reply, String) {
     let reason = format!("the request body is larger than the limit of {limit} bytes");
-    let answer = Answer::soap(
+    let answer = Reply::soap(
         StatusCode::PAYLOAD_TOO_LARGE,
         version,
         fault(version, FaultCode::Client, &reason),

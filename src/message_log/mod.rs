@@ -1,10 +1,10 @@
 //! The message processing log as the request pipeline uses it.
 //!
-//! A [`Recorder`] stands between the HTTP layer and the [`crate::store`]: it decides whether a
+//! A [`MessageLog`] stands between the HTTP layer and the [`crate::store`]: it decides whether a
 //! delivery is new, a duplicate of a completed one, or a second copy of one still running,
-//! and writes its entry before the chain runs ([`Recorder::begin`]); it completes the entry
-//! after ([`Recorder::finish`]); and it writes the one-step entries of calls that
-//! end at once ([`Recorder::record`]). With the store turned off it only counts metrics.
+//! and writes its entry before the chain runs ([`MessageLog::begin`]); it completes the entry
+//! after ([`MessageLog::finish`]); and it writes the one-step entries of calls that
+//! end at once ([`MessageLog::record`]). With the store turned off it only counts metrics.
 //!
 //! Duplicates are keyed on (endpoint, `externalEventId`) among `COMPLETED` entries that started
 //! within the window. Within one process, a delivery whose key is already being processed is not
@@ -60,9 +60,9 @@ impl Facts {
     }
 }
 
-/// Whether a parsed delivery may run, as [`Recorder::begin`] decides.
+/// Whether a parsed delivery may run, as [`MessageLog::begin`] decides.
 pub enum Begin {
-    /// Run it: the `PROCESSING` entry is written; [`Recorder::finish`] completes it.
+    /// Run it: the `PROCESSING` entry is written; [`MessageLog::finish`] completes it.
     Run(Running),
     /// Its externalEventId completed before: answer like the original, do not run.
     Duplicate(Original),
@@ -74,7 +74,7 @@ pub enum Begin {
 
 type Claims = Arc<Mutex<HashMap<(Arc<str>, String), String>>>;
 
-/// A delivery whose `PROCESSING` entry is written, until [`Recorder::finish`] completes it.
+/// A delivery whose `PROCESSING` entry is written, until [`MessageLog::finish`] completes it.
 pub struct Running {
     /// The entry's row (none without a store).
     row: Option<i64>,
@@ -129,7 +129,7 @@ impl Ending {
     }
 }
 
-pub struct Recorder {
+pub struct MessageLog {
     store: Option<Store>,
     payloads: bool,
     window: time::Duration,
@@ -137,7 +137,7 @@ pub struct Recorder {
     metrics: Metrics,
 }
 
-impl Recorder {
+impl MessageLog {
     pub fn new(
         store: Option<Store>,
         payloads: bool,

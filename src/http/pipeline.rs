@@ -19,11 +19,11 @@ use std::sync::Arc;
 use bytes::Bytes;
 use time::OffsetDateTime;
 
-use super::answer::Answer;
+use super::reply::Reply;
 use crate::app::App;
 use crate::endpoint::{Endpoint, Outcome};
 use crate::message::{Ack, MessageContext};
-use crate::mpl::{Begin, Ending, Facts, Identity, Recorder, Running};
+use crate::message_log::{Begin, Ending, Facts, Identity, MessageLog, Running};
 use crate::soap::SoapVersion;
 use crate::store::{ErrorInfo, Status};
 
@@ -39,8 +39,8 @@ pub struct Call {
 
 /// Processes and records one call. Runs as its own task (see `soap::post`), so a sender that
 /// hangs up does not cut the chain or the log entry short.
-pub async fn deliver(app: App, call: Call, body: Bytes) -> Answer {
-    let recorder = app.recorder();
+pub async fn run(app: App, call: Call, body: Bytes) -> Reply {
+    let log = app.message_log();
     let endpoint = &call.endpoint;
     let context = MessageContext::new(Arc::clone(&endpoint.name), call.sender.clone(), body);
     let id = context.id.clone();
@@ -56,7 +56,7 @@ pub async fn deliver(app: App, call: Call, body: Bytes) -> Answer {
     let message = match endpoint.prepare(context, call.version, app.event_types()) {
         Ok(message) => message,
         Err(outcome) => {
-            let answer = Answer::of_outcome(endpoint, &outcome);
+            let answer = Reply::of_outcome(endpoint, &outcome);
             let mut ending = Ending::new(Status::Failed);
             if let Outcome::Rejected { error, .. } = &*outcome {
                 ending.error = Some(ErrorInfo {
@@ -66,7 +66,7 @@ pub async fn deliver(app: App, call: Call, body: Bytes) -> Answer {
             }
             ending.response = Some((answer.content_type, Bytes::from(answer.body.clone())));
             // Nothing was accepted, so a failed write does not change the answer (it is logged).
-            let _ = recorder
+            let _ = log
                 .record(&who, &Facts::default(), ending, request_payload)
                 .await;
             return answer;
@@ -75,18 +75,15 @@ pub async fn deliver(app: App, call: Call, body: Bytes) -> Answer {
     let facts = Facts::of(&message);
     let version = message.envelope.soap_version;
 
-    match recorder
-        .begin(&who, &facts, &request, &call.content_type)
-        .await
-    {
+    match log.begin(&who, &facts, &request, &call.content_type).await {
         Begin::Run(running) => {
             let outcome = endpoint.process(message).await;
-            finish(recorder, endpoint, &who, running, &outcome).await
+            finish(log, endpoint, &who, running, &outcome).await
         }
         Begin::Duplicate(original) => {
-            let ack = Recorder::original_ack(&original)
+            let ack = MessageLog::original_ack(&original)
                 .unwrap_or_else(|| Ack::accepted(&message.context, message.envelope.events.len()));
-            let answer = Answer::acknowledged(&message.envelope, &ack, &id);
+            let answer = Reply::acknowledged(&message.envelope, &ack, &id);
             tracing::info!(
                 message_id = %id,
                 endpoint = %endpoint.name,
@@ -98,9 +95,9 @@ pub async fn deliver(app: App, call: Call, body: Bytes) -> Answer {
             ending.ack = Some(ack);
             ending.response = Some((answer.content_type, Bytes::from(answer.body.clone())));
             ending.original = Some((original.guid, Some(original.correlation_id)));
-            match recorder.record(&who, &facts, ending, request_payload).await {
+            match log.record(&who, &facts, ending, request_payload).await {
                 Ok(()) => answer,
-                Err(_) => Answer::internal_error(endpoint.adapter, version, &id),
+                Err(_) => Reply::internal_error(endpoint.adapter, version, &id),
             }
         }
         Begin::InFlight(running) => {
@@ -108,7 +105,7 @@ pub async fn deliver(app: App, call: Call, body: Bytes) -> Answer {
                 "The message with externalEventId {} is still being processed (MPL ID {running}); this delivery was not processed. Retry later. The MPL ID for this call is : {id}",
                 facts.application_message_id.as_deref().unwrap_or("")
             );
-            let answer = Answer::failure(endpoint.adapter, version, &text, &id);
+            let answer = Reply::failure(endpoint.adapter, version, &text, &id);
             let mut ending = Ending::new(Status::Failed);
             ending.error = Some(ErrorInfo {
                 text: text.clone(),
@@ -116,22 +113,22 @@ pub async fn deliver(app: App, call: Call, body: Bytes) -> Answer {
             });
             ending.response = Some((answer.content_type, Bytes::from(answer.body.clone())));
             ending.original = Some((running, None));
-            let _ = recorder.record(&who, &facts, ending, request_payload).await;
+            let _ = log.record(&who, &facts, ending, request_payload).await;
             answer
         }
-        Begin::StoreFailed => Answer::internal_error(endpoint.adapter, version, &id),
+        Begin::StoreFailed => Reply::internal_error(endpoint.adapter, version, &id),
     }
 }
 
 /// Renders the answer of a processed message and completes its entry with it.
 async fn finish(
-    recorder: &Recorder,
+    log: &MessageLog,
     endpoint: &Endpoint,
     who: &Identity<'_>,
     running: Running,
     outcome: &Outcome,
-) -> Answer {
-    let answer = Answer::of_outcome(endpoint, outcome);
+) -> Reply {
+    let answer = Reply::of_outcome(endpoint, outcome);
     let mut ending = match outcome {
         Outcome::Accepted { ack, .. } => {
             let mut ending = Ending::new(Status::Completed);
@@ -156,13 +153,13 @@ async fn finish(
         }
     };
     ending.response = Some((answer.content_type, Bytes::from(answer.body.clone())));
-    match recorder.finish(who, running, ending).await {
+    match log.finish(who, running, ending).await {
         Ok(()) => answer,
         // The chain ran, but without a durable COMPLETED entry the sender must not be told so:
         // it retries, and the message is processed again (at least once, never lost).
         Err(_) => match outcome {
             Outcome::Accepted { message, .. } | Outcome::Failed { message, .. } => {
-                Answer::internal_error(endpoint.adapter, message.envelope.soap_version, who.guid)
+                Reply::internal_error(endpoint.adapter, message.envelope.soap_version, who.guid)
             }
             Outcome::Rejected { .. } => answer,
         },

@@ -1,4 +1,4 @@
-//! Answers to endpoint calls, as values: rendered first, stored in the message log, then sent.
+//! Replies to endpoint calls, as values: rendered first, stored in the message log, then sent.
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -14,9 +14,9 @@ use crate::soap::response::{FaultCode, acknowledgement, fault};
 /// The response header CPI uses to tell a sender which log entry its call produced.
 pub const MESSAGE_ID_HEADER: &str = "SAP_MessageProcessingLogID";
 
-/// A rendered answer: what the sender gets, and what the log keeps as the response body.
+/// A rendered reply: what the sender gets, and what the log keeps as the response body.
 #[derive(Debug, Clone)]
-pub struct Answer {
+pub struct Reply {
     pub status: StatusCode,
     pub content_type: &'static str,
     pub body: String,
@@ -28,7 +28,7 @@ pub struct Answer {
     pub client_fault: bool,
 }
 
-/// Marks the response of a `Client` fault (see [`Answer::client_fault`]), so that the trace layer
+/// Marks the response of a `Client` fault (see [`Reply::client_fault`]), so that the trace layer
 /// logs it as the sender's mistake, not as a server error, whatever its status.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientFault;
@@ -38,7 +38,7 @@ pub struct ClientFault;
 #[derive(Debug, Clone, Copy)]
 pub struct CloseConnection;
 
-impl Answer {
+impl Reply {
     pub fn soap(
         status: StatusCode,
         version: SoapVersion,
@@ -184,7 +184,7 @@ impl Answer {
     }
 }
 
-impl IntoResponse for Answer {
+impl IntoResponse for Reply {
     fn into_response(self) -> Response {
         let mut response = (
             self.status,
