@@ -43,7 +43,7 @@ fn usage() -> (Duration, i64) {
 
 fn entry(call: usize, body: &Bytes) -> NewEntry {
     NewEntry {
-        guid: iflowd::message::MessageId::new().as_str().to_owned(),
+        guid: iflowd::message::MessageId::new(),
         correlation_id: iflowd::message::MessageId::new().as_str().to_owned(),
         transaction_id: format!("{call:032x}"),
         application_message_id: Some(format!("bench-{call:09}")),
@@ -70,7 +70,7 @@ fn entry(call: usize, body: &Bytes) -> NewEntry {
 
 async fn call(store: &Store, call: usize, body: &Bytes, answer: &Bytes) {
     let window = OffsetDateTime::now_utc() - time::Duration::days(90);
-    let Begun::Started(row) = store
+    let Begun::Started(key) = store
         .begin(entry(call, body), Some(window))
         .await
         .expect("begin")
@@ -78,7 +78,7 @@ async fn call(store: &Store, call: usize, body: &Bytes, answer: &Bytes) {
         panic!("call {call} was taken for a duplicate");
     };
     let finish = Finish {
-        row,
+        key,
         status: Status::Completed,
         log_end: OffsetDateTime::now_utc(),
         error: None,

@@ -14,7 +14,8 @@ use crate::event::Envelope;
 ///
 /// The first six bytes are the millisecond clock, so ids sort roughly by arrival; the remaining
 /// thirteen are random, so two instances never collide.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(transparent)]
 pub struct MessageId(String);
 
 impl MessageId {
@@ -28,6 +29,14 @@ impl MessageId {
         id.push_str("AG");
         URL_SAFE_NO_PAD.encode_string(bytes, &mut id);
         Self(id)
+    }
+
+    /// An id read back (from the message log): `AG` and 26 URL-safe characters, as
+    /// [`MessageId::new`] makes them; `None` for anything else.
+    pub fn parse(text: &str) -> Option<Self> {
+        let rest = text.strip_prefix("AG")?;
+        let url_safe = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+        (rest.len() == 26 && rest.bytes().all(url_safe)).then(|| Self(text.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -166,7 +175,22 @@ impl Ack {
 mod tests {
     use time::OffsetDateTime;
 
-    use super::{iso_millis, iso_millis_general};
+    use super::{MessageId, iso_millis, iso_millis_general};
+
+    #[test]
+    fn a_message_id_reads_back_and_nothing_else_passes_for_one() {
+        let id = MessageId::new();
+        assert_eq!(MessageId::parse(id.as_str()), Some(id));
+        for other in [
+            "",
+            "AG",
+            "ok",
+            "XGAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            "AGAAAAAAAAAAAAAAAAAAAAAAAA+A",
+        ] {
+            assert_eq!(MessageId::parse(other), None, "{other}");
+        }
+    }
 
     #[test]
     fn timestamps_read_as_times_own_formatter_writes_them() {

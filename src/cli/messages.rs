@@ -64,11 +64,11 @@ pub fn table(entries: &[Entry]) -> String {
             let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
             [
                 e.log_start.format(&format).unwrap_or_default(),
-                e.status.clone(),
+                e.status.to_string(),
                 e.integration_flow_name.clone(),
                 or_dash(&e.application_message_type),
                 or_dash(&e.application_message_id),
-                e.guid.clone(),
+                e.guid.to_string(),
             ]
         })
         .collect();

@@ -23,7 +23,7 @@ use super::reply::Reply;
 use crate::app::App;
 use crate::endpoint::{Endpoint, Outcome};
 use crate::message::{Ack, MessageContext};
-use crate::message_log::{Begin, Ending, Facts, Identity, MessageLog, Running};
+use crate::message_log::{Begin, Ending, Facts, Identity, MessageLog, Reference, Running};
 use crate::soap::SoapVersion;
 use crate::store::{ErrorInfo, Status};
 
@@ -94,7 +94,10 @@ pub async fn run(app: App, call: Call, body: Bytes) -> Reply {
             let mut ending = Ending::new(Status::Discarded);
             ending.ack = Some(ack);
             ending.response = Some((answer.content_type, Bytes::from(answer.body.clone())));
-            ending.original = Some((original.guid, Some(original.correlation_id)));
+            ending.original = Some(Reference {
+                guid: original.guid,
+                correlation_id: Some(original.correlation_id),
+            });
             match log.record(&who, &facts, ending, request_payload).await {
                 Ok(()) => answer,
                 Err(_) => Reply::internal_error(endpoint.adapter, version, &id),
@@ -112,7 +115,10 @@ pub async fn run(app: App, call: Call, body: Bytes) -> Reply {
                 step: None,
             });
             ending.response = Some((answer.content_type, Bytes::from(answer.body.clone())));
-            ending.original = Some((running, None));
+            ending.original = Some(Reference {
+                guid: running,
+                correlation_id: None,
+            });
             let _ = log.record(&who, &facts, ending, request_payload).await;
             answer
         }

@@ -23,7 +23,7 @@ use time::OffsetDateTime;
 use crate::message::{Ack, Message, MessageId};
 use crate::metrics::Metrics;
 use crate::store::{
-    Begun, ErrorInfo, Finish, NewEntry, Original, Payload, Status, Store, StoreError,
+    Begun, EntryKey, ErrorInfo, Finish, NewEntry, Original, Payload, Status, Store, StoreError,
 };
 
 /// What the log knows about a message before it is recorded.
@@ -67,17 +67,17 @@ pub enum Begin {
     /// Its externalEventId completed before: answer like the original, do not run.
     Duplicate(Original),
     /// A copy with the same externalEventId is running now (under this `MessageGuid`).
-    InFlight(String),
+    InFlight(MessageId),
     /// The log could not be written; nothing was recorded.
     StoreFailed,
 }
 
-type Claims = Arc<Mutex<HashMap<(Arc<str>, String), String>>>;
+type Claims = Arc<Mutex<HashMap<(Arc<str>, String), MessageId>>>;
 
 /// A delivery whose `PROCESSING` entry is written, until [`MessageLog::finish`] completes it.
 pub struct Running {
-    /// The entry's row (none without a store).
-    row: Option<i64>,
+    /// The entry's key in the store (none without a store).
+    key: Option<EntryKey>,
     /// Keeps concurrent copies out until the entry is final.
     claim: Option<Claim>,
 }
@@ -112,9 +112,15 @@ pub struct Ending {
     pub ack: Option<Ack>,
     /// The answer as sent: (content type, body).
     pub response: Option<(&'static str, Bytes)>,
-    /// The delivery this one refers to (the original of a duplicate, or the copy still running),
-    /// with its `CorrelationId` when known, which a duplicate shares.
-    pub original: Option<(String, Option<String>)>,
+    /// The delivery this one refers to: the original of a duplicate, or the copy still running.
+    pub original: Option<Reference>,
+}
+
+/// Another entry an entry refers to (`OriginalMessageGuid`).
+pub struct Reference {
+    pub guid: MessageId,
+    /// Its `CorrelationId`, which a duplicate shares with its original.
+    pub correlation_id: Option<String>,
 }
 
 impl Ending {
@@ -173,7 +179,7 @@ impl MessageLog {
     ) -> Begin {
         let Some(store) = &self.store else {
             return Begin::Run(Running {
-                row: None,
+                key: None,
                 claim: None,
             });
         };
@@ -185,7 +191,7 @@ impl MessageLog {
                 if let Some(running) = claims.get(&key) {
                     return Begin::InFlight(running.clone());
                 }
-                claims.insert(key.clone(), who.guid.to_string());
+                claims.insert(key.clone(), who.guid.clone());
                 Some(Claim {
                     claims: Arc::clone(&self.claims),
                     key,
@@ -200,8 +206,8 @@ impl MessageLog {
         );
         let since = crate::clock::now() - self.window;
         match store.begin(entry, claim.as_ref().map(|_| since)).await {
-            Ok(Begun::Started(row)) => Begin::Run(Running {
-                row: Some(row),
+            Ok(Begun::Started(entry_key)) => Begin::Run(Running {
+                key: Some(entry_key),
                 claim,
             }),
             Ok(Begun::Duplicate(original)) => Begin::Duplicate(original),
@@ -221,10 +227,10 @@ impl MessageLog {
         ending: Ending,
     ) -> Result<(), StoreError> {
         let status = ending.status;
-        let Running { row, claim } = running;
-        if let (Some(store), Some(row)) = (&self.store, row) {
+        let Running { key, claim } = running;
+        if let (Some(store), Some(key)) = (&self.store, key) {
             let finish = Finish {
-                row,
+                key,
                 status,
                 log_end: crate::clock::now(),
                 error: ending.error,
@@ -257,7 +263,11 @@ impl MessageLog {
             entry.error = ending.error;
             entry.ack = ending.ack.as_ref().map(ack::to_json);
             entry.response = self.payload(ending.response);
-            if let Some((guid, correlation_id)) = ending.original {
+            if let Some(Reference {
+                guid,
+                correlation_id,
+            }) = ending.original
+            {
                 entry.original_guid = Some(guid);
                 if let Some(correlation_id) = correlation_id {
                     entry.correlation_id = correlation_id;
@@ -289,7 +299,7 @@ impl MessageLog {
         request: Option<(&str, &Bytes)>,
     ) -> NewEntry {
         NewEntry {
-            guid: who.guid.to_string(),
+            guid: who.guid.clone(),
             correlation_id: MessageId::new().to_string(),
             transaction_id: format!("{:032x}", rand::random::<u128>()),
             application_message_id: facts.application_message_id.clone(),

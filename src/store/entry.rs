@@ -3,8 +3,12 @@
 use bytes::Bytes;
 use time::OffsetDateTime;
 
-/// CPI's message statuses, the ones iflowd reaches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+use crate::message::MessageId;
+
+/// CPI's message statuses, the ones iflowd reaches. Serialised as CPI writes them
+/// (`COMPLETED`...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Status {
     /// The handler chain is running.
     Processing,
@@ -70,7 +74,7 @@ pub struct ErrorInfo {
 /// final; the others start as `PROCESSING` and are completed by a [`Finish`].
 #[derive(Debug, Clone)]
 pub struct NewEntry {
-    pub guid: String,
+    pub guid: MessageId,
     pub correlation_id: String,
     pub transaction_id: String,
     pub application_message_id: Option<String>,
@@ -83,7 +87,9 @@ pub struct NewEntry {
     pub error: Option<ErrorInfo>,
     pub event_count: Option<i64>,
     pub repost: Option<bool>,
-    pub original_guid: Option<String>,
+    /// The entry this one refers to: the original a duplicate repeated, or the copy that was
+    /// still running.
+    pub original_guid: Option<MessageId>,
     /// The acknowledgement (opaque JSON), kept for completed messages so a duplicate gets the
     /// same answer.
     pub ack: Option<String>,
@@ -91,11 +97,15 @@ pub struct NewEntry {
     pub response: Option<Payload>,
 }
 
+/// Which entry a `PROCESSING` entry is, as [`crate::store::Store::begin`] wrote it: what its
+/// [`Finish`] names. Opaque outside the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntryKey(pub(in crate::store) i64);
+
 /// How a `PROCESSING` entry ended.
 #[derive(Debug, Clone)]
 pub struct Finish {
-    /// The row [`crate::store::Store::begin`] returned.
-    pub row: i64,
+    pub key: EntryKey,
     pub status: Status,
     pub log_end: OffsetDateTime,
     pub error: Option<ErrorInfo>,
@@ -106,27 +116,28 @@ pub struct Finish {
 /// A log entry as read back.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
-    pub guid: String,
+    pub guid: MessageId,
     pub correlation_id: String,
     pub transaction_id: String,
     pub application_message_id: Option<String>,
     pub application_message_type: Option<String>,
     pub integration_flow_name: String,
     pub sender: String,
-    pub status: String,
+    pub status: Status,
+    /// CPI's free-text status; iflowd writes the status here too.
     pub custom_status: String,
     pub log_start: OffsetDateTime,
     pub log_end: Option<OffsetDateTime>,
     pub event_count: Option<i64>,
     pub repost: Option<bool>,
-    pub original_guid: Option<String>,
+    pub original_guid: Option<MessageId>,
     pub has_error: bool,
 }
 
 /// The completed delivery a duplicate refers to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Original {
-    pub guid: String,
+    pub guid: MessageId,
     pub correlation_id: String,
     pub ack: Option<String>,
 }
@@ -142,8 +153,8 @@ pub struct PayloadInfo {
 /// What [`crate::store::Store::begin`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Begun {
-    /// The `PROCESSING` entry is written, in this row.
-    Started(i64),
+    /// The `PROCESSING` entry is written; its [`Finish`] names this key.
+    Started(EntryKey),
     /// A completed delivery with the same externalEventId exists; nothing was written.
     Duplicate(Original),
 }

@@ -31,13 +31,14 @@ use rusqlite::{Connection, OptionalExtension, params};
 use time::OffsetDateTime;
 
 pub use entry::{
-    Begun, Entry, ErrorInfo, Finish, NewEntry, Original, Payload, PayloadInfo, Status,
+    Begun, Entry, EntryKey, ErrorInfo, Finish, NewEntry, Original, Payload, PayloadInfo, Status,
 };
 pub use purge::{Purged, Retention, spawn_purge};
 pub use query::{ListQuery, Page};
 pub use setup::Abandoned;
 
 use crate::clock::epoch_millis;
+use crate::message::MessageId;
 use setup::{abandon_processing, configure_writer, migrate, open_reader};
 use writer::{Durability, Writer, Written};
 
@@ -198,7 +199,7 @@ impl Store {
             )
             .await?;
         Ok(match written {
-            Written::Row(row) => Begun::Started(row),
+            Written::Row(row) => Begun::Started(EntryKey(row)),
             Written::Duplicate(original) => Begun::Duplicate(original),
         })
     }
@@ -210,7 +211,7 @@ impl Store {
                 if finish_entry(tx, &finish)? == 0 {
                     return Err(rusqlite::Error::QueryReturnedNoRows);
                 }
-                Ok(Written::Row(finish.row))
+                Ok(Written::Row(finish.key.0))
             }),
             Durability::Synced,
         )
@@ -289,7 +290,7 @@ fn find_completed(
         .query_row(params![flow, application_message_id], |row| {
             Ok((
                 Original {
-                    guid: row.get(0)?,
+                    guid: message_id(row, 0)?,
                     correlation_id: row.get(1)?,
                     ack: row.get(2)?,
                 },
@@ -298,6 +299,21 @@ fn find_completed(
         })
         .optional()?;
     Ok(latest.and_then(|(original, log_start)| (log_start >= since).then_some(original)))
+}
+
+/// The [`MessageId`] in column `index`; an error naming the text when it is not one.
+fn message_id(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<MessageId> {
+    let text: String = row.get(index)?;
+    MessageId::parse(&text).ok_or_else(|| not_ours(index, "message id", &text))
+}
+
+/// A stored value iflowd cannot have written (the database was changed by hand).
+fn not_ours(index: usize, what: &str, text: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        index,
+        rusqlite::types::Type::Text,
+        format!("'{text}' is not a {what}").into(),
+    )
 }
 
 fn insert(tx: &Connection, entry: &NewEntry) -> rusqlite::Result<i64> {
@@ -309,7 +325,7 @@ fn insert(tx: &Connection, entry: &NewEntry) -> rusqlite::Result<i64> {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     )?
     .execute(params![
-        entry.guid,
+        entry.guid.as_str(),
         entry.correlation_id,
         entry.transaction_id,
         entry.application_message_id,
@@ -323,7 +339,7 @@ fn insert(tx: &Connection, entry: &NewEntry) -> rusqlite::Result<i64> {
         entry.error.as_ref().and_then(|e| e.step.as_ref()),
         entry.event_count,
         entry.repost,
-        entry.original_guid,
+        entry.original_guid.as_ref().map(MessageId::as_str),
         entry.ack,
     ])?;
     let id = tx.last_insert_rowid();
@@ -347,7 +363,7 @@ fn finish_entry(tx: &Connection, finish: &Finish) -> rusqlite::Result<usize> {
              WHERE id = ?1 AND status = 'PROCESSING'",
         )?
         .execute(params![
-            finish.row,
+            finish.key.0,
             finish.status.as_str(),
             log_end,
             finish.error.as_ref().map(|e| &e.text),
@@ -355,7 +371,7 @@ fn finish_entry(tx: &Connection, finish: &Finish) -> rusqlite::Result<usize> {
             finish.ack,
         ])?;
     if rows == 1 {
-        store_bodies(tx, finish.row, log_end, None, finish.response.as_ref())?;
+        store_bodies(tx, finish.key.0, log_end, None, finish.response.as_ref())?;
     }
     Ok(rows)
 }

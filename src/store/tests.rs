@@ -4,10 +4,21 @@ use bytes::Bytes;
 
 use super::*;
 use crate::clock;
+use crate::message::MessageId;
+
+/// A message id made from `name`, so tests can name their entries.
+pub(super) fn id(name: &str) -> MessageId {
+    MessageId::parse(&format!("AG{name:_>26}")).expect("a name of at most 26 letters")
+}
+
+/// The name [`id`] made `id` from.
+pub(super) fn name(id: &MessageId) -> &str {
+    id.as_str().trim_start_matches("AG").trim_start_matches('_')
+}
 
 pub(super) fn entry(guid: &str, status: Status) -> NewEntry {
     NewEntry {
-        guid: guid.to_owned(),
+        guid: id(guid),
         correlation_id: format!("c-{guid}"),
         transaction_id: "t".to_owned(),
         application_message_id: Some(format!("ext-{guid}")),
@@ -30,10 +41,10 @@ pub(super) fn entry(guid: &str, status: Status) -> NewEntry {
     }
 }
 
-/// `row` completed now, with `response` as its answer body.
-pub(super) fn completed(row: i64, response: Option<Payload>) -> Finish {
+/// `key` completed now, with `response` as its answer body.
+pub(super) fn completed(key: EntryKey, response: Option<Payload>) -> Finish {
     Finish {
-        row,
+        key,
         status: Status::Completed,
         log_end: clock::now(),
         error: None,
@@ -74,7 +85,7 @@ async fn concurrent_writes_share_commits_and_all_arrive() {
         .await
         .unwrap();
     assert_eq!(page.total, Some(200));
-    assert!(page.entries.iter().all(|e| e.status == "COMPLETED"));
+    assert!(page.entries.iter().all(|e| e.status == Status::Completed));
 }
 
 #[tokio::test]
@@ -90,13 +101,13 @@ async fn a_failing_write_fails_alone() {
         matches!(again, Err(StoreError::Database(ref m)) if m.contains("UNIQUE")),
         "{again:?}"
     );
-    let unknown = store.finish(completed(4242, None)).await;
+    let unknown = store.finish(completed(EntryKey(4242), None)).await;
     assert!(unknown.is_err(), "finishing a missing entry is an error");
     store
         .insert(entry("other", Status::Completed))
         .await
         .unwrap();
-    assert!(store.get("other").await.unwrap().is_some());
+    assert!(store.get(id("other").as_str()).await.unwrap().is_some());
 }
 
 #[tokio::test]
@@ -118,15 +129,28 @@ async fn reopening_applies_no_migration_twice_and_abandons_what_was_processing()
         abandoned.into_iter().collect::<Vec<_>>(),
         [("Flow".to_owned(), 1)]
     );
-    let running = store.get("running").await.unwrap().unwrap();
-    assert_eq!(running.status, "ABANDONED");
+    let running = store.get(id("running").as_str()).await.unwrap().unwrap();
+    assert_eq!(running.status, Status::Abandoned);
     assert!(running.log_end.is_some() && running.has_error);
     assert_eq!(
-        store.get("done").await.unwrap().unwrap().status,
-        "COMPLETED"
+        store
+            .get(id("done").as_str())
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        Status::Completed
     );
     let read_only = Store::open_existing(dir.path()).await.unwrap();
-    assert_eq!(read_only.get("done").await.unwrap().unwrap().guid, "done");
+    assert_eq!(
+        read_only
+            .get(id("done").as_str())
+            .await
+            .unwrap()
+            .unwrap()
+            .guid,
+        id("done")
+    );
 }
 
 #[tokio::test]
@@ -147,7 +171,7 @@ async fn the_duplicate_lookup_sees_completed_entries_within_the_window_only() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(found.guid, "ok");
+    assert_eq!(found.guid, id("ok"));
     assert_eq!(found.correlation_id, "c-ok");
     assert_eq!(
         store
@@ -177,11 +201,11 @@ async fn begin_finds_a_completed_original_instead_of_writing() {
     let since = clock::now() - time::Duration::days(1);
     let begun = store.begin(copy.clone(), Some(since)).await.unwrap();
     assert!(
-        matches!(begun, Begun::Duplicate(ref o) if o.guid == "ok"),
+        matches!(begun, Begun::Duplicate(ref o) if o.guid == id("ok")),
         "{begun:?}"
     );
     assert!(
-        store.get("copy").await.unwrap().is_none(),
+        store.get(id("copy").as_str()).await.unwrap().is_none(),
         "nothing written"
     );
     let begun = store.begin(copy, None).await.unwrap();
@@ -207,12 +231,16 @@ async fn the_request_is_stored_with_the_running_entry_and_the_answer_joins_it() 
     let Begun::Started(row) = store.begin(running, None).await.unwrap() else {
         panic!("not a duplicate");
     };
-    let listed = store.payloads("running").await.unwrap().unwrap();
+    let listed = store
+        .payloads(id("running").as_str())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(listed.len(), 1, "the request only, while it runs");
     assert_eq!(listed[0].kind, "request");
     assert!(
         store
-            .payload("running", "response")
+            .payload(id("running").as_str(), "response")
             .await
             .unwrap()
             .is_none()
@@ -222,7 +250,11 @@ async fn the_request_is_stored_with_the_running_entry_and_the_answer_joins_it() 
         .finish(completed(row, body("text/xml; charset=utf-8", "<answer/>")))
         .await
         .unwrap();
-    let listed = store.payloads("running").await.unwrap().unwrap();
+    let listed = store
+        .payloads(id("running").as_str())
+        .await
+        .unwrap()
+        .unwrap();
     let kinds: Vec<(&str, &str)> = listed
         .iter()
         .map(|p| (p.kind.as_str(), p.content_type.as_str()))
@@ -238,27 +270,57 @@ async fn the_request_is_stored_with_the_running_entry_and_the_answer_joins_it() 
         listed[0].stored_at, listed[1].stored_at,
         "one row: both bodies show the time of its last write, the entry's end"
     );
-    let request = store.payload("running", "request").await.unwrap().unwrap();
+    let request = store
+        .payload(id("running").as_str(), "request")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         &request.body[..],
         b"<request/>",
         "kept when the answer joined"
     );
-    let response = store.payload("running", "response").await.unwrap().unwrap();
+    let response = store
+        .payload(id("running").as_str(), "response")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(&response.body[..], b"<answer/>");
     assert_eq!(response.content_type, "text/xml; charset=utf-8");
-    assert!(store.payload("running", "other").await.unwrap().is_none());
-    assert!(store.payloads("missing").await.unwrap().is_none());
+    assert!(
+        store
+            .payload(id("running").as_str(), "other")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .payloads(id("missing").as_str())
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     // An entry written final at once keeps what it was given: here only the answer.
     let mut refused = entry("refused", Status::Failed);
     refused.request = None;
     refused.response = body("text/xml", "<fault/>");
     store.insert(refused).await.unwrap();
-    let listed = store.payloads("refused").await.unwrap().unwrap();
+    let listed = store
+        .payloads(id("refused").as_str())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].kind, "response");
-    assert!(store.payload("refused", "request").await.unwrap().is_none());
+    assert!(
+        store
+            .payload(id("refused").as_str(), "request")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -268,30 +330,37 @@ async fn a_log_written_before_the_bodies_table_keeps_its_bodies() {
         // The schema and rows of a log made by the first migration only.
         let db = rusqlite::Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
         db.execute_batch(MIGRATIONS[0]).unwrap();
-        db.execute_batch(
+        db.execute_batch(&format!(
             "PRAGMA user_version = 1;
              INSERT INTO messages (id, message_guid, correlation_id, transaction_id,
                  integration_flow_name, sender, status, custom_status, log_start, log_end)
-               VALUES (7, 'old', 'c', 't', 'Flow', 'isc', 'COMPLETED', 'COMPLETED', 1000, 2000);
+               VALUES (7, '{old}', 'c', 't', 'Flow', 'isc', 'COMPLETED', 'COMPLETED', 1000, 2000);
              INSERT INTO payloads VALUES (7, 'request', 1000, 'text/xml', X'3C612F3E');
              INSERT INTO payloads VALUES (7, 'response', 2000, 'text/xml', X'3C622F3E');
              INSERT INTO messages (id, message_guid, correlation_id, transaction_id,
                  integration_flow_name, sender, status, custom_status, log_start)
-               VALUES (8, 'half', 'c', 't', 'Flow', 'isc', 'ABANDONED', 'ABANDONED', 3000);
+               VALUES (8, '{half}', 'c', 't', 'Flow', 'isc', 'ABANDONED', 'ABANDONED', 3000);
              INSERT INTO payloads VALUES (8, 'request', 3000, 'application/xml', X'3C632F3E');",
-        )
+            old = id("old"),
+            half = id("half"),
+        ))
         .unwrap();
     }
     let (store, _) = Store::open(dir.path()).await.unwrap();
-    let listed = store.payloads("old").await.unwrap().unwrap();
+    let listed = store.payloads(id("old").as_str()).await.unwrap().unwrap();
     assert_eq!(listed.len(), 2);
     assert_eq!(
-        &store.payload("old", "request").await.unwrap().unwrap().body[..],
+        &store
+            .payload(id("old").as_str(), "request")
+            .await
+            .unwrap()
+            .unwrap()
+            .body[..],
         b"<a/>"
     );
     assert_eq!(
         &store
-            .payload("old", "response")
+            .payload(id("old").as_str(), "response")
             .await
             .unwrap()
             .unwrap()
@@ -299,7 +368,7 @@ async fn a_log_written_before_the_bodies_table_keeps_its_bodies() {
         b"<b/>"
     );
     // An entry that only ever had its request keeps that alone.
-    let listed = store.payloads("half").await.unwrap().unwrap();
+    let listed = store.payloads(id("half").as_str()).await.unwrap().unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(
         (listed[0].kind.as_str(), listed[0].content_type.as_str()),
@@ -307,17 +376,23 @@ async fn a_log_written_before_the_bodies_table_keeps_its_bodies() {
     );
     assert_eq!(
         &store
-            .payload("half", "request")
+            .payload(id("half").as_str(), "request")
             .await
             .unwrap()
             .unwrap()
             .body[..],
         b"<c/>"
     );
-    assert!(store.payload("half", "response").await.unwrap().is_none());
+    assert!(
+        store
+            .payload(id("half").as_str(), "response")
+            .await
+            .unwrap()
+            .is_none()
+    );
     let read_only = Store::open_existing(dir.path()).await.unwrap();
     assert!(
-        read_only.get("old").await.unwrap().is_some(),
+        read_only.get(id("old").as_str()).await.unwrap().is_some(),
         "schema current"
     );
 }
@@ -351,6 +426,6 @@ fn writes_still_answer_after_the_runtime_of_the_first_write_stopped() {
         )
         .await;
         assert!(matches!(written, Ok(Ok(()))), "{written:?}");
-        assert!(store.get("after").await.unwrap().is_some());
+        assert!(store.get(id("after").as_str()).await.unwrap().is_some());
     });
 }

@@ -38,7 +38,10 @@ fn selected(select: Option<&[&'static str]>, name: &str) -> bool {
 
 /// A `MessageProcessingLogs` entry. `service` is the API's base URL (`http://host/api/v1`).
 pub fn log_entry(entry: &Entry, service: &str, select: Option<&[&'static str]>) -> Value {
-    let uri = format!("{service}/MessageProcessingLogs({})", key(&entry.guid));
+    let uri = format!(
+        "{service}/MessageProcessingLogs({})",
+        key(entry.guid.as_str())
+    );
     let text = |v: &Option<String>| v.as_ref().map_or(Value::Null, |s| json!(s));
     let mut object = Map::new();
     object.insert("__metadata".into(), metadata(&MESSAGE_PROCESSING_LOG, &uri));
@@ -70,7 +73,7 @@ pub fn log_entry(entry: &Entry, service: &str, select: Option<&[&'static str]>) 
         ),
         ("EventCount", json!(entry.event_count)),
         ("Repost", json!(entry.repost)),
-        ("OriginalMessageGuid", text(&entry.original_guid)),
+        ("OriginalMessageGuid", json!(entry.original_guid)),
     ];
     for (name, value) in properties {
         if selected(select, name) {

@@ -8,7 +8,9 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params, params_fro
 
 use super::{Direction, Filter, ListQuery, LogField, Op, Page, Value};
 use crate::clock::{epoch_millis, from_epoch_millis};
-use crate::store::{Entry, ErrorInfo, Payload, PayloadInfo, Store, StoreError};
+use crate::store::{
+    Entry, ErrorInfo, Payload, PayloadInfo, Status, Store, StoreError, message_id, not_ours,
+};
 
 const ENTRY_COLUMNS: &str = "message_guid, correlation_id, transaction_id, application_message_id,
     application_message_type, integration_flow_name, sender, status, custom_status, log_start,
@@ -114,21 +116,25 @@ fn beyond_limits(error: &rusqlite::Error) -> Option<String> {
 }
 
 fn entry(row: &Row<'_>) -> rusqlite::Result<Entry> {
+    let status: String = row.get(7)?;
     Ok(Entry {
-        guid: row.get(0)?,
+        guid: message_id(row, 0)?,
         correlation_id: row.get(1)?,
         transaction_id: row.get(2)?,
         application_message_id: row.get(3)?,
         application_message_type: row.get(4)?,
         integration_flow_name: row.get(5)?,
         sender: row.get(6)?,
-        status: row.get(7)?,
+        status: Status::parse(&status).ok_or_else(|| not_ours(7, "status", &status))?,
         custom_status: row.get(8)?,
         log_start: from_epoch_millis(row.get(9)?),
         log_end: row.get::<_, Option<i64>>(10)?.map(from_epoch_millis),
         event_count: row.get(11)?,
         repost: row.get(12)?,
-        original_guid: row.get(13)?,
+        original_guid: match row.get::<_, Option<String>>(13)? {
+            Some(_) => Some(message_id(row, 13)?),
+            None => None,
+        },
         has_error: row.get(14)?,
     })
 }
