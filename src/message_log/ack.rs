@@ -1,50 +1,56 @@
 //! Keeping an acknowledgement in the log, so a duplicate can be answered with the same one.
 
-use serde::Serialize;
-use serde_json::Value;
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
-use crate::message::{Ack, iso_millis};
+use crate::message::Ack;
 
-/// The JSON shape of a kept acknowledgement, borrowed from the [`Ack`]: written straight to
-/// text, without building a `serde_json::Value` first (this runs for every completed message).
-#[derive(Serialize)]
+/// The JSON shape of a kept acknowledgement. Written borrowing from the [`Ack`], straight to
+/// text (this runs for every completed message); `statusDate` in RFC 3339.
+#[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Kept<'a> {
-    entity_id: Option<&'a str>,
-    error_code: Option<&'a str>,
-    error_message: Option<&'a str>,
+struct StoredAck<'a> {
+    entity_id: Option<Cow<'a, str>>,
+    error_code: Option<Cow<'a, str>>,
+    error_message: Option<Cow<'a, str>>,
     status: i32,
-    status_date: String,
-    status_details: Option<&'a str>,
+    #[serde(with = "time::serde::rfc3339")]
+    status_date: OffsetDateTime,
+    status_details: Option<Cow<'a, str>>,
 }
 
 /// The acknowledgement as the JSON text the store keeps.
 pub fn to_json(ack: &Ack) -> String {
-    let kept = Kept {
-        entity_id: ack.entity_id.as_deref(),
-        error_code: ack.error_code.as_deref(),
-        error_message: ack.error_message.as_deref(),
+    let stored = StoredAck {
+        entity_id: borrowed(&ack.entity_id),
+        error_code: borrowed(&ack.error_code),
+        error_message: borrowed(&ack.error_message),
         status: ack.status,
-        status_date: iso_millis(ack.status_date),
-        status_details: ack.status_details.as_deref(),
+        status_date: ack.status_date,
+        status_details: borrowed(&ack.status_details),
     };
-    // Serialising a struct of strings and numbers to a String cannot fail.
-    serde_json::to_string(&kept).unwrap_or_default()
+    // Only a date outside RFC 3339's years 0000-9999 (never a clock's) fails; its empty text
+    // reads back as no acknowledgement, and the duplicate gets the default one.
+    serde_json::to_string(&stored).unwrap_or_default()
+}
+
+fn borrowed(text: &Option<String>) -> Option<Cow<'_, str>> {
+    text.as_deref().map(Cow::Borrowed)
 }
 
 /// Reads back what [`to_json`] wrote; `None` if it is not that shape.
 pub fn from_json(text: &str) -> Option<Ack> {
-    let value: Value = serde_json::from_str(text).ok()?;
-    let text_of = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
+    let stored: StoredAck<'_> = serde_json::from_str(text).ok()?;
+    let owned = |text: Option<Cow<'_, str>>| text.map(Cow::into_owned);
     Some(Ack {
-        entity_id: text_of("entityId"),
-        error_code: text_of("errorCode"),
-        error_message: text_of("errorMessage"),
-        status: i32::try_from(value.get("status")?.as_i64()?).ok()?,
-        status_date: OffsetDateTime::parse(value.get("statusDate")?.as_str()?, &Rfc3339).ok()?,
-        status_details: text_of("statusDetails"),
+        entity_id: owned(stored.entity_id),
+        error_code: owned(stored.error_code),
+        error_message: owned(stored.error_message),
+        status: stored.status,
+        status_date: stored.status_date,
+        status_details: owned(stored.status_details),
     })
 }
 
