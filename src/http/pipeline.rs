@@ -3,7 +3,7 @@
 //! ```text
 //! prepare (parse, type) ─ not ExternalEvent ─► FAILED entry ─► Client fault
 //!   │
-//! begin ─ completed before ─► DISCARDED entry ─► the original's acknowledgement
+//! admit ─ completed before ─► DISCARDED entry ─► the original's acknowledgement
 //!   │   ─ same id running  ─► FAILED entry    ─► Server fault: retry later
 //!   │
 //!   └ PROCESSING entry (committed) ─► handler chain ─► render the answer
@@ -22,10 +22,11 @@ use time::OffsetDateTime;
 use super::reply::Reply;
 use crate::app::App;
 use crate::endpoint::{Endpoint, Outcome};
-use crate::message::{Ack, MessageContext};
-use crate::message_log::{Begin, Ending, Facts, Identity, MessageLog, Reference, Running};
+use crate::message::{Ack, Message, MessageContext, MessageId};
+use crate::message_log::{
+    Admission, Identity, MessageFacts, MessageLog, Original, Payload, Started, Summary,
+};
 use crate::soap::SoapVersion;
-use crate::store::{ErrorInfo, Status};
 
 /// What is known about a call once its body is in.
 pub struct Call {
@@ -37,137 +38,149 @@ pub struct Call {
     pub started: OffsetDateTime,
 }
 
-/// Processes and records one call. Runs as its own task (see `soap::post`), so a sender that
+/// Processes and records one call. Runs as its own task (see `soap::receive`), so a sender that
 /// hangs up does not cut the chain or the log entry short.
 pub async fn run(app: App, call: Call, body: Bytes) -> Reply {
-    let log = app.message_log();
     let endpoint = &call.endpoint;
     let context = MessageContext::new(Arc::clone(&endpoint.name), call.sender.clone(), body);
     let id = context.id.clone();
-    let request = context.raw_body.clone();
-    let who = Identity {
-        guid: &id,
-        endpoint: &endpoint.name,
-        sender: &call.sender,
-        log_start: call.started,
+    let recording = Recording {
+        log: app.message_log(),
+        endpoint,
+        who: Identity {
+            id: &id,
+            endpoint: &endpoint.name,
+            sender: &call.sender,
+            started: call.started,
+        },
+        request: Payload {
+            content_type: call.content_type.clone(),
+            body: context.raw_body.clone(),
+        },
     };
-    let request_payload = Some((call.content_type.as_str(), &request));
-
     let message = match endpoint.prepare(context, call.version, app.event_types()) {
         Ok(message) => message,
-        Err(outcome) => {
-            let answer = Reply::of_outcome(endpoint, &outcome);
-            let mut ending = Ending::new(Status::Failed);
-            if let Outcome::Rejected { error, .. } = &*outcome {
-                ending.error = Some(ErrorInfo {
-                    text: error.to_string(),
-                    step: None,
-                });
-            }
-            ending.response = Some((answer.content_type, Bytes::from(answer.body.clone())));
-            // Nothing was accepted, so a failed write does not change the answer (it is logged).
-            let _ = log
-                .record(&who, &Facts::default(), ending, request_payload)
-                .await;
-            return answer;
-        }
+        Err(rejected) => return recording.rejected(&rejected).await,
     };
-    let facts = Facts::of(&message);
-    let version = message.envelope.soap_version;
-
-    match log.begin(&who, &facts, &request, &call.content_type).await {
-        Begin::Run(running) => {
+    let facts = MessageFacts::of(&message);
+    match recording
+        .log
+        .admit(&recording.who, &facts, &recording.request)
+        .await
+    {
+        Admission::Run(started) => {
             let outcome = endpoint.process(message).await;
-            finish(log, endpoint, &who, running, &outcome).await
+            recording.finish(started, &outcome).await
         }
-        Begin::Duplicate(original) => {
-            let ack = MessageLog::original_ack(&original)
-                .unwrap_or_else(|| Ack::accepted(&message.context, message.envelope.events.len()));
-            let answer = Reply::acknowledged(&message.envelope, &ack, &id);
-            tracing::info!(
-                message_id = %id,
-                endpoint = %endpoint.name,
-                original = %original.guid,
-                external_event_id = facts.application_message_id.as_deref().unwrap_or(""),
-                "duplicate delivery answered like the original, not processed again"
-            );
-            let mut ending = Ending::new(Status::Discarded);
-            ending.ack = Some(ack);
-            ending.response = Some((answer.content_type, Bytes::from(answer.body.clone())));
-            ending.original = Some(Reference {
-                guid: original.guid,
-                correlation_id: Some(original.correlation_id),
-            });
-            match log.record(&who, &facts, ending, request_payload).await {
-                Ok(()) => answer,
-                Err(_) => Reply::internal_error(endpoint.adapter, version, &id),
-            }
+        Admission::Duplicate(original) => recording.duplicate(&message, &facts, original).await,
+        Admission::AlreadyRunning(running) => {
+            recording.already_running(&message, &facts, running).await
         }
-        Begin::InFlight(running) => {
-            let text = format!(
-                "The message with externalEventId {} is still being processed (MPL ID {running}); this delivery was not processed. Retry later. The MPL ID for this call is : {id}",
-                facts.application_message_id.as_deref().unwrap_or("")
-            );
-            let answer = Reply::failure(endpoint.adapter, version, &text, &id);
-            let mut ending = Ending::new(Status::Failed);
-            ending.error = Some(ErrorInfo {
-                text: text.clone(),
-                step: None,
-            });
-            ending.response = Some((answer.content_type, Bytes::from(answer.body.clone())));
-            ending.original = Some(Reference {
-                guid: running,
-                correlation_id: None,
-            });
-            let _ = log.record(&who, &facts, ending, request_payload).await;
-            answer
+        Admission::Unrecorded => {
+            Reply::internal_error(endpoint.adapter, message.envelope.soap_version, &id)
         }
-        Begin::StoreFailed => Reply::internal_error(endpoint.adapter, version, &id),
     }
 }
 
-/// Renders the answer of a processed message and completes its entry with it.
-async fn finish(
-    log: &MessageLog,
-    endpoint: &Endpoint,
-    who: &Identity<'_>,
-    running: Running,
-    outcome: &Outcome,
-) -> Reply {
-    let answer = Reply::of_outcome(endpoint, outcome);
-    let mut ending = match outcome {
-        Outcome::Accepted { ack, .. } => {
-            let mut ending = Ending::new(Status::Completed);
-            ending.ack = Some(ack.clone());
-            ending
+/// A call on its way into the log: who it is, and the request as received.
+struct Recording<'a> {
+    log: &'a MessageLog,
+    endpoint: &'a Endpoint,
+    who: Identity<'a>,
+    request: Payload,
+}
+
+impl Recording<'_> {
+    /// A body that is not an `ExternalEvent` call: a `FAILED` entry and a `Client` fault.
+    async fn rejected(&self, outcome: &Outcome) -> Reply {
+        let reply = Reply::of_outcome(self.endpoint, outcome);
+        let summary = Summary::of_outcome(outcome, reply.as_stored());
+        // Nothing was accepted, so a failed write does not change the answer (it is logged).
+        let _ = self
+            .log
+            .record(
+                &self.who,
+                &MessageFacts::default(),
+                Some(&self.request),
+                summary,
+            )
+            .await;
+        reply
+    }
+
+    /// Renders the answer of a processed message and completes its entry with it.
+    async fn finish(&self, started: Started, outcome: &Outcome) -> Reply {
+        let reply = Reply::of_outcome(self.endpoint, outcome);
+        let summary = Summary::of_outcome(outcome, reply.as_stored());
+        match self.log.finish(started, summary).await {
+            Ok(()) => reply,
+            // The chain ran, but without a durable COMPLETED entry the sender must not be told
+            // so: it retries, and the message is processed again (at least once, never lost).
+            Err(_) => match outcome {
+                Outcome::Accepted { message, .. } | Outcome::Failed { message, .. } => {
+                    self.internal_error(message)
+                }
+                Outcome::Rejected { .. } => reply,
+            },
         }
-        Outcome::Failed { failure, .. } => {
-            let mut ending = Ending::new(Status::Failed);
-            ending.error = Some(ErrorInfo {
-                text: format!("handler '{}' failed: {}", failure.handler, failure.error),
-                step: Some(failure.handler.to_string()),
-            });
-            ending
+    }
+
+    /// A duplicate of a completed message: the original's acknowledgement (or, if the log kept
+    /// none, the default one) in this request's SOAP version, and a `DISCARDED` entry.
+    async fn duplicate(
+        &self,
+        message: &Message,
+        facts: &MessageFacts,
+        original: Original,
+    ) -> Reply {
+        let ack = original
+            .ack
+            .clone()
+            .unwrap_or_else(|| Ack::accepted(&message.context, message.envelope.events.len()));
+        let reply = Reply::acknowledged(&message.envelope, &ack, self.who.id);
+        tracing::info!(
+            message_id = %self.who.id,
+            endpoint = %self.endpoint.name,
+            original = %original.id,
+            external_event_id = facts.external_event_id.as_deref().unwrap_or(""),
+            "duplicate delivery answered like the original, not processed again"
+        );
+        let summary = Summary::duplicate(&original, ack, reply.as_stored());
+        match self
+            .log
+            .record(&self.who, facts, Some(&self.request), summary)
+            .await
+        {
+            Ok(()) => reply,
+            Err(_) => self.internal_error(message),
         }
-        Outcome::Rejected { error, .. } => {
-            let mut ending = Ending::new(Status::Failed);
-            ending.error = Some(ErrorInfo {
-                text: error.to_string(),
-                step: None,
-            });
-            ending
-        }
-    };
-    ending.response = Some((answer.content_type, Bytes::from(answer.body.clone())));
-    match log.finish(who, running, ending).await {
-        Ok(()) => answer,
-        // The chain ran, but without a durable COMPLETED entry the sender must not be told so:
-        // it retries, and the message is processed again (at least once, never lost).
-        Err(_) => match outcome {
-            Outcome::Accepted { message, .. } | Outcome::Failed { message, .. } => {
-                Reply::internal_error(endpoint.adapter, message.envelope.soap_version, who.guid)
-            }
-            Outcome::Rejected { .. } => answer,
-        },
+    }
+
+    /// A copy of a message still being processed: not run, a `FAILED` entry naming the running
+    /// one, and a fault the sender retries.
+    async fn already_running(
+        &self,
+        message: &Message,
+        facts: &MessageFacts,
+        running: MessageId,
+    ) -> Reply {
+        let text = format!(
+            "The message with externalEventId {} is still being processed (MPL ID {running}); this delivery was not processed. Retry later. The MPL ID for this call is : {}",
+            facts.external_event_id.as_deref().unwrap_or(""),
+            self.who.id
+        );
+        let version = message.envelope.soap_version;
+        let reply = Reply::failure(self.endpoint.adapter, version, &text, self.who.id);
+        let summary = Summary::already_running(running, text, reply.as_stored());
+        let _ = self
+            .log
+            .record(&self.who, facts, Some(&self.request), summary)
+            .await;
+        reply
+    }
+
+    fn internal_error(&self, message: &Message) -> Reply {
+        let version = message.envelope.soap_version;
+        Reply::internal_error(self.endpoint.adapter, version, self.who.id)
     }
 }

@@ -2,12 +2,14 @@
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 
 use crate::config::Adapter;
 use crate::endpoint::{Endpoint, Outcome};
 use crate::event::Envelope;
 use crate::handler::FailureReply;
 use crate::message::{Ack, MessageId};
+use crate::message_log::Payload;
 use crate::soap::SoapVersion;
 use crate::soap::response::{FaultCode, acknowledgement, fault};
 
@@ -19,7 +21,7 @@ pub const MESSAGE_ID_HEADER: &str = "SAP_MessageProcessingLogID";
 pub struct Reply {
     pub status: StatusCode,
     pub content_type: &'static str,
-    pub body: String,
+    pub body: Bytes,
     /// The `SAP_MessageProcessingLogID` header, when the call has a log entry.
     pub id: Option<MessageId>,
     /// Send nothing and close the connection (the `close` failure drill).
@@ -48,10 +50,18 @@ impl Reply {
         Self {
             status,
             content_type: version.content_type(),
-            body: xml,
+            body: Bytes::from(xml),
             id: id.cloned(),
             close: false,
             client_fault: false,
+        }
+    }
+
+    /// The reply as the message log keeps it, the answer of its entry.
+    pub fn as_stored(&self) -> Payload {
+        Payload {
+            content_type: self.content_type.to_owned(),
+            body: self.body.clone(),
         }
     }
 
@@ -61,7 +71,7 @@ impl Reply {
         Self {
             status,
             content_type: "application/json",
-            body: body.to_string(),
+            body: Bytes::from(body.to_string()),
             id: None,
             close: false,
             client_fault: false,
@@ -82,7 +92,7 @@ impl Reply {
             Adapter::Https => Self {
                 status: StatusCode::INTERNAL_SERVER_ERROR,
                 content_type: "text/plain; charset=utf-8",
-                body: text.to_owned(),
+                body: Bytes::from(text.to_owned()),
                 id: Some(id.clone()),
                 close: false,
                 client_fault: false,
@@ -149,9 +159,9 @@ impl Reply {
                     FailureReply::Unavailable => Self {
                         status: StatusCode::SERVICE_UNAVAILABLE,
                         content_type: "text/plain; charset=utf-8",
-                        body: format!(
+                        body: Bytes::from(format!(
                             "Service Unavailable. The MPL ID for the failed message is : {id}"
-                        ),
+                        )),
                         id: Some(id.clone()),
                         close: false,
                         client_fault: false,
@@ -173,7 +183,7 @@ impl Reply {
                     FailureReply::Close => Self {
                         status: StatusCode::INTERNAL_SERVER_ERROR,
                         content_type: "text/plain; charset=utf-8",
-                        body: String::new(),
+                        body: Bytes::new(),
                         id: Some(id.clone()),
                         close: true,
                         client_fault: false,

@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
 use time::OffsetDateTime;
 
 use super::body::{self, BodyError};
@@ -24,10 +23,9 @@ use crate::auth::Principal;
 use crate::clock;
 use crate::endpoint::Endpoint;
 use crate::message::MessageId;
-use crate::message_log::{Ending, Facts, Identity};
+use crate::message_log::{Identity, MessageFacts, Summary};
 use crate::soap::response::{FaultCode, fault};
 use crate::soap::{SoapVersion, wsdl};
-use crate::store::{ErrorInfo, Status};
 
 pub async fn dispatch(State(app): State<App>, request: Request) -> Response {
     let path = request.uri().path();
@@ -83,9 +81,9 @@ async fn post(
 ) -> Response {
     let timer = Instant::now();
     let name = Arc::clone(&endpoint.name);
-    let answer = receive(app, endpoint, principal.name, request).await;
+    let reply = receive(app, endpoint, principal.name, request).await;
     app.metrics().request_duration(&name, timer.elapsed());
-    answer.into_response()
+    reply.into_response()
 }
 
 /// Checks the media type and size, reads the body, and hands the call to [`pipeline::run`] on a task
@@ -114,12 +112,12 @@ async fn receive(app: &App, endpoint: Arc<Endpoint>, sender: String, request: Re
         let reason = format!(
             "Content-Type {shown} is not SOAP; send text/xml (SOAP 1.1) or application/soap+xml (SOAP 1.2)"
         );
-        let answer = Reply::json_error(
+        let reply = Reply::json_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
             &reason,
         );
-        return refusal.record(answer, reason).await;
+        return refusal.record(reply, reason).await;
     };
 
     if let Some(coding) = body::unknown_encoding(request.headers()) {
@@ -137,28 +135,28 @@ async fn receive(app: &App, endpoint: Arc<Endpoint>, sender: String, request: Re
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|length| length > limit as u64) {
-        let (answer, reason) = too_large(version, limit);
-        return refusal.record(answer, reason).await;
+        let (reply, reason) = too_large(version, limit);
+        return refusal.record(reply, reason).await;
     }
     let timeout = Duration::from_millis(limits.body_read_timeout_ms);
     let body = match body::read(request.into_body(), limit, timeout).await {
         Ok(body) => body,
         Err(BodyError::TooLarge) => {
-            let (answer, reason) = too_large(version, limit);
-            return refusal.record(answer, reason).await;
+            let (reply, reason) = too_large(version, limit);
+            return refusal.record(reply, reason).await;
         }
         Err(BodyError::TimedOut) => {
             let reason = format!(
                 "the request body did not arrive within {} ms",
                 limits.body_read_timeout_ms
             );
-            let answer = Reply::soap(
+            let reply = Reply::soap(
                 StatusCode::REQUEST_TIMEOUT,
                 version,
                 fault(version, FaultCode::Client, &reason),
                 None,
             );
-            return refusal.record(answer, reason).await;
+            return refusal.record(reply, reason).await;
         }
         Err(BodyError::Undecodable) => {
             let reason =
@@ -168,8 +166,8 @@ async fn receive(app: &App, endpoint: Arc<Endpoint>, sender: String, request: Re
         }
         Err(BodyError::Broken) => {
             let reason = "the request body could not be read".to_owned();
-            let answer = Reply::json_error(StatusCode::BAD_REQUEST, "bad_request", &reason);
-            return refusal.record(answer, reason).await;
+            let reply = Reply::json_error(StatusCode::BAD_REQUEST, "bad_request", &reason);
+            return refusal.record(reply, reason).await;
         }
     };
 
@@ -184,7 +182,7 @@ async fn receive(app: &App, endpoint: Arc<Endpoint>, sender: String, request: Re
     // Boxed first: the pipeline's future is several kilobytes, which spawning would otherwise
     // copy a few times over.
     match tokio::spawn(Box::pin(pipeline::run(app.clone(), call, body))).await {
-        Ok(answer) => answer,
+        Ok(reply) => reply,
         Err(_) => Reply::json_error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
@@ -202,35 +200,30 @@ struct Refusal<'a> {
 }
 
 impl Refusal<'_> {
-    /// Writes the refusal's `FAILED` entry and names it in the answer.
-    async fn record(self, mut answer: Reply, reason: String) -> Reply {
+    /// Writes the refusal's `FAILED` entry and names it in the reply.
+    async fn record(self, mut reply: Reply, reason: String) -> Reply {
         let id = MessageId::new();
         let who = Identity {
-            guid: &id,
+            id: &id,
             endpoint: &self.endpoint.name,
             sender: self.sender,
-            log_start: self.started,
+            started: self.started,
         };
-        let mut ending = Ending::new(Status::Failed);
-        ending.error = Some(ErrorInfo {
-            text: reason,
-            step: None,
-        });
-        ending.response = Some((answer.content_type, Bytes::from(answer.body.clone())));
+        let summary = Summary::refused(reason, reply.as_stored());
         // Boxed: the store's future is a couple of kilobytes, and keeping it inline would make
         // every request's future (copied as it is handed from axum to hyper) that much larger
         // for a path a well-behaved sender never takes.
         let recorded = Box::pin(self.app.message_log().record(
             &who,
-            &Facts::default(),
-            ending,
+            &MessageFacts::default(),
             None,
+            summary,
         ))
         .await;
         if recorded.is_ok() {
-            answer.id = Some(id);
+            reply.id = Some(id);
         }
-        answer
+        reply
     }
 }
 
@@ -246,13 +239,13 @@ fn client_fault(status: StatusCode, version: SoapVersion, reason: &str) -> Reply
 
 fn too_large(version: SoapVersion, limit: usize) -> (Reply, String) {
     let reason = format!("the request body is larger than the limit of {limit} bytes");
-    let answer = Reply::soap(
+    let reply = Reply::soap(
         StatusCode::PAYLOAD_TOO_LARGE,
         version,
         fault(version, FaultCode::Client, &reason),
         None,
     );
-    (answer, reason)
+    (reply, reason)
 }
 
 /// `?wsdl`, `?WSDL`, `?wsdl=` and the like.
