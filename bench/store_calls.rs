@@ -1,5 +1,5 @@
-//! The message log's own cost per call, without HTTP: what `Store::begin` (a `PROCESSING` entry
-//! with the request body) and `Store::finish` (`COMPLETED`, the answer, synced) cost together.
+//! The message log's own cost per call, without HTTP: what `Backend::begin` (a `PROCESSING` entry
+//! with the request body) and `Backend::finish` (`COMPLETED`, the answer, synced) cost together.
 //!
 //! `bench/store.sh` measures the store through the server, where the HTTP work and the effects
 //! of answering later blur it; this measures the store alone. 64 tasks (wrk's connections in
@@ -18,7 +18,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use iflowd::store::{Begun, Finish, NewEntry, Payload, Status, Store};
+use iflowd::store::{self, Completion, NewEntry, NewOrDuplicate, Payload, Status, Store};
 use time::OffsetDateTime;
 
 #[global_allocator]
@@ -70,14 +70,14 @@ fn entry(call: usize, body: &Bytes) -> NewEntry {
 
 async fn call(store: &Store, call: usize, body: &Bytes, answer: &Bytes) {
     let window = OffsetDateTime::now_utc() - time::Duration::days(90);
-    let Begun::Started(key) = store
+    let NewOrDuplicate::New(key) = store
         .begin(entry(call, body), Some(window))
         .await
         .expect("begin")
     else {
         panic!("call {call} was taken for a duplicate");
     };
-    let finish = Finish {
+    let completion = Completion {
         key,
         status: Status::Completed,
         log_end: OffsetDateTime::now_utc(),
@@ -88,7 +88,7 @@ async fn call(store: &Store, call: usize, body: &Bytes, answer: &Bytes) {
             body: answer.clone(),
         }),
     };
-    store.finish(finish).await.expect("finish");
+    store.finish(completion).await.expect("finish");
 }
 
 fn main() {
@@ -105,8 +105,8 @@ fn main() {
         .expect("a runtime");
     let body = Bytes::from_static(FIXTURE);
     let answer = Bytes::from(vec![b'a'; 620]);
-    let (store, _) = runtime
-        .block_on(Store::open(&dir))
+    let store = runtime
+        .block_on(store::open(&dir))
         .expect("the store opens");
     // A first round outside the measurement: SQLite's caches and the threads warmed up.
     runtime.block_on(call(&store, usize::MAX - 1, &body, &answer));

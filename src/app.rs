@@ -13,7 +13,7 @@ use crate::event::{EventKind, EventTypes};
 use crate::handler::{BuildError, Chain, build_handlers};
 use crate::message_log::MessageLog;
 use crate::metrics::Metrics;
-use crate::store::{Retention, Store, StoreError, spawn_purge};
+use crate::store::{self, Retention, Store, StoreError, spawn_purge};
 
 /// A cheap-to-clone handle on everything a request needs. The configuration-made parts never
 /// change after start-up, so there is no lock; the message log and the metrics have their own
@@ -90,7 +90,8 @@ impl App {
 
         let settings = &config.store;
         let (store, purges) = if settings.enabled {
-            let (store, abandoned) = Store::open(&config.data_dir).await?;
+            let store = store::open(&config.data_dir).await?;
+            let abandoned = store.abandon_processing(crate::clock::now()).await?;
             for (endpoint, count) in &abandoned {
                 tracing::warn!(
                     endpoint,

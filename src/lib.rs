@@ -13,7 +13,8 @@
 //!   shape.
 //! * [`handler`]: the per-endpoint handler chain and the built-in handlers.
 //! * [`message_log`]: the message processing log as a call sees it: duplicates, `PROCESSING`,
-//!   the final status; kept by [`store`] (SQLite, raw SQL stops there).
+//!   the final status; kept by [`store`] (one `Backend` interface; SQLite behind it, where raw SQL
+//!   stops).
 //!
 //! The monitoring API reads the same store: [`odata`] parses its query options into typed
 //! values, [`http`] serves it under `/api/v1/` and the Prometheus [`metrics`] at `/metrics`.

@@ -7,7 +7,7 @@ use time::macros::format_description;
 
 use crate::config::{self, Env};
 use crate::store::query::{Filter, LogField, Op, Value};
-use crate::store::{Entry, ListQuery, Status, Store};
+use crate::store::{self, Entry, ListQuery, Status};
 
 pub fn run(config: Option<&Path>, status: Option<&str>, limit: u64) -> anyhow::Result<()> {
     let status = status
@@ -26,7 +26,7 @@ pub fn run(config: Option<&Path>, status: Option<&str>, limit: u64) -> anyhow::R
         .build()
         .context("cannot start the async runtime")?;
     let entries = runtime.block_on(async {
-        let store = Store::open_existing(&data_dir).await?;
+        let store = store::open_existing(&data_dir).await?;
         let filter = status.map(|status| {
             Filter::compare(
                 LogField::Status,

@@ -31,7 +31,9 @@ pub use summary::Summary;
 use crate::clock;
 use crate::message::{Ack, MessageId};
 use crate::metrics::Metrics;
-use crate::store::{self, Begun, EntryKey, Finish, NewEntry, Status, Store, StoreError};
+use crate::store::{
+    self, Completion, EntryKey, NewEntry, NewOrDuplicate, Status, Store, StoreError,
+};
 use claims::{Claim, Claims};
 
 /// A call as its entry names it: its message id, where, who, and when it started.
@@ -141,12 +143,12 @@ impl MessageLog {
         // Without an externalEventId there is nothing to be a duplicate of.
         let since = claim.as_ref().map(|_| clock::now() - self.duplicate_window);
         match store.begin(entry, since).await {
-            Ok(Begun::Started(key)) => Admission::Run(Started {
+            Ok(NewOrDuplicate::New(key)) => Admission::Run(Started {
                 key: Some(key),
                 claim,
                 endpoint: Arc::clone(who.endpoint),
             }),
-            Ok(Begun::Duplicate(original)) => Admission::Duplicate(Original::of(original)),
+            Ok(NewOrDuplicate::Duplicate(original)) => Admission::Duplicate(Original::of(original)),
             Err(error) => {
                 self.store_failed("begin", &error);
                 Admission::Unrecorded
@@ -165,7 +167,7 @@ impl MessageLog {
         } = started;
         let status = summary.status;
         if let (Some(store), Some(key)) = (&self.store, key) {
-            let finish = Finish {
+            let completion = Completion {
                 key,
                 status,
                 log_end: clock::now(),
@@ -174,7 +176,7 @@ impl MessageLog {
                 response: self.kept(summary.answer),
             };
             store
-                .finish(finish)
+                .finish(completion)
                 .await
                 .inspect_err(|e| self.store_failed("finish", e))?;
         }

@@ -1,4 +1,5 @@
-//! What the store keeps: log entries, their statuses and their stored bodies.
+//! What the store keeps: log entries, their statuses and their stored bodies, as the
+//! [`super::Backend`] interface writes and reads them.
 
 use bytes::Bytes;
 use time::OffsetDateTime;
@@ -71,7 +72,7 @@ pub struct ErrorInfo {
 }
 
 /// A new log entry. Entries of calls that end at once (a refused body, a duplicate) are written
-/// final; the others start as `PROCESSING` and are completed by a [`Finish`].
+/// final; the others start as `PROCESSING` and are completed by a [`Completion`].
 #[derive(Debug, Clone)]
 pub struct NewEntry {
     pub guid: MessageId,
@@ -97,14 +98,14 @@ pub struct NewEntry {
     pub response: Option<Payload>,
 }
 
-/// Which entry a `PROCESSING` entry is, as [`crate::store::Store::begin`] wrote it: what its
-/// [`Finish`] names. Opaque outside the store.
+/// Which entry a `PROCESSING` entry is, as [`super::Backend::begin`] wrote it: what its
+/// [`Completion`] names. Opaque outside the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EntryKey(pub(in crate::store) i64);
 
 /// How a `PROCESSING` entry ended.
 #[derive(Debug, Clone)]
-pub struct Finish {
+pub struct Completion {
     pub key: EntryKey,
     pub status: Status,
     pub log_end: OffsetDateTime,
@@ -150,11 +151,12 @@ pub struct PayloadInfo {
     pub content_type: String,
 }
 
-/// What [`crate::store::Store::begin`] did.
+/// What [`super::Backend::begin`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Begun {
-    /// The `PROCESSING` entry is written; its [`Finish`] names this key.
-    Started(EntryKey),
-    /// A completed delivery with the same externalEventId exists; nothing was written.
+pub enum NewOrDuplicate {
+    /// A new delivery: its `PROCESSING` entry is written; its [`Completion`] names this key.
+    New(EntryKey),
+    /// A completed delivery with the same externalEventId is within the window; nothing was
+    /// written.
     Duplicate(Original),
 }

@@ -3,8 +3,8 @@
 //!
 //! This is the store's language, not the API's: the monitoring API translates its OData
 //! `$filter`/`$orderby` into it (`http::odata`), `iflowd messages` builds one directly, and a
-//! backend turns it into its own query (`sqlite.rs`: parameterised SQL). It holds typed values
-//! only, no SQL, so that another backend can implement the same reads.
+//! backend turns it into its own query (`store/sqlite/query.rs`: parameterised SQL). It holds
+//! typed values only, no SQL, so that another backend can implement the same reads.
 //!
 //! The meaning every backend keeps, which is OData's and the in-memory evaluator's
 //! (`odata::eval`):
@@ -20,7 +20,6 @@
 //! A backend may refuse a query that is beyond its own limits (too deep, too many terms) with
 //! [`super::StoreError::TooComplex`]: the caller's query is at fault, not the log.
 
-mod sqlite;
 #[cfg(test)]
 mod tests;
 

@@ -1,13 +1,13 @@
 use time::macros::datetime;
 
 use super::*;
-use crate::store::tests::{entry, id, name};
+use crate::store::sqlite::tests::{entry, id, name};
 use crate::store::{Status, Store, StoreError};
 
 /// Three entries: `a` (event count 1, no end), `b` (2, ended, repost), `c` (no event count).
 async fn three() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let (store, _) = Store::open(dir.path()).await.unwrap();
+    let store = crate::store::open(dir.path()).await.unwrap();
     for (guid, count, end, repost) in [
         ("a", Some(1), None, None),
         (

@@ -5,18 +5,26 @@ use bytes::Bytes;
 use super::*;
 use crate::clock;
 use crate::message::MessageId;
+use crate::store::Status;
+
+/// Opens the log in `dir` as `iflowd serve` does: the abandonment at start-up included.
+async fn open(dir: &std::path::Path) -> (Sqlite, Abandoned) {
+    let store = Sqlite::open(dir).await.unwrap();
+    let abandoned = store.abandon_processing(clock::now()).await.unwrap();
+    (store, abandoned)
+}
 
 /// A message id made from `name`, so tests can name their entries.
-pub(super) fn id(name: &str) -> MessageId {
+pub(in crate::store) fn id(name: &str) -> MessageId {
     MessageId::parse(&format!("AG{name:_>26}")).expect("a name of at most 26 letters")
 }
 
 /// The name [`id`] made `id` from.
-pub(super) fn name(id: &MessageId) -> &str {
+pub(in crate::store) fn name(id: &MessageId) -> &str {
     id.as_str().trim_start_matches("AG").trim_start_matches('_')
 }
 
-pub(super) fn entry(guid: &str, status: Status) -> NewEntry {
+pub(in crate::store) fn entry(guid: &str, status: Status) -> NewEntry {
     NewEntry {
         guid: id(guid),
         correlation_id: format!("c-{guid}"),
@@ -42,8 +50,8 @@ pub(super) fn entry(guid: &str, status: Status) -> NewEntry {
 }
 
 /// `key` completed now, with `response` as its answer body.
-pub(super) fn completed(key: EntryKey, response: Option<Payload>) -> Finish {
-    Finish {
+pub(super) fn completed(key: EntryKey, response: Option<Payload>) -> Completion {
+    Completion {
         key,
         status: Status::Completed,
         log_end: clock::now(),
@@ -56,7 +64,7 @@ pub(super) fn completed(key: EntryKey, response: Option<Payload>) -> Finish {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writes_share_commits_and_all_arrive() {
     let dir = tempfile::tempdir().unwrap();
-    let (store, abandoned) = Store::open(dir.path()).await.unwrap();
+    let (store, abandoned) = open(dir.path()).await;
     assert!(abandoned.is_empty());
     let store = Arc::new(store);
     let mut tasks = tokio::task::JoinSet::new();
@@ -64,13 +72,13 @@ async fn concurrent_writes_share_commits_and_all_arrive() {
         let store = Arc::clone(&store);
         tasks.spawn(async move {
             let guid = format!("g{i}");
-            let Begun::Started(row) = store
+            let NewOrDuplicate::New(key) = store
                 .begin(entry(&guid, Status::Processing), Some(clock::now()))
                 .await?
             else {
                 panic!("not a duplicate");
             };
-            store.finish(completed(row, None)).await
+            store.finish(completed(key, None)).await
         });
     }
     while let Some(result) = tasks.join_next().await {
@@ -91,7 +99,7 @@ async fn concurrent_writes_share_commits_and_all_arrive() {
 #[tokio::test]
 async fn a_failing_write_fails_alone() {
     let dir = tempfile::tempdir().unwrap();
-    let (store, _) = Store::open(dir.path()).await.unwrap();
+    let (store, _) = open(dir.path()).await;
     store
         .insert(entry("same", Status::Completed))
         .await
@@ -114,7 +122,7 @@ async fn a_failing_write_fails_alone() {
 async fn reopening_applies_no_migration_twice_and_abandons_what_was_processing() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let (store, _) = Store::open(dir.path()).await.unwrap();
+        let (store, _) = open(dir.path()).await;
         store
             .insert(entry("running", Status::Processing))
             .await
@@ -124,7 +132,7 @@ async fn reopening_applies_no_migration_twice_and_abandons_what_was_processing()
             .await
             .unwrap();
     }
-    let (store, abandoned) = Store::open(dir.path()).await.unwrap();
+    let (store, abandoned) = open(dir.path()).await;
     assert_eq!(
         abandoned.into_iter().collect::<Vec<_>>(),
         [("Flow".to_owned(), 1)]
@@ -141,7 +149,7 @@ async fn reopening_applies_no_migration_twice_and_abandons_what_was_processing()
             .status,
         Status::Completed
     );
-    let read_only = Store::open_existing(dir.path()).await.unwrap();
+    let read_only = Sqlite::open_existing(dir.path()).await.unwrap();
     assert_eq!(
         read_only
             .get(id("done").as_str())
@@ -156,7 +164,7 @@ async fn reopening_applies_no_migration_twice_and_abandons_what_was_processing()
 #[tokio::test]
 async fn the_duplicate_lookup_sees_completed_entries_within_the_window_only() {
     let dir = tempfile::tempdir().unwrap();
-    let (store, _) = Store::open(dir.path()).await.unwrap();
+    let (store, _) = open(dir.path()).await;
     store.insert(entry("failed", Status::Failed)).await.unwrap();
     assert_eq!(
         store
@@ -194,14 +202,14 @@ async fn the_duplicate_lookup_sees_completed_entries_within_the_window_only() {
 #[tokio::test]
 async fn begin_finds_a_completed_original_instead_of_writing() {
     let dir = tempfile::tempdir().unwrap();
-    let (store, _) = Store::open(dir.path()).await.unwrap();
+    let (store, _) = open(dir.path()).await;
     store.insert(entry("ok", Status::Completed)).await.unwrap();
     let mut copy = entry("copy", Status::Processing);
     copy.application_message_id = Some("ext-ok".to_owned());
     let since = clock::now() - time::Duration::days(1);
     let begun = store.begin(copy.clone(), Some(since)).await.unwrap();
     assert!(
-        matches!(begun, Begun::Duplicate(ref o) if o.guid == id("ok")),
+        matches!(begun, NewOrDuplicate::Duplicate(ref o) if o.guid == id("ok")),
         "{begun:?}"
     );
     assert!(
@@ -210,7 +218,7 @@ async fn begin_finds_a_completed_original_instead_of_writing() {
     );
     let begun = store.begin(copy, None).await.unwrap();
     assert!(
-        matches!(begun, Begun::Started(_)),
+        matches!(begun, NewOrDuplicate::New(_)),
         "no lookup without a window"
     );
 }
@@ -225,10 +233,10 @@ pub(super) fn body(content_type: &str, text: &'static str) -> Option<Payload> {
 #[tokio::test]
 async fn the_request_is_stored_with_the_running_entry_and_the_answer_joins_it() {
     let dir = tempfile::tempdir().unwrap();
-    let (store, _) = Store::open(dir.path()).await.unwrap();
+    let (store, _) = open(dir.path()).await;
     let mut running = entry("running", Status::Processing);
     running.request = body("text/xml", "<request/>");
-    let Begun::Started(row) = store.begin(running, None).await.unwrap() else {
+    let NewOrDuplicate::New(key) = store.begin(running, None).await.unwrap() else {
         panic!("not a duplicate");
     };
     let listed = store
@@ -247,7 +255,7 @@ async fn the_request_is_stored_with_the_running_entry_and_the_answer_joins_it() 
     );
 
     store
-        .finish(completed(row, body("text/xml; charset=utf-8", "<answer/>")))
+        .finish(completed(key, body("text/xml; charset=utf-8", "<answer/>")))
         .await
         .unwrap();
     let listed = store
@@ -346,7 +354,7 @@ async fn a_log_written_before_the_bodies_table_keeps_its_bodies() {
         ))
         .unwrap();
     }
-    let (store, _) = Store::open(dir.path()).await.unwrap();
+    let (store, _) = open(dir.path()).await;
     let listed = store.payloads(id("old").as_str()).await.unwrap().unwrap();
     assert_eq!(listed.len(), 2);
     assert_eq!(
@@ -390,7 +398,7 @@ async fn a_log_written_before_the_bodies_table_keeps_its_bodies() {
             .unwrap()
             .is_none()
     );
-    let read_only = Store::open_existing(dir.path()).await.unwrap();
+    let read_only = Sqlite::open_existing(dir.path()).await.unwrap();
     assert!(
         read_only.get(id("old").as_str()).await.unwrap().is_some(),
         "schema current"
@@ -407,7 +415,7 @@ fn writes_still_answer_after_the_runtime_of_the_first_write_stopped() {
         .build()
         .unwrap();
     let store = first.block_on(async {
-        let (store, _) = Store::open(dir.path()).await.unwrap();
+        let (store, _) = open(dir.path()).await;
         store
             .insert(entry("before", Status::Completed))
             .await

@@ -1,15 +1,12 @@
 //! Opening the log: the connections' settings, the schema's migrations, and what a previous run
 //! left unfinished.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags, params};
 
-use super::{MIGRATIONS, StoreError};
-
-/// Entries a previous run left in `PROCESSING`, now `ABANDONED`, counted by endpoint.
-pub type Abandoned = BTreeMap<String, u64>;
+use super::super::{Abandoned, StoreError};
+use super::MIGRATIONS;
 
 pub(super) fn configure_writer(connection: &Connection) -> rusqlite::Result<()> {
     let mode: String = connection.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;

@@ -1,4 +1,4 @@
-//! The [`ListQuery`] and the other reads of the monitoring API as SQLite SQL.
+//! The SQLite backend's reads: a [`ListQuery`] as SQL, and the lookups by `MessageGuid`.
 //!
 //! Column names come from a fixed table ([`column`]); every value from a query travels as a bound
 //! parameter, never as SQL text.
@@ -6,11 +6,10 @@
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params, params_from_iter};
 
-use super::{Direction, Filter, ListQuery, LogField, Op, Page, Value};
+use super::super::query::{Direction, Filter, ListQuery, LogField, Op, Page, Value};
+use super::super::{Entry, ErrorInfo, Payload, PayloadInfo, Status};
+use super::write::{message_id, not_ours};
 use crate::clock::{epoch_millis, from_epoch_millis};
-use crate::store::{
-    Entry, ErrorInfo, Payload, PayloadInfo, Status, Store, StoreError, message_id, not_ours,
-};
 
 const ENTRY_COLUMNS: &str = "message_guid, correlation_id, transaction_id, application_message_id,
     application_message_type, integration_flow_name, sender, status, custom_status, log_start,
@@ -140,7 +139,7 @@ fn entry(row: &Row<'_>) -> rusqlite::Result<Entry> {
 }
 
 /// Runs `query`; `Ok(Err(reason))` when SQLite refuses it as beyond its limits.
-fn list(db: &Connection, query: &ListQuery) -> rusqlite::Result<Result<Page, String>> {
+pub(super) fn list(db: &Connection, query: &ListQuery) -> rusqlite::Result<Result<Page, String>> {
     match run_list(db, query) {
         Ok(page) => Ok(Ok(page)),
         Err(error) => beyond_limits(&error).map(Err).ok_or(error),
@@ -202,108 +201,84 @@ fn run_list(db: &Connection, query: &ListQuery) -> rusqlite::Result<Page> {
     Ok(Page { entries, total })
 }
 
-impl Store {
-    /// A page of entries matching `query`; [`StoreError::TooComplex`] when SQLite refuses the
-    /// query as beyond its limits.
-    pub async fn list(&self, query: ListQuery) -> Result<Page, StoreError> {
-        self.read(move |db| list(db, &query))
-            .await?
-            .map_err(StoreError::TooComplex)
-    }
+/// One entry by `MessageGuid`.
+pub(super) fn get(db: &Connection, guid: &str) -> rusqlite::Result<Option<Entry>> {
+    db.prepare_cached(&format!(
+        "SELECT {ENTRY_COLUMNS} FROM messages WHERE message_guid = ?1"
+    ))?
+    .query_row(params![guid], entry)
+    .optional()
+}
 
-    /// One entry by `MessageGuid`.
-    pub async fn get(&self, guid: &str) -> Result<Option<Entry>, StoreError> {
-        let guid = guid.to_owned();
-        self.read(move |db| {
-            db.prepare_cached(&format!(
-                "SELECT {ENTRY_COLUMNS} FROM messages WHERE message_guid = ?1"
-            ))?
-            .query_row(params![guid], entry)
-            .optional()
+/// The error of an entry: `None` when there is no such entry, `Some(None)` when it has none.
+pub(super) fn error(db: &Connection, guid: &str) -> rusqlite::Result<Option<Option<ErrorInfo>>> {
+    db.prepare_cached("SELECT error_text, error_step FROM messages WHERE message_guid = ?1")?
+        .query_row(params![guid], |row| {
+            let text: Option<String> = row.get(0)?;
+            let step: Option<String> = row.get(1)?;
+            Ok(text.map(|text| ErrorInfo { text, step }))
         })
-        .await
-    }
+        .optional()
+}
 
-    /// The error of an entry: `None` when there is no such entry, `Some(None)` when it has none.
-    pub async fn error(&self, guid: &str) -> Result<Option<Option<ErrorInfo>>, StoreError> {
-        let guid = guid.to_owned();
-        self.read(move |db| {
-            db.prepare_cached(
-                "SELECT error_text, error_step FROM messages WHERE message_guid = ?1",
-            )?
-            .query_row(params![guid], |row| {
-                let text: Option<String> = row.get(0)?;
-                let step: Option<String> = row.get(1)?;
-                Ok(text.map(|text| ErrorInfo { text, step }))
-            })
-            .optional()
-        })
-        .await
-    }
-
-    /// The stored bodies of an entry: `None` when there is no such entry.
-    pub async fn payloads(&self, guid: &str) -> Result<Option<Vec<PayloadInfo>>, StoreError> {
-        let guid = guid.to_owned();
-        self.read(move |db| {
-            let id: Option<i64> = db
-                .prepare_cached("SELECT id FROM messages WHERE message_guid = ?1")?
-                .query_row(params![guid], |row| row.get(0))
-                .optional()?;
-            let Some(id) = id else { return Ok(None) };
-            let row = db
-                .prepare_cached(
-                    "SELECT stored_at, request_type, response_type FROM bodies WHERE message_id = ?1",
-                )?
-                .query_row(params![id], |row| {
-                    let stored_at = from_epoch_millis(row.get(0)?);
-                    let kinds: [(&str, Option<String>); 2] =
-                        [("request", row.get(1)?), ("response", row.get(2)?)];
-                    Ok(kinds
-                        .into_iter()
-                        .filter_map(|(kind, content_type)| {
-                            Some(PayloadInfo {
-                                kind: kind.to_owned(),
-                                stored_at,
-                                content_type: content_type?,
-                            })
-                        })
-                        .collect())
+/// The stored bodies of an entry: `None` when there is no such entry.
+pub(super) fn payloads(db: &Connection, guid: &str) -> rusqlite::Result<Option<Vec<PayloadInfo>>> {
+    let id: Option<i64> = db
+        .prepare_cached("SELECT id FROM messages WHERE message_guid = ?1")?
+        .query_row(params![guid], |row| row.get(0))
+        .optional()?;
+    let Some(id) = id else { return Ok(None) };
+    let row = db
+        .prepare_cached(
+            "SELECT stored_at, request_type, response_type FROM bodies WHERE message_id = ?1",
+        )?
+        .query_row(params![id], |row| {
+            let stored_at = from_epoch_millis(row.get(0)?);
+            let kinds: [(&str, Option<String>); 2] =
+                [("request", row.get(1)?), ("response", row.get(2)?)];
+            Ok(kinds
+                .into_iter()
+                .filter_map(|(kind, content_type)| {
+                    Some(PayloadInfo {
+                        kind: kind.to_owned(),
+                        stored_at,
+                        content_type: content_type?,
+                    })
                 })
-                .optional()?;
-            Ok(Some(row.unwrap_or_default()))
+                .collect())
         })
-        .await
-    }
+        .optional()?;
+    Ok(Some(row.unwrap_or_default()))
+}
 
-    /// One stored body (`kind` is `request` or `response`).
-    pub async fn payload(&self, guid: &str, kind: &str) -> Result<Option<Payload>, StoreError> {
-        let guid = guid.to_owned();
-        // The column names come from this fixed choice, never from the caller's text.
-        let sql = match kind {
-            "request" => {
-                "SELECT b.request_type, b.request FROM bodies b JOIN messages m ON m.id = b.message_id
-                 WHERE m.message_guid = ?1"
-            }
-            "response" => {
-                "SELECT b.response_type, b.response FROM bodies b JOIN messages m ON m.id = b.message_id
-                 WHERE m.message_guid = ?1"
-            }
-            _ => return Ok(None),
-        };
-        self.read(move |db| {
-            let found = db
-                .prepare_cached(sql)?
-                .query_row(params![guid], |row| {
-                    let content_type: Option<String> = row.get(0)?;
-                    let body: Option<Vec<u8>> = row.get(1)?;
-                    Ok(content_type.zip(body).map(|(content_type, body)| Payload {
-                        content_type,
-                        body: bytes::Bytes::from(body),
-                    }))
-                })
-                .optional()?;
-            Ok(found.flatten())
+/// One stored body (`kind` is `request` or `response`).
+pub(super) fn payload(
+    db: &Connection,
+    guid: &str,
+    kind: &str,
+) -> rusqlite::Result<Option<Payload>> {
+    // The column names come from this fixed choice, never from the caller's text.
+    let sql = match kind {
+        "request" => {
+            "SELECT b.request_type, b.request FROM bodies b JOIN messages m ON m.id = b.message_id
+             WHERE m.message_guid = ?1"
+        }
+        "response" => {
+            "SELECT b.response_type, b.response FROM bodies b JOIN messages m ON m.id = b.message_id
+             WHERE m.message_guid = ?1"
+        }
+        _ => return Ok(None),
+    };
+    let found = db
+        .prepare_cached(sql)?
+        .query_row(params![guid], |row| {
+            let content_type: Option<String> = row.get(0)?;
+            let body: Option<Vec<u8>> = row.get(1)?;
+            Ok(content_type.zip(body).map(|(content_type, body)| Payload {
+                content_type,
+                body: bytes::Bytes::from(body),
+            }))
         })
-        .await
-    }
+        .optional()?;
+    Ok(found.flatten())
 }

@@ -39,7 +39,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Original, Shared, StoreError};
+use super::super::{Original, StoreError};
+use super::Shared;
 
 /// One write: a closure over the transaction. It may run more than once (when another write of
 /// its batch fails, the batch is retried without that one), so it is `Fn`.

@@ -1,0 +1,290 @@
+//! The SQLite backend: the log in `messages.db` in the data directory.
+//!
+//! Raw SQL stops here. [`Sqlite`] is a cheap-to-clone handle (mini-redis's `Db` style) with the
+//! connections inside: one writer behind the group-commit [`writer`], and a small pool of reader
+//! connections, which WAL lets read while the writer writes. SQLite only ever runs on tokio's
+//! blocking pool, so it never stalls an async worker.
+//!
+//! Durability: a final entry is on the disk, its WAL frames synced, when the call returns. A
+//! `PROCESSING` entry is handed to the operating system (survives a crash of iflowd) and reaches
+//! the disk with the next sync. The connection runs `synchronous = NORMAL` and [`writer`] syncs
+//! the WAL itself, once per group of commits and outside SQLite's write lock, which is what
+//! `FULL` would do per commit and inside the lock.
+//!
+//! The schema is created and upgraded by the migrations in `migrations/`, embedded in the binary
+//! and applied at start-up in order, tracked by SQLite's `user_version`. `write.rs` holds the
+//! statements that write entries, `query.rs` those that read them, `setup.rs` the connections'
+//! settings, the migrations and the start-up abandonment.
+
+mod query;
+mod setup;
+#[cfg(test)]
+pub(super) mod tests;
+mod write;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use rusqlite::Connection;
+use time::OffsetDateTime;
+
+use super::{
+    Abandoned, Backend, Completion, Entry, EntryKey, ErrorInfo, ListQuery, NewEntry,
+    NewOrDuplicate, Page, Payload, PayloadInfo, Purged, Retention, StoreError,
+};
+use crate::clock::epoch_millis;
+use setup::{abandon_processing, configure_writer, migrate, open_reader};
+use writer::{Durability, Writer, Written};
+
+/// The database file inside the data directory.
+pub const DATABASE_FILE: &str = "messages.db";
+
+/// The schema, one step per entry, applied in order; `user_version` counts the steps done.
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_message_log.sql"),
+    include_str!("migrations/0002_bodies.sql"),
+];
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        Self::Database(error.to_string())
+    }
+}
+
+/// A handle on the SQLite message log. Clones share the connections. Use it on the tokio runtime
+/// that opened it: the writer hands results out through a task there (see `writer`).
+#[derive(Clone)]
+pub struct Sqlite {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    path: PathBuf,
+    writer: Writer,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl Sqlite {
+    /// Opens (creating the directory and database if needed) the log in `data_dir` and brings
+    /// the schema up to date.
+    pub async fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        let data_dir = data_dir.to_path_buf();
+        tokio::task::spawn_blocking(move || Self::open_blocking(&data_dir))
+            .await
+            .map_err(|_| StoreError::Gone)?
+    }
+
+    fn open_blocking(data_dir: &Path) -> Result<Self, StoreError> {
+        let path = data_dir.join(DATABASE_FILE);
+        let failed = |message: String| StoreError::Open {
+            path: path.clone(),
+            message,
+        };
+        std::fs::create_dir_all(data_dir).map_err(|e| failed(e.to_string()))?;
+        let mut connection = Connection::open(&path).map_err(|e| failed(e.to_string()))?;
+        configure_writer(&connection).map_err(|e| failed(e.to_string()))?;
+        migrate(&mut connection).map_err(failed)?;
+        Ok(Self {
+            shared: Arc::new(Shared {
+                writer: Writer::new(connection, &path),
+                path,
+                readers: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// Opens an existing log for reading only (the `iflowd messages` command): no directory or
+    /// database is created, and no entry is changed.
+    pub async fn open_existing(data_dir: &Path) -> Result<Self, StoreError> {
+        let path = data_dir.join(DATABASE_FILE);
+        if !path.is_file() {
+            return Err(StoreError::Open {
+                path,
+                message: "there is no message log here yet; has iflowd run with this data_dir?"
+                    .to_owned(),
+            });
+        }
+        let reader = open_reader(&path).map_err(|e| StoreError::Open {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        let version: i64 = reader
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(StoreError::from)?;
+        if usize::try_from(version).ok() != Some(MIGRATIONS.len()) {
+            return Err(StoreError::Open {
+                path,
+                message: format!(
+                    "the schema is at version {version}, this iflowd reads version {}; start `iflowd serve` once to upgrade it",
+                    MIGRATIONS.len()
+                ),
+            });
+        }
+        // Writes never happen through this handle; the writer connection is a read-only one.
+        Ok(Self {
+            shared: Arc::new(Shared {
+                path: path.clone(),
+                writer: Writer::new(open_reader(&path)?, &path),
+                readers: Mutex::new(vec![reader]),
+            }),
+        })
+    }
+
+    async fn write(
+        &self,
+        op: writer::WriteOp,
+        durability: Durability,
+    ) -> Result<Written, StoreError> {
+        writer::write(&self.shared, op, durability).await
+    }
+
+    /// Runs `f` on a blocking-pool thread with the shared connections.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Shared) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let shared = Arc::clone(&self.shared);
+        tokio::task::spawn_blocking(move || f(&shared))
+            .await
+            .map_err(|_| StoreError::Gone)?
+    }
+
+    /// Runs a read on a pooled reader connection, off the async workers.
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.blocking(move |shared| {
+            let pooled = writer::lock(&shared.readers).pop();
+            let connection = match pooled {
+                Some(connection) => connection,
+                None => open_reader(&shared.path)?,
+            };
+            let result = f(&connection).map_err(StoreError::from);
+            writer::lock(&shared.readers).push(connection);
+            result
+        })
+        .await
+    }
+
+    /// The latest `COMPLETED` delivery of `application_message_id` on `flow` that started at or
+    /// after `since`: what makes a new delivery a duplicate.
+    #[cfg(test)]
+    async fn find_completed(
+        &self,
+        flow: &str,
+        application_message_id: &str,
+        since: OffsetDateTime,
+    ) -> Result<Option<super::Original>, StoreError> {
+        let flow = flow.to_owned();
+        let id = application_message_id.to_owned();
+        let since = epoch_millis(since);
+        self.read(move |db| write::find_completed(db, &flow, &id, since))
+            .await
+    }
+}
+
+#[async_trait]
+impl Backend for Sqlite {
+    async fn begin(
+        &self,
+        entry: NewEntry,
+        duplicate_since: Option<OffsetDateTime>,
+    ) -> Result<NewOrDuplicate, StoreError> {
+        let since = duplicate_since.map(epoch_millis);
+        let written = self
+            .write(
+                Box::new(move |tx| {
+                    if let (Some(since), Some(id)) = (since, &entry.application_message_id)
+                        && let Some(original) =
+                            write::find_completed(tx, &entry.integration_flow_name, id, since)?
+                    {
+                        return Ok(Written::Duplicate(original));
+                    }
+                    write::insert(tx, &entry).map(Written::Row)
+                }),
+                // Nothing has been answered yet; the entry's completion syncs it.
+                Durability::Written,
+            )
+            .await?;
+        Ok(match written {
+            Written::Row(row) => NewOrDuplicate::New(EntryKey(row)),
+            Written::Duplicate(original) => NewOrDuplicate::Duplicate(original),
+        })
+    }
+
+    async fn insert(&self, entry: NewEntry) -> Result<(), StoreError> {
+        self.write(
+            Box::new(move |tx| write::insert(tx, &entry).map(Written::Row)),
+            Durability::Synced,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn finish(&self, completion: Completion) -> Result<(), StoreError> {
+        self.write(
+            Box::new(move |tx| {
+                if write::finish(tx, &completion)? == 0 {
+                    return Err(rusqlite::Error::QueryReturnedNoRows);
+                }
+                Ok(Written::Row(completion.key.0))
+            }),
+            Durability::Synced,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn list(&self, query: ListQuery) -> Result<Page, StoreError> {
+        self.read(move |db| query::list(db, &query))
+            .await?
+            .map_err(StoreError::TooComplex)
+    }
+
+    async fn get(&self, guid: &str) -> Result<Option<Entry>, StoreError> {
+        let guid = guid.to_owned();
+        self.read(move |db| query::get(db, &guid)).await
+    }
+
+    async fn error(&self, guid: &str) -> Result<Option<Option<ErrorInfo>>, StoreError> {
+        let guid = guid.to_owned();
+        self.read(move |db| query::error(db, &guid)).await
+    }
+
+    async fn payloads(&self, guid: &str) -> Result<Option<Vec<PayloadInfo>>, StoreError> {
+        let guid = guid.to_owned();
+        self.read(move |db| query::payloads(db, &guid)).await
+    }
+
+    async fn payload(&self, guid: &str, kind: &str) -> Result<Option<Payload>, StoreError> {
+        let guid = guid.to_owned();
+        let kind = kind.to_owned();
+        self.read(move |db| query::payload(db, &guid, &kind)).await
+    }
+
+    async fn abandon_processing(&self, now: OffsetDateTime) -> Result<Abandoned, StoreError> {
+        let now = epoch_millis(now);
+        self.blocking(move |shared| {
+            shared
+                .writer
+                .with_connection(|db| abandon_processing(db, now))
+                .map_err(StoreError::from)
+        })
+        .await
+    }
+
+    async fn purge(&self, now: OffsetDateTime, retention: Retention) -> Result<Purged, StoreError> {
+        let entries_before = epoch_millis(now - retention.entries);
+        let payloads_before = epoch_millis(now - retention.payloads);
+        self.blocking(move |shared| {
+            shared
+                .writer
+                .with_connection(|db| write::purge(db, entries_before, payloads_before))
+                .map_err(StoreError::from)
+        })
+        .await
+    }
+}

@@ -1,0 +1,172 @@
+//! The statements that write entries: the duplicate lookup, new entries, completions, their
+//! bodies, and the retention purge. Values are always bound parameters.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::super::{Completion, NewEntry, Original, Payload, Purged};
+use crate::clock::epoch_millis;
+use crate::message::MessageId;
+
+pub(super) fn find_completed(
+    db: &Connection,
+    flow: &str,
+    application_message_id: &str,
+    since: i64,
+) -> rusqlite::Result<Option<Original>> {
+    // The window is checked here rather than in SQL: a range on a bound parameter makes SQLite
+    // re-plan the statement on every call, which costs more than the lookup.
+    let latest = db
+        .prepare_cached(
+            "SELECT message_guid, correlation_id, ack, log_start FROM messages
+             WHERE integration_flow_name = ?1 AND application_message_id = ?2
+               AND status = 'COMPLETED'
+             ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row(params![flow, application_message_id], |row| {
+            Ok((
+                Original {
+                    guid: message_id(row, 0)?,
+                    correlation_id: row.get(1)?,
+                    ack: row.get(2)?,
+                },
+                row.get::<_, i64>(3)?,
+            ))
+        })
+        .optional()?;
+    Ok(latest.and_then(|(original, log_start)| (log_start >= since).then_some(original)))
+}
+
+/// The [`MessageId`] in column `index`; an error naming the text when it is not one.
+pub(super) fn message_id(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<MessageId> {
+    let text: String = row.get(index)?;
+    MessageId::parse(&text).ok_or_else(|| not_ours(index, "message id", &text))
+}
+
+/// A stored value iflowd cannot have written (the database was changed by hand).
+pub(super) fn not_ours(index: usize, what: &str, text: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        index,
+        rusqlite::types::Type::Text,
+        format!("'{text}' is not a {what}").into(),
+    )
+}
+
+pub(super) fn insert(tx: &Connection, entry: &NewEntry) -> rusqlite::Result<i64> {
+    tx.prepare_cached(
+        "INSERT INTO messages (message_guid, correlation_id, transaction_id,
+                 application_message_id, application_message_type, integration_flow_name, sender,
+                 status, custom_status, log_start, log_end, error_text, error_step, event_count,
+                 repost, original_guid, ack)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+    )?
+    .execute(params![
+        entry.guid.as_str(),
+        entry.correlation_id,
+        entry.transaction_id,
+        entry.application_message_id,
+        entry.application_message_type,
+        entry.integration_flow_name,
+        entry.sender,
+        entry.status.as_str(),
+        epoch_millis(entry.log_start),
+        entry.log_end.map(epoch_millis),
+        entry.error.as_ref().map(|e| &e.text),
+        entry.error.as_ref().and_then(|e| e.step.as_ref()),
+        entry.event_count,
+        entry.repost,
+        entry.original_guid.as_ref().map(MessageId::as_str),
+        entry.ack,
+    ])?;
+    let id = tx.last_insert_rowid();
+    let stored_at = entry.log_end.unwrap_or(entry.log_start);
+    store_bodies(
+        tx,
+        id,
+        epoch_millis(stored_at),
+        entry.request.as_ref(),
+        entry.response.as_ref(),
+    )?;
+    Ok(id)
+}
+
+/// Ends a `PROCESSING` entry; the number of entries changed (0: there is no such entry, or it
+/// is final already).
+pub(super) fn finish(tx: &Connection, completion: &Completion) -> rusqlite::Result<usize> {
+    let log_end = epoch_millis(completion.log_end);
+    let rows = tx
+        .prepare_cached(
+            "UPDATE messages SET status = ?2, custom_status = ?2, log_end = ?3,
+                 error_text = ?4, error_step = ?5, ack = ?6
+             WHERE id = ?1 AND status = 'PROCESSING'",
+        )?
+        .execute(params![
+            completion.key.0,
+            completion.status.as_str(),
+            log_end,
+            completion.error.as_ref().map(|e| &e.text),
+            completion.error.as_ref().and_then(|e| e.step.as_ref()),
+            completion.ack,
+        ])?;
+    if rows == 1 {
+        store_bodies(
+            tx,
+            completion.key.0,
+            log_end,
+            None,
+            completion.response.as_ref(),
+        )?;
+    }
+    Ok(rows)
+}
+
+/// Writes an entry's bodies, when it has any, in its one row: the request with the first write
+/// of the entry, the answer added to the same row when the entry is final. That second write is
+/// an update of the whole row (the request is rewritten with it), and `stored_at` becomes the
+/// entry's end: both bodies then show that time as their `TimeStamp`, and their retention counts
+/// from it.
+fn store_bodies(
+    tx: &Connection,
+    message_id: i64,
+    stored_at: i64,
+    request: Option<&Payload>,
+    response: Option<&Payload>,
+) -> rusqlite::Result<()> {
+    if request.is_none() && response.is_none() {
+        return Ok(());
+    }
+    tx.prepare_cached(
+        "INSERT INTO bodies (message_id, stored_at, request_type, request, response_type, response)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (message_id) DO UPDATE SET stored_at = excluded.stored_at,
+             response_type = excluded.response_type, response = excluded.response",
+    )?
+    .execute(params![
+        message_id,
+        stored_at,
+        request.map(|p| &p.content_type),
+        request.map(|p| &p.body[..]),
+        response.map(|p| &p.content_type),
+        response.map(|p| &p.body[..]),
+    ])?;
+    Ok(())
+}
+
+/// Deletes bodies stored before `payloads_before` and entries that started before
+/// `entries_before` (their bodies with them), unless they are still `PROCESSING`.
+pub(super) fn purge(
+    db: &mut Connection,
+    entries_before: i64,
+    payloads_before: i64,
+) -> rusqlite::Result<Purged> {
+    let tx = db.transaction()?;
+    let payloads = tx.execute(
+        "DELETE FROM bodies WHERE stored_at < ?1",
+        params![payloads_before],
+    )?;
+    let entries = tx.execute(
+        "DELETE FROM messages WHERE log_start < ?1 AND status <> 'PROCESSING'",
+        params![entries_before],
+    )?;
+    tx.commit()?;
+    Ok(Purged { entries, payloads })
+}
