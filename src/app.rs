@@ -10,7 +10,7 @@ use crate::config::endpoint_path;
 use crate::config::{Config, Limits, ProxyConfig};
 use crate::endpoint::{Endpoint, EndpointTable};
 use crate::event::{EventKind, EventTypes};
-use crate::handler::{BuildError, Chain, build_handlers};
+use crate::handler::{BuildError, Chain, build_handlers, timed};
 use crate::message_log::MessageLog;
 use crate::metrics::Metrics;
 use crate::store::{self, Retention, Store, StoreError, spawn_purge};
@@ -68,7 +68,7 @@ impl App {
                             name: name.clone(),
                             message: format!("is not defined (endpoint '{}')", e.name),
                         })?;
-                        let handler = metrics.timed(&e.name, name, handler);
+                        let handler = timed(handler, metrics.handler(&e.name, name));
                         Ok((Arc::from(name.as_str()), handler))
                     })
                     .collect::<Result<Vec<_>, BuildError>>()?;

@@ -9,17 +9,14 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use async_trait::async_trait;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::handler::{Handler, HandlerError};
-use crate::message::{Ack, Message};
 use crate::store::Status;
 
 /// The `Content-Type` of [`Metrics::render`]: OpenMetrics text, which Prometheus reads.
@@ -222,17 +219,17 @@ impl Metrics {
             .inc();
     }
 
-    /// Wraps `handler` so its runs on `endpoint` are timed and its failures counted.
-    pub fn timed(&self, endpoint: &str, name: &str, handler: Arc<dyn Handler>) -> Arc<dyn Handler> {
+    /// The handles for the handler `name` of `endpoint`'s chain (see
+    /// [`crate::handler::timed`]).
+    pub fn handler(&self, endpoint: &str, name: &str) -> HandlerMetrics {
         let labels = HandlerLabels {
             endpoint: endpoint.to_owned(),
             handler: name.to_owned(),
         };
-        Arc::new(Timed {
-            inner: handler,
+        HandlerMetrics {
             duration: self.shared.handler_durations.get_or_create_owned(&labels),
             failures: self.shared.handler_failures.get_or_create_owned(&labels),
-        })
+        }
     }
 
     /// The registry in OpenMetrics text.
@@ -247,23 +244,20 @@ impl Metrics {
     }
 }
 
-/// A handler with a stopwatch: what `iflowd_handler_duration_seconds` and
-/// `iflowd_handler_failures` count.
-struct Timed {
-    inner: Arc<dyn Handler>,
+/// What `iflowd_handler_duration_seconds` and `iflowd_handler_failures` count for one handler of
+/// one endpoint's chain.
+#[derive(Clone)]
+pub struct HandlerMetrics {
     duration: Histogram,
     failures: Counter,
 }
 
-#[async_trait]
-impl Handler for Timed {
-    async fn handle(&self, message: &Message, ack: &mut Ack) -> Result<(), HandlerError> {
-        let started = Instant::now();
-        let result = self.inner.handle(message, ack).await;
-        self.duration.observe(started.elapsed().as_secs_f64());
-        if result.is_err() {
+impl HandlerMetrics {
+    /// Counts one run that took `took`, and whether it failed.
+    pub fn ran(&self, took: Duration, failed: bool) {
+        self.duration.observe(took.as_secs_f64());
+        if failed {
             self.failures.inc();
         }
-        result
     }
 }

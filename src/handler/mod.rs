@@ -1,9 +1,10 @@
 //! The handler chain: what happens to a message once its envelope parsed.
 //!
 //! A [`Handler`] is one step (log it, archive it, forward it, ...). Each endpoint has a [`Chain`]
-//! of them, built once at start-up from `[handlers.*]` by [`build`], and the chain runs them in
-//! order, stopping at the first failure. A handler returns a domain result; turning a failure into
-//! a SOAP fault (or, for failure drills, another answer) is the HTTP layer's business.
+//! of them, built once at start-up from `[handlers.*]` by [`build`], each wrapped by [`timed`] for
+//! `/metrics`, and the chain runs them in order, stopping at the first failure. A handler returns
+//! a domain result; turning a failure into a SOAP fault (or, for failure drills, another answer)
+//! is the HTTP layer's business.
 //!
 //! Messages with several events: `log`, `jsonl`, `forward` (with `body = "json"`), `nats` (with
 //! `payload = "event"`) and `exec` act once per event, in order, and the first failing event fails
@@ -23,11 +24,13 @@ mod nats;
 mod respond;
 #[cfg(test)]
 mod tests;
+mod timed;
 
 use async_trait::async_trait;
 
 pub use build::{BuildError, build_handlers};
 pub use chain::{Chain, ChainFailure};
+pub use timed::timed;
 
 use crate::message::{Ack, Message};
 
