@@ -1,5 +1,6 @@
 //! The running service's shared state, built once from a validated configuration.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use time::OffsetDateTime;
@@ -7,13 +8,13 @@ use tokio::sync::watch;
 
 use crate::auth::{Authenticator, DistinguishedName, KeyError};
 use crate::config::endpoint_path;
-use crate::config::{Config, Limits, ProxyConfig};
+use crate::config::{Config, EndpointConfig, Limits, ProxyConfig};
 use crate::endpoint::{Endpoint, EndpointTable};
 use crate::event::{EventKind, EventTypes};
-use crate::handler::{BuildError, Chain, build_handlers, timed};
+use crate::handler::{BuildError, Chain, Handler, build_handlers, timed};
 use crate::message_log::MessageLog;
 use crate::metrics::Metrics;
-use crate::store::{self, Retention, Store, StoreError, spawn_purge};
+use crate::store::{Store, StoreError};
 
 /// A cheap-to-clone handle on everything a request needs. The configuration-made parts never
 /// change after start-up, so there is no lock; the message log and the metrics have their own
@@ -58,75 +59,10 @@ impl App {
         let endpoints = config
             .endpoints
             .iter()
-            .map(|e| {
-                let steps = e
-                    .handlers
-                    .iter()
-                    .map(|name| {
-                        // Validation guarantees every name resolves.
-                        let handler = handlers.get(name).cloned().ok_or_else(|| BuildError {
-                            name: name.clone(),
-                            message: format!("is not defined (endpoint '{}')", e.name),
-                        })?;
-                        let handler = timed(handler, metrics.handler(&e.name, name));
-                        Ok((Arc::from(name.as_str()), handler))
-                    })
-                    .collect::<Result<Vec<_>, BuildError>>()?;
-                Ok(Arc::new(Endpoint {
-                    name: Arc::from(e.name.as_str()),
-                    adapter: e.adapter,
-                    path: endpoint_path(e.adapter, &e.address),
-                    role: e.role.clone(),
-                    // Validation has parsed every subject already.
-                    client_certificates: e
-                        .client_certificates
-                        .iter()
-                        .filter_map(|dn| DistinguishedName::parse(dn).ok())
-                        .collect(),
-                    chain: Chain::new(steps),
-                }))
-            })
+            .map(|e| endpoint(e, &handlers, &metrics))
             .collect::<Result<Vec<_>, BuildError>>()?;
-
-        let settings = &config.store;
-        let (store, purges) = if settings.enabled {
-            let store = store::open(&config.data_dir).await?;
-            let abandoned = store.abandon_processing(crate::clock::now()).await?;
-            for (endpoint, count) in &abandoned {
-                tracing::warn!(
-                    endpoint,
-                    count,
-                    "messages left PROCESSING by the previous run are now ABANDONED"
-                );
-                metrics.abandoned(endpoint, *count);
-            }
-            let retention = Retention {
-                entries: time::Duration::days(settings.retention_days.into()),
-                payloads: time::Duration::days(settings.payload_retention_days.into()),
-            };
-            let purge_metrics = metrics.clone();
-            let purges = spawn_purge(&store, retention, move |result| match result {
-                Ok(purged) if purged.entries + purged.payloads > 0 => tracing::info!(
-                    entries = purged.entries,
-                    payloads = purged.payloads,
-                    "retention purge"
-                ),
-                Ok(_) => {}
-                Err(error) => {
-                    tracing::error!(%error, "retention purge failed");
-                    purge_metrics.store_error("purge");
-                }
-            });
-            (Some(store), Some(purges))
-        } else {
-            (None, None)
-        };
-        let message_log = MessageLog::new(
-            store,
-            settings.payloads,
-            time::Duration::days(settings.duplicate_window_days.into()),
-            metrics,
-        );
+        let (message_log, purges) =
+            MessageLog::open(&config.store, &config.data_dir, metrics).await?;
         Ok(Self {
             shared: Arc::new(Shared {
                 endpoints: EndpointTable::new(endpoints),
@@ -204,4 +140,38 @@ impl App {
     pub fn token_path(&self) -> Option<&str> {
         self.shared.token_path.as_deref()
     }
+}
+
+/// One endpoint with its chain: the built handlers it names, in order, each timed.
+fn endpoint(
+    config: &EndpointConfig,
+    handlers: &HashMap<String, Arc<dyn Handler>>,
+    metrics: &Metrics,
+) -> Result<Arc<Endpoint>, BuildError> {
+    let steps = config
+        .handlers
+        .iter()
+        .map(|name| {
+            // Validation guarantees every name resolves.
+            let handler = handlers.get(name).cloned().ok_or_else(|| BuildError {
+                name: name.clone(),
+                message: format!("is not defined (endpoint '{}')", config.name),
+            })?;
+            let handler = timed(handler, metrics.handler(&config.name, name));
+            Ok((Arc::from(name.as_str()), handler))
+        })
+        .collect::<Result<Vec<_>, BuildError>>()?;
+    Ok(Arc::new(Endpoint {
+        name: Arc::from(config.name.as_str()),
+        adapter: config.adapter,
+        path: endpoint_path(config.adapter, &config.address),
+        role: config.role.clone(),
+        // Validation has parsed every subject already.
+        client_certificates: config
+            .client_certificates
+            .iter()
+            .filter_map(|dn| DistinguishedName::parse(dn).ok())
+            .collect(),
+        chain: Chain::new(steps),
+    }))
 }

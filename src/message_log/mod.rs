@@ -18,6 +18,7 @@
 mod ack;
 mod claims;
 mod facts;
+mod open;
 mod summary;
 
 use std::sync::Arc;
