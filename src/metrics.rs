@@ -15,7 +15,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Metric, Registry};
 
 use crate::store::Status;
 
@@ -77,80 +77,97 @@ struct EndpointMetrics {
     messages: Vec<(Status, Counter)>,
 }
 
+/// Registers `metric` under `name` and hands back the handle the code counts with.
+fn register<M: Metric + Clone>(registry: &mut Registry, name: &str, help: &str, metric: M) -> M {
+    registry.register(name, help, metric.clone());
+    metric
+}
+
+impl EndpointMetrics {
+    /// The handles of endpoint `name`, its series made (at zero) in the families.
+    fn new(
+        name: &str,
+        messages: &Family<MessageLabels, Counter>,
+        requests: &HistogramFamily<EndpointLabels>,
+        duplicates: &Family<EndpointLabels, Counter>,
+    ) -> Self {
+        let endpoint = EndpointLabels {
+            endpoint: name.to_owned(),
+        };
+        let final_statuses = [
+            Status::Completed,
+            Status::Failed,
+            Status::Discarded,
+            Status::Abandoned,
+        ];
+        let messages = final_statuses
+            .into_iter()
+            .map(|status| {
+                let labels = MessageLabels {
+                    endpoint: name.to_owned(),
+                    status: status.as_str().to_owned(),
+                };
+                (status, messages.get_or_create_owned(&labels))
+            })
+            .collect();
+        Self {
+            request_duration: requests.get_or_create_owned(&endpoint),
+            duplicates: duplicates.get_or_create_owned(&endpoint),
+            messages,
+        }
+    }
+}
+
 impl Metrics {
     /// A registry for these endpoints, every series present (at zero) from the start.
     pub fn new<'a>(endpoints: impl IntoIterator<Item = &'a str>) -> Self {
         let mut registry = Registry::default();
-        let messages = Family::<MessageLabels, Counter>::default();
-        registry.register(
+        let messages = register(
+            &mut registry,
             "iflowd_messages",
             "Messages by endpoint and final status (COMPLETED, FAILED, DISCARDED; ABANDONED: left PROCESSING by the previous run, counted at start-up)",
-            messages.clone(),
+            Family::<MessageLabels, Counter>::default(),
         );
-        let requests = HistogramFamily::<EndpointLabels>::new_with_constructor(duration_histogram);
-        registry.register(
+        let requests = register(
+            &mut registry,
             "iflowd_request_duration_seconds",
             "Time from authentication to the answer of endpoint calls, store writes included",
-            requests.clone(),
+            HistogramFamily::<EndpointLabels>::new_with_constructor(duration_histogram),
         );
-        let handler_durations =
-            HistogramFamily::<HandlerLabels>::new_with_constructor(duration_histogram);
-        registry.register(
+        let handler_durations = register(
+            &mut registry,
             "iflowd_handler_duration_seconds",
             "Time each handler of a chain took",
-            handler_durations.clone(),
+            HistogramFamily::<HandlerLabels>::new_with_constructor(duration_histogram),
         );
-        let handler_failures = Family::<HandlerLabels, Counter>::default();
-        registry.register(
+        let handler_failures = register(
+            &mut registry,
             "iflowd_handler_failures",
             "Handler runs that failed",
-            handler_failures.clone(),
+            Family::<HandlerLabels, Counter>::default(),
         );
-        let duplicates = Family::<EndpointLabels, Counter>::default();
-        registry.register(
+        let duplicates = register(
+            &mut registry,
             "iflowd_duplicates",
             "Deliveries recognised as duplicates of a completed message and not processed again",
-            duplicates.clone(),
+            Family::<EndpointLabels, Counter>::default(),
         );
-        let store_errors = Family::<OperationLabels, Counter>::default();
-        registry.register(
+        let store_errors = register(
+            &mut registry,
             "iflowd_store_errors",
             "Message log operations that failed, by operation",
-            store_errors.clone(),
+            Family::<OperationLabels, Counter>::default(),
         );
         for operation in STORE_OPERATIONS {
             store_errors.get_or_create_owned(&OperationLabels {
                 operation: (*operation).to_owned(),
             });
         }
-
         let endpoints = endpoints
             .into_iter()
             .map(|name| {
-                let endpoint = EndpointLabels {
-                    endpoint: name.to_owned(),
-                };
-                let per_status = [
-                    Status::Completed,
-                    Status::Failed,
-                    Status::Discarded,
-                    Status::Abandoned,
-                ]
-                .into_iter()
-                .map(|status| {
-                    let labels = MessageLabels {
-                        endpoint: name.to_owned(),
-                        status: status.as_str().to_owned(),
-                    };
-                    (status, messages.get_or_create_owned(&labels))
-                })
-                .collect();
-                let metrics = EndpointMetrics {
-                    request_duration: requests.get_or_create_owned(&endpoint),
-                    duplicates: duplicates.get_or_create_owned(&endpoint),
-                    messages: per_status,
-                };
-                (name.to_owned(), metrics)
+                let handles = EndpointMetrics::new(name, &messages, &requests, &duplicates);
+                (name.to_owned(), handles)
             })
             .collect();
         Self {

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use time::OffsetDateTime;
 
 use super::body::{self, BodyError};
@@ -21,6 +22,7 @@ use super::{ApiError, ConnectionInfo, access, origin};
 use crate::app::App;
 use crate::auth::Principal;
 use crate::clock;
+use crate::config::Limits;
 use crate::endpoint::Endpoint;
 use crate::message::MessageId;
 use crate::message_log::{Identity, MessageFacts, Summary};
@@ -86,9 +88,9 @@ async fn post(
     reply.into_response()
 }
 
-/// Checks the media type and size, reads the body, and hands the call to [`pipeline::run`] on a task
-/// of its own. Refusals get a `FAILED` log entry too: every call that passed authentication
-/// has one.
+/// Checks the media type, coding and size, reads the body, and hands the call to
+/// [`pipeline::run`] on a task of its own. Refusals get a `FAILED` log entry too: every call that
+/// passed authentication has one.
 async fn receive(app: &App, endpoint: Arc<Endpoint>, sender: String, request: Request) -> Reply {
     let started = clock::now();
     let content_type = request
@@ -104,71 +106,11 @@ async fn receive(app: &App, endpoint: Arc<Endpoint>, sender: String, request: Re
         started,
     };
     let Some(version) = SoapVersion::from_content_type(&content_type) else {
-        let shown = if content_type.is_empty() {
-            "(none)"
-        } else {
-            &content_type
-        };
-        let reason = format!(
-            "Content-Type {shown} is not SOAP; send text/xml (SOAP 1.1) or application/soap+xml (SOAP 1.2)"
-        );
-        let reply = Reply::json_error(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            &reason,
-        );
-        return refusal.record(reply, reason).await;
+        return refusal.record(not_soap(&content_type)).await;
     };
-
-    if let Some(coding) = body::unknown_encoding(request.headers()) {
-        let reason = format!(
-            "Content-Encoding {coding} is not supported; send the body as it is, or with gzip or deflate"
-        );
-        let answer = client_fault(StatusCode::UNSUPPORTED_MEDIA_TYPE, version, &reason);
-        return refusal.record(answer, reason).await;
-    }
-    let limits = app.limits();
-    let limit = limits.max_body_bytes;
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > limit as u64) {
-        let (reply, reason) = too_large(version, limit);
-        return refusal.record(reply, reason).await;
-    }
-    let timeout = Duration::from_millis(limits.body_read_timeout_ms);
-    let body = match body::read(request.into_body(), limit, timeout).await {
+    let body = match read_body(app.limits(), version, request).await {
         Ok(body) => body,
-        Err(BodyError::TooLarge) => {
-            let (reply, reason) = too_large(version, limit);
-            return refusal.record(reply, reason).await;
-        }
-        Err(BodyError::TimedOut) => {
-            let reason = format!(
-                "the request body did not arrive within {} ms",
-                limits.body_read_timeout_ms
-            );
-            let reply = Reply::soap(
-                StatusCode::REQUEST_TIMEOUT,
-                version,
-                fault(version, FaultCode::Client, &reason),
-                None,
-            );
-            return refusal.record(reply, reason).await;
-        }
-        Err(BodyError::Undecodable) => {
-            let reason =
-                "the request body is not the gzip or deflate data its Content-Encoding names";
-            let answer = client_fault(StatusCode::BAD_REQUEST, version, reason);
-            return refusal.record(answer, reason.to_owned()).await;
-        }
-        Err(BodyError::Broken) => {
-            let reason = "the request body could not be read".to_owned();
-            let reply = Reply::json_error(StatusCode::BAD_REQUEST, "bad_request", &reason);
-            return refusal.record(reply, reason).await;
-        }
+        Err(refused) => return refusal.record(refused).await,
     };
 
     let call = Call {
@@ -191,6 +133,82 @@ async fn receive(app: &App, endpoint: Arc<Endpoint>, sender: String, request: Re
     }
 }
 
+/// Why a call was refused before its body was parsed, and what the sender is told.
+struct Refused {
+    reply: Reply,
+    reason: String,
+}
+
+/// The 415 for a `Content-Type` that is not SOAP's.
+fn not_soap(content_type: &str) -> Refused {
+    let shown = if content_type.is_empty() {
+        "(none)"
+    } else {
+        content_type
+    };
+    let reason = format!(
+        "Content-Type {shown} is not SOAP; send text/xml (SOAP 1.1) or application/soap+xml (SOAP 1.2)"
+    );
+    let reply = Reply::json_error(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        &reason,
+    );
+    Refused { reply, reason }
+}
+
+/// The body (decoded), unless it comes in a coding other than gzip or deflate (415), its
+/// announced length is over the limit, or it is (413), it does not arrive in time (408), or it
+/// is not the coding it names or breaks off (400).
+async fn read_body(
+    limits: &Limits,
+    version: SoapVersion,
+    request: Request,
+) -> Result<Bytes, Refused> {
+    if let Some(coding) = body::unknown_encoding(request.headers()) {
+        let reason = format!(
+            "Content-Encoding {coding} is not supported; send the body as it is, or with gzip or deflate"
+        );
+        let reply = client_fault(StatusCode::UNSUPPORTED_MEDIA_TYPE, version, &reason);
+        return Err(Refused { reply, reason });
+    }
+    let limit = limits.max_body_bytes;
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Err(too_large(version, limit));
+    }
+    let timeout = Duration::from_millis(limits.body_read_timeout_ms);
+    body::read(request.into_body(), limit, timeout)
+        .await
+        .map_err(|error| match error {
+            BodyError::TooLarge => too_large(version, limit),
+            BodyError::TimedOut => {
+                let reason = format!(
+                    "the request body did not arrive within {} ms",
+                    limits.body_read_timeout_ms
+                );
+                let reply = client_fault(StatusCode::REQUEST_TIMEOUT, version, &reason);
+                Refused { reply, reason }
+            }
+            BodyError::Undecodable => {
+                let reason =
+                    "the request body is not the gzip or deflate data its Content-Encoding names"
+                        .to_owned();
+                let reply = client_fault(StatusCode::BAD_REQUEST, version, &reason);
+                Refused { reply, reason }
+            }
+            BodyError::Broken => {
+                let reason = "the request body could not be read".to_owned();
+                let reply = Reply::json_error(StatusCode::BAD_REQUEST, "bad_request", &reason);
+                Refused { reply, reason }
+            }
+        })
+}
+
 /// A call refused before its body was parsed.
 struct Refusal<'a> {
     app: &'a App,
@@ -201,7 +219,8 @@ struct Refusal<'a> {
 
 impl Refusal<'_> {
     /// Writes the refusal's `FAILED` entry and names it in the reply.
-    async fn record(self, mut reply: Reply, reason: String) -> Reply {
+    async fn record(self, refused: Refused) -> Reply {
+        let Refused { mut reply, reason } = refused;
         let id = MessageId::new();
         let who = Identity {
             id: &id,
@@ -237,15 +256,10 @@ fn client_fault(status: StatusCode, version: SoapVersion, reason: &str) -> Reply
     )
 }
 
-fn too_large(version: SoapVersion, limit: usize) -> (Reply, String) {
+fn too_large(version: SoapVersion, limit: usize) -> Refused {
     let reason = format!("the request body is larger than the limit of {limit} bytes");
-    let reply = Reply::soap(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        version,
-        fault(version, FaultCode::Client, &reason),
-        None,
-    );
-    (reply, reason)
+    let reply = client_fault(StatusCode::PAYLOAD_TOO_LARGE, version, &reason);
+    Refused { reply, reason }
 }
 
 /// `?wsdl`, `?WSDL`, `?wsdl=` and the like.
