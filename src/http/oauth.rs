@@ -10,13 +10,15 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::body::{self, BodyError};
 use crate::app::App;
-use crate::auth::{AuthError, parse_basic};
+use crate::auth::{AuthError, OAuthClient, TokenService, parse_basic};
 
 /// A token request is a few parameters; anything longer is not one.
 const MAX_FORM_BYTES: usize = 8 * 1024;
@@ -89,47 +91,8 @@ pub async fn token(State(app): State<App>, request: Request) -> Response {
 
 async fn issue(app: &App, request: Request) -> Result<Response, OAuthError> {
     let (parts, body) = request.into_parts();
-    let query = parameters(parts.uri.query().unwrap_or("").as_bytes(), "query string")?;
-    let timeout = Duration::from_millis(app.limits().body_read_timeout_ms);
-    let body = body::read(body, MAX_FORM_BYTES, timeout)
-        .await
-        .map_err(|e| match e {
-            BodyError::TooLarge => OAuthError::invalid_request(format!(
-                "the request body is larger than {MAX_FORM_BYTES} bytes"
-            )),
-            BodyError::TimedOut => {
-                OAuthError::invalid_request("the request body did not arrive in time")
-            }
-            BodyError::Broken | BodyError::Undecodable => {
-                OAuthError::invalid_request("the request body could not be read")
-            }
-        })?;
-    let content_type = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let is_form = content_type.split(';').next().is_some_and(|t| {
-        t.trim()
-            .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-    });
-    if !body.is_empty() && !is_form {
-        return Err(OAuthError::invalid_request(
-            "send the parameters as application/x-www-form-urlencoded",
-        ));
-    }
-    let form = parameters(&body, "body")?;
-    let param = |name: &str| -> Result<Option<&str>, OAuthError> {
-        match (form.get(name), query.get(name)) {
-            (Some(a), Some(b)) if a != b => Err(OAuthError::invalid_request(format!(
-                "{name} is given in both the body and the query string, with different values"
-            ))),
-            (Some(value), _) | (None, Some(value)) => Ok(Some(value.as_str())),
-            (None, None) => Ok(None),
-        }
-    };
-
-    match param("grant_type")? {
+    let params = Parameters::read(app, &parts, body).await?;
+    match params.get("grant_type")? {
         None => return Err(OAuthError::invalid_request("grant_type is missing")),
         Some("client_credentials") => {}
         Some(other) => {
@@ -139,98 +102,12 @@ async fn issue(app: &App, request: Request) -> Result<Response, OAuthError> {
             ));
         }
     }
-
-    // Client authentication: the Basic header, the body, or both when they agree.
-    let header_credentials = match parts.headers.get(header::AUTHORIZATION) {
-        None => None,
-        Some(value) => Some(parse_basic(value).map_err(|e| {
-            let reason = match e {
-                AuthError::UnsupportedScheme => {
-                    "client authentication at the token endpoint uses the Basic scheme".to_owned()
-                }
-                other => other.to_string(),
-            };
-            OAuthError::invalid_client(reason, true)
-        })?),
-    };
-    let body_credentials = match (form.get("client_id"), form.get("client_secret")) {
-        (Some(id), Some(secret)) => Some((id.clone(), secret.clone())),
-        (None, None) => None,
-        (Some(_), None) => {
-            return Err(OAuthError::invalid_client(
-                "client_secret is missing; public clients are not supported",
-                false,
-            ));
-        }
-        (None, Some(_)) => return Err(OAuthError::invalid_request("client_id is missing")),
-    };
-    let used_header = header_credentials.is_some();
-    let (id, secret) = match (header_credentials, body_credentials) {
-        (Some(h), Some(b)) if h != b => {
-            return Err(OAuthError::invalid_request(
-                "client credentials are in both the Authorization header and the body, and they differ",
-            ));
-        }
-        (Some(credentials), _) | (None, Some(credentials)) => credentials,
-        (None, None) => {
-            return Err(OAuthError::invalid_client(
-                "client authentication required: send the client id and secret in an Authorization: Basic header or as client_id and client_secret in the body",
-                true,
-            ));
-        }
-    };
-    let mut client = app.auth().authenticate_client(&id, &secret).await;
-    if client.is_err() && used_header {
-        // RFC 6749 §2.3.1 has clients form-encode id and secret before the Basic encoding; most
-        // do not. Try the decoded form too when it differs.
-        let decode = |s: &str| -> String {
-            form_urlencoded::parse(format!("v={}", s.replace('&', "%26")).as_bytes())
-                .next()
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default()
-        };
-        let (decoded_id, decoded_secret) = (decode(&id), decode(&secret));
-        if decoded_id != id || decoded_secret != secret {
-            client = app
-                .auth()
-                .authenticate_client(&decoded_id, &decoded_secret)
-                .await;
-        }
-    }
-    let client =
-        client.map_err(|_| OAuthError::invalid_client("wrong client id or secret", used_header))?;
-
+    let credentials = Credentials::of(&parts.headers, &params.form)?;
+    let client = authenticate(app, &credentials).await?;
     let tokens = app.auth().tokens().ok_or_else(|| {
-        OAuthError::invalid_client("no OAuth clients are configured", used_header)
+        OAuthError::invalid_client("no OAuth clients are configured", credentials.from_header)
     })?;
-    let granted: Vec<String> = {
-        let mut roles: Vec<&String> = client.roles.iter().collect();
-        roles.sort();
-        roles.into_iter().map(|r| tokens.scope_of(r)).collect()
-    };
-    let scopes = match param("scope")? {
-        None => granted,
-        Some(requested) if requested.trim().is_empty() => granted,
-        Some(requested) => {
-            let mut scopes = Vec::new();
-            for scope in requested.split_whitespace() {
-                if !granted.iter().any(|g| g == scope) {
-                    return Err(OAuthError::bad_request(
-                        "invalid_scope",
-                        format!(
-                            "scope '{scope}' is not granted to client '{}' (it may request: {})",
-                            client.id,
-                            granted.join(" ")
-                        ),
-                    ));
-                }
-                if !scopes.iter().any(|s| s == scope) {
-                    scopes.push(scope.to_owned());
-                }
-            }
-            scopes
-        }
-    };
+    let scopes = scopes(params.get("scope")?, &client, tokens)?;
     let issued = tokens
         .issue(&client.id, scopes, client.token_lifetime_s)
         .map_err(|error| {
@@ -251,6 +128,182 @@ async fn issue(app: &App, request: Request) -> Result<Response, OAuthError> {
         "jti": issued.jti,
     });
     Ok((StatusCode::OK, no_store(), axum::Json(body)).into_response())
+}
+
+/// A token request's parameters: the form body's and the query string's.
+struct Parameters {
+    form: HashMap<String, String>,
+    query: HashMap<String, String>,
+}
+
+impl Parameters {
+    /// Reads the query string and the body (within [`MAX_FORM_BYTES`] and the body time limit),
+    /// which must be a form when it is not empty.
+    async fn read(app: &App, parts: &Parts, body: Body) -> Result<Self, OAuthError> {
+        let query = parameters(parts.uri.query().unwrap_or("").as_bytes(), "query string")?;
+        let timeout = Duration::from_millis(app.limits().body_read_timeout_ms);
+        let body = body::read(body, MAX_FORM_BYTES, timeout)
+            .await
+            .map_err(|e| match e {
+                BodyError::TooLarge => OAuthError::invalid_request(format!(
+                    "the request body is larger than {MAX_FORM_BYTES} bytes"
+                )),
+                BodyError::TimedOut => {
+                    OAuthError::invalid_request("the request body did not arrive in time")
+                }
+                BodyError::Broken | BodyError::Undecodable => {
+                    OAuthError::invalid_request("the request body could not be read")
+                }
+            })?;
+        let content_type = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let is_form = content_type.split(';').next().is_some_and(|t| {
+            t.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+        if !body.is_empty() && !is_form {
+            return Err(OAuthError::invalid_request(
+                "send the parameters as application/x-www-form-urlencoded",
+            ));
+        }
+        let form = parameters(&body, "body")?;
+        Ok(Self { form, query })
+    }
+
+    /// A parameter from the body or the query string; both may give it only when they agree.
+    fn get(&self, name: &str) -> Result<Option<&str>, OAuthError> {
+        match (self.form.get(name), self.query.get(name)) {
+            (Some(a), Some(b)) if a != b => Err(OAuthError::invalid_request(format!(
+                "{name} is given in both the body and the query string, with different values"
+            ))),
+            (Some(value), _) | (None, Some(value)) => Ok(Some(value.as_str())),
+            (None, None) => Ok(None),
+        }
+    }
+}
+
+/// The client's id and secret, and whether they came in the Basic header (then a refusal
+/// carries a `WWW-Authenticate` challenge).
+struct Credentials {
+    id: String,
+    secret: String,
+    from_header: bool,
+}
+
+impl Credentials {
+    /// Client authentication: the Basic header, the form body, or both when they agree.
+    fn of(headers: &HeaderMap, form: &HashMap<String, String>) -> Result<Self, OAuthError> {
+        let header_credentials = match headers.get(header::AUTHORIZATION) {
+            None => None,
+            Some(value) => Some(parse_basic(value).map_err(|e| {
+                let reason = match e {
+                    AuthError::UnsupportedScheme => {
+                        "client authentication at the token endpoint uses the Basic scheme"
+                            .to_owned()
+                    }
+                    other => other.to_string(),
+                };
+                OAuthError::invalid_client(reason, true)
+            })?),
+        };
+        let body_credentials = match (form.get("client_id"), form.get("client_secret")) {
+            (Some(id), Some(secret)) => Some((id.clone(), secret.clone())),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(OAuthError::invalid_client(
+                    "client_secret is missing; public clients are not supported",
+                    false,
+                ));
+            }
+            (None, Some(_)) => return Err(OAuthError::invalid_request("client_id is missing")),
+        };
+        let from_header = header_credentials.is_some();
+        let (id, secret) = match (header_credentials, body_credentials) {
+            (Some(h), Some(b)) if h != b => {
+                return Err(OAuthError::invalid_request(
+                    "client credentials are in both the Authorization header and the body, and they differ",
+                ));
+            }
+            (Some(credentials), _) | (None, Some(credentials)) => credentials,
+            (None, None) => {
+                return Err(OAuthError::invalid_client(
+                    "client authentication required: send the client id and secret in an Authorization: Basic header or as client_id and client_secret in the body",
+                    true,
+                ));
+            }
+        };
+        Ok(Self {
+            id,
+            secret,
+            from_header,
+        })
+    }
+}
+
+/// The client the credentials name, if the secret is right.
+async fn authenticate(app: &App, credentials: &Credentials) -> Result<OAuthClient, OAuthError> {
+    let Credentials {
+        id,
+        secret,
+        from_header,
+    } = credentials;
+    let mut client = app.auth().authenticate_client(id, secret).await;
+    if client.is_err() && *from_header {
+        // RFC 6749 §2.3.1 has clients form-encode id and secret before the Basic encoding; most
+        // do not. Try the decoded form too when it differs.
+        let decode = |s: &str| -> String {
+            form_urlencoded::parse(format!("v={}", s.replace('&', "%26")).as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        };
+        let (decoded_id, decoded_secret) = (decode(id), decode(secret));
+        if decoded_id != *id || decoded_secret != *secret {
+            client = app
+                .auth()
+                .authenticate_client(&decoded_id, &decoded_secret)
+                .await;
+        }
+    }
+    client.map_err(|_| OAuthError::invalid_client("wrong client id or secret", *from_header))
+}
+
+/// The scopes to grant: all of the client's roles as scopes, or those `requested` (each must be
+/// one of them).
+fn scopes(
+    requested: Option<&str>,
+    client: &OAuthClient,
+    tokens: &TokenService,
+) -> Result<Vec<String>, OAuthError> {
+    let granted: Vec<String> = {
+        let mut roles: Vec<&String> = client.roles.iter().collect();
+        roles.sort();
+        roles.into_iter().map(|r| tokens.scope_of(r)).collect()
+    };
+    let requested = match requested {
+        Some(requested) if !requested.trim().is_empty() => requested,
+        _ => return Ok(granted),
+    };
+    let mut scopes = Vec::new();
+    for scope in requested.split_whitespace() {
+        if !granted.iter().any(|g| g == scope) {
+            return Err(OAuthError::bad_request(
+                "invalid_scope",
+                format!(
+                    "scope '{scope}' is not granted to client '{}' (it may request: {})",
+                    client.id,
+                    granted.join(" ")
+                ),
+            ));
+        }
+        if !scopes.iter().any(|s| s == scope) {
+            scopes.push(scope.to_owned());
+        }
+    }
+    Ok(scopes)
 }
 
 /// The `application/x-www-form-urlencoded` pairs of `bytes`; a parameter given twice is an
