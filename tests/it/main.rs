@@ -5,6 +5,7 @@
 mod common;
 
 mod access_and_handlers;
+mod answers;
 mod cli;
 mod cli_tls;
 mod compressed_bodies;

@@ -212,29 +212,6 @@ async fn bodies_that_are_not_external_events_or_carry_a_dtd_are_refused_clearly(
 }
 
 #[tokio::test]
-async fn other_content_types_get_415_naming_the_expected_ones() {
-    let app = TestApp::spawn_default().await;
-    let response = app
-        .client
-        .post(app.url(ENDPOINT))
-        .basic_auth(common::USER, Some(common::PASSWORD))
-        .header("Content-Type", "application/json")
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 415);
-    let error: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(error["error"]["code"], "unsupported_media_type");
-    assert!(
-        error["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("text/xml")
-    );
-}
-
-#[tokio::test]
 async fn a_body_over_the_limit_gets_413_whether_or_not_its_length_was_announced() {
     let app = TestApp::spawn(&format!(
         "{}\n[limits]\nmax_body_bytes = 1024\n",
@@ -270,44 +247,4 @@ fn futures_util_stream(
     chunks: Vec<Result<Vec<u8>, std::io::Error>>,
 ) -> impl futures_core::Stream<Item = Result<Vec<u8>, std::io::Error>> + Send + 'static {
     tokio_stream::iter(chunks)
-}
-
-#[tokio::test]
-async fn unknown_paths_are_404_and_sub_paths_of_an_endpoint_answer() {
-    let app = TestApp::spawn_default().await;
-    let response = app.post_soap("/cxf/isc/other", fixture("hire.xml")).await;
-    assert_eq!(response.status(), 404);
-    let error: serde_json::Value = response.json().await.unwrap();
-    assert!(
-        error["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("/cxf/isc/other")
-    );
-    assert_eq!(
-        app.post_soap("/http/isc/events", fixture("hire.xml"))
-            .await
-            .status(),
-        404
-    );
-    assert_eq!(
-        app.post_soap("/cxf/isc/events/", fixture("hire.xml"))
-            .await
-            .status(),
-        200
-    );
-    assert_eq!(
-        app.post_soap("/cxf/isc/events/any/sub", fixture("hire.xml"))
-            .await
-            .status(),
-        200
-    );
-}
-
-#[tokio::test]
-async fn health_answers_200() {
-    let app = TestApp::spawn_default().await;
-    let response = app.client.get(app.url("/health")).send().await.unwrap();
-    assert_eq!(response.status(), 200);
-    assert_eq!(response.text().await.unwrap(), r#"{"status":"UP"}"#);
 }

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod downstream;
+pub mod in_process;
 pub mod logs;
 pub mod nats;
 pub mod oauth;
@@ -13,7 +14,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use iflowd::config::{Env, load};
+use iflowd::config::{Env, Loaded, load};
 use iflowd::{App, Listener, serve_listeners};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -134,18 +135,7 @@ impl TestApp {
     }
 
     async fn spawn_in_with_env(dir: tempfile::TempDir, config: &str, env: Env) -> Self {
-        let config = if config
-            .lines()
-            .any(|l| l.trim_start().starts_with("data_dir"))
-        {
-            config.to_owned()
-        } else {
-            format!("data_dir = \"{{dir}}/data\"\n{config}")
-        };
-        let text = config.replace("{dir}", &dir.path().display().to_string());
-        let path = dir.path().join("iflowd.toml");
-        std::fs::write(&path, text).expect("write configuration");
-        let loaded = load(Some(&path), &env).expect("valid test configuration");
+        let loaded = load_in(dir.path(), config, &env);
         let app = App::build(&loaded.config).await.expect("app builds");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let address = listener.local_addr().expect("local address");
@@ -337,6 +327,24 @@ impl TestApp {
             None => Ok(()),
         }
     }
+}
+
+/// Loads configuration text the way every test does: written to `dir/iflowd.toml` with `{dir}`
+/// replaced by `dir`, and, unless the text sets `data_dir`, the message log in `{dir}/data`, so
+/// no two tests share one.
+pub fn load_in(dir: &Path, config: &str, env: &Env) -> Loaded {
+    let config = if config
+        .lines()
+        .any(|l| l.trim_start().starts_with("data_dir"))
+    {
+        config.to_owned()
+    } else {
+        format!("data_dir = \"{{dir}}/data\"\n{config}")
+    };
+    let text = config.replace("{dir}", &dir.display().to_string());
+    let path = dir.join("iflowd.toml");
+    std::fs::write(&path, text).expect("write configuration");
+    load(Some(&path), env).expect("valid test configuration")
 }
 
 /// A file from `fixtures/`.
