@@ -237,7 +237,7 @@ impl Metrics {
     }
 
     /// The handles for the handler `name` of `endpoint`'s chain (see
-    /// [`crate::handler::timed`]).
+    /// `handler::timed`, which counts into them).
     pub fn handler(&self, endpoint: &str, name: &str) -> HandlerMetrics {
         let labels = HandlerLabels {
             endpoint: endpoint.to_owned(),

@@ -99,18 +99,18 @@ async fn receive(app: &App, endpoint: Arc<Endpoint>, sender: String, request: Re
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    let refusal = Refusal {
+    let unread = UnreadCall {
         app,
         endpoint: &endpoint,
         sender: &sender,
         started,
     };
     let Some(version) = SoapVersion::from_content_type(&content_type) else {
-        return refusal.record(not_soap(&content_type)).await;
+        return unread.refuse(not_soap(&content_type)).await;
     };
     let body = match read_body(app.limits(), version, request).await {
         Ok(body) => body,
-        Err(refused) => return refusal.record(refused).await,
+        Err(refusal) => return unread.refuse(refusal).await,
     };
 
     let call = Call {
@@ -134,13 +134,13 @@ async fn receive(app: &App, endpoint: Arc<Endpoint>, sender: String, request: Re
 }
 
 /// Why a call was refused before its body was parsed, and what the sender is told.
-struct Refused {
+struct Refusal {
     reply: Reply,
     reason: String,
 }
 
 /// The 415 for a `Content-Type` that is not SOAP's.
-fn not_soap(content_type: &str) -> Refused {
+fn not_soap(content_type: &str) -> Refusal {
     let shown = if content_type.is_empty() {
         "(none)"
     } else {
@@ -154,7 +154,7 @@ fn not_soap(content_type: &str) -> Refused {
         "unsupported_media_type",
         &reason,
     );
-    Refused { reply, reason }
+    Refusal { reply, reason }
 }
 
 /// The body (decoded), unless it comes in a coding other than gzip or deflate (415), its
@@ -164,13 +164,13 @@ async fn read_body(
     limits: &Limits,
     version: SoapVersion,
     request: Request,
-) -> Result<Bytes, Refused> {
+) -> Result<Bytes, Refusal> {
     if let Some(coding) = body::unknown_encoding(request.headers()) {
         let reason = format!(
             "Content-Encoding {coding} is not supported; send the body as it is, or with gzip or deflate"
         );
         let reply = client_fault(StatusCode::UNSUPPORTED_MEDIA_TYPE, version, &reason);
-        return Err(Refused { reply, reason });
+        return Err(Refusal { reply, reason });
     }
     let limit = limits.max_body_bytes;
     let declared = request
@@ -192,35 +192,35 @@ async fn read_body(
                     limits.body_read_timeout_ms
                 );
                 let reply = client_fault(StatusCode::REQUEST_TIMEOUT, version, &reason);
-                Refused { reply, reason }
+                Refusal { reply, reason }
             }
             BodyError::Undecodable => {
                 let reason =
                     "the request body is not the gzip or deflate data its Content-Encoding names"
                         .to_owned();
                 let reply = client_fault(StatusCode::BAD_REQUEST, version, &reason);
-                Refused { reply, reason }
+                Refusal { reply, reason }
             }
             BodyError::Broken => {
                 let reason = "the request body could not be read".to_owned();
                 let reply = Reply::json_error(StatusCode::BAD_REQUEST, "bad_request", &reason);
-                Refused { reply, reason }
+                Refusal { reply, reason }
             }
         })
 }
 
-/// A call refused before its body was parsed.
-struct Refusal<'a> {
+/// A call whose body is not read yet: what its entry names, should it be refused.
+struct UnreadCall<'a> {
     app: &'a App,
     endpoint: &'a Endpoint,
     sender: &'a str,
     started: OffsetDateTime,
 }
 
-impl Refusal<'_> {
-    /// Writes the refusal's `FAILED` entry and names it in the reply.
-    async fn record(self, refused: Refused) -> Reply {
-        let Refused { mut reply, reason } = refused;
+impl UnreadCall<'_> {
+    /// Writes the call's `FAILED` entry for `refusal` and names it in the reply.
+    async fn refuse(self, refusal: Refusal) -> Reply {
+        let Refusal { mut reply, reason } = refusal;
         let id = MessageId::new();
         let who = Identity {
             id: &id,
@@ -256,10 +256,10 @@ fn client_fault(status: StatusCode, version: SoapVersion, reason: &str) -> Reply
     )
 }
 
-fn too_large(version: SoapVersion, limit: usize) -> Refused {
+fn too_large(version: SoapVersion, limit: usize) -> Refusal {
     let reason = format!("the request body is larger than the limit of {limit} bytes");
     let reply = client_fault(StatusCode::PAYLOAD_TOO_LARGE, version, &reason);
-    Refused { reply, reason }
+    Refusal { reply, reason }
 }
 
 /// `?wsdl`, `?WSDL`, `?wsdl=` and the like.
