@@ -63,11 +63,7 @@ pub async fn run(app: App, call: Call, body: Bytes) -> Reply {
         Err(rejected) => return recording.rejected(&rejected).await,
     };
     let facts = MessageFacts::of(&message);
-    match recording
-        .log
-        .admit(&recording.who, &facts, &recording.request)
-        .await
-    {
+    match recording.admit(&facts).await {
         Admission::Run(started) => {
             let outcome = endpoint.process(message).await;
             recording.finish(started, &outcome).await
@@ -91,6 +87,11 @@ struct Recording<'a> {
 }
 
 impl Recording<'_> {
+    /// Whether the parsed call may run (see [`MessageLog::admit`]).
+    async fn admit(&self, facts: &MessageFacts) -> Admission {
+        self.log.admit(&self.who, facts, &self.request).await
+    }
+
     /// A body that is not an `ExternalEvent` call: a `FAILED` entry and a `Client` fault.
     async fn rejected(&self, outcome: &Outcome) -> Reply {
         let reply = Reply::of_outcome(self.endpoint, outcome);
