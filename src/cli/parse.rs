@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use crate::app::App;
 use crate::config::{self, Env};
-use crate::event::json::EventJson;
 use crate::event::{Envelope, EventTypes};
+use crate::message::json::EventJson;
 use crate::soap::{self, EventNamespace, SoapVersion};
 
 #[derive(Serialize)]

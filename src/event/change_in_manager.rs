@@ -8,7 +8,7 @@
 
 use serde::Serialize;
 
-use super::EventRecord;
+use crate::soap::EventRecord;
 
 /// Params read as the new manager's user id, first match wins.
 pub const NEW_MANAGER_NAMES: &[&str] = &["managerId", "newManagerId", "manager"];

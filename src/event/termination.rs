@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::EventRecord;
+use crate::soap::EventRecord;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -22,7 +22,7 @@ use tokio::process::Command;
 use super::{Handler, HandlerError};
 use crate::config::ExecConfig;
 use crate::event::Event;
-use crate::event::json::EventJson;
+use crate::message::json::EventJson;
 use crate::message::{Ack, Message};
 
 /// How much of the end of standard error goes into the error.

@@ -12,8 +12,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::Mutex;
 
 use super::{Handler, HandlerError};
-use crate::event::json;
-use crate::message::{Ack, Message};
+use crate::message::{Ack, Message, json};
 
 pub struct JsonlHandler {
     path: PathBuf,

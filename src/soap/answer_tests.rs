@@ -4,8 +4,7 @@ use time::OffsetDateTime;
 
 use super::answer::{AckPayload, Answer, read_answer};
 use super::response::{FaultCode, acknowledgement, fault};
-use super::{EventNamespace, ParseError, SoapVersion};
-use crate::message::Ack;
+use super::{Ack, EventNamespace, ParseError, SoapVersion};
 
 fn ack(error_code: Option<&str>) -> Ack {
     Ack {

@@ -2,17 +2,20 @@
 //!
 //! Everything that knows what an envelope looks like lives in this module:
 //!
-//! * [`parse`] turns request bytes into an [`ExternalEventRequest`] using quick-xml's
+//! * [`parse`] turns request bytes into an [`ExternalEventRequest`] (the request tree:
+//!   [`Meta`], [`EventRecord`], [`Pair`]) using quick-xml's
 //!   namespace-aware reader. Elements are matched on namespace URI and local name, never on a
 //!   prefix, because every sender numbers its prefixes differently (`ns3:`, `ns0:`, a default
 //!   namespace...).
-//! * [`response`] writes the acknowledgement (`ExternalEventResponse`) and SOAP faults, in the
-//!   SOAP version and event namespace of the request.
+//! * [`response`] writes the acknowledgement (`ExternalEventResponse`, its content an [`Ack`])
+//!   and SOAP faults, in the SOAP version and event namespace of the request.
 //! * [`wsdl`] serves the service description with the address the client used.
 //! * [`answer`] reads an acknowledgement or fault, for `iflowd send`.
 //!
-//! The rest of the crate sees typed values only.
+//! The rest of the crate sees typed values only. `soap` depends on nothing of the crate above it:
+//! [`crate::event`] types the request tree, and [`crate::message`] sits on both.
 
+mod ack;
 pub mod answer;
 #[cfg(test)]
 mod answer_tests;
@@ -20,13 +23,16 @@ mod cursor;
 #[cfg(test)]
 mod namespace_tests;
 mod parse;
+mod request;
 pub mod response;
 pub mod rewrite;
 #[cfg(test)]
 mod tests;
 pub mod wsdl;
 
-pub use parse::{ExternalEventRequest, ParseError, ParseFailure, parse};
+pub use ack::{Ack, iso_millis};
+pub use parse::{ParseError, ParseFailure, parse};
+pub use request::{EventRecord, ExternalEventRequest, Meta, Pair};
 
 /// SOAP envelope namespace of SOAP 1.1.
 pub const SOAP11_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";

@@ -27,17 +27,8 @@
 use std::fmt;
 
 use super::cursor::{Cursor, Element, Ns, Step};
+use super::request::{EventRecord, ExternalEventRequest, Meta, Pair};
 use super::{EVENT_V2_NS, EventNamespace, SoapVersion};
-use crate::event::{EventRecord, Meta, Pair};
-
-/// The content of one `ExternalEvent` call, before event types are recognised.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ExternalEventRequest {
-    pub version: SoapVersion,
-    pub namespace: EventNamespace,
-    pub meta: Meta,
-    pub events: Vec<EventRecord>,
-}
 
 /// Why a body is not an `ExternalEvent` call. Each variant reads as one sentence a sender can act
 /// on; none of them repeats parser internals beyond a byte offset.

@@ -5,8 +5,8 @@
 
 use quick_xml::escape::escape;
 
+use super::ack::{Ack, iso_millis};
 use super::{EventNamespace, SoapVersion};
-use crate::message::{Ack, iso_millis};
 
 /// Who is to blame, in the words of each SOAP version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

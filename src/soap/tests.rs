@@ -2,7 +2,6 @@
 
 use super::response::{FaultCode, acknowledgement, fault};
 use super::*;
-use crate::event::Pair;
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -158,7 +157,7 @@ fn empty_events_and_missing_blocks_are_fine() {
     );
     let request = parse_ok(bare.as_bytes());
     assert!(request.events.is_empty());
-    assert_eq!(request.meta, crate::event::Meta::default());
+    assert_eq!(request.meta, Meta::default());
 }
 
 #[test]
@@ -359,7 +358,7 @@ fn content_types_map_to_versions() {
 
 #[test]
 fn an_acknowledgement_parses_back_and_is_in_the_request_namespace() {
-    let ack = crate::message::Ack {
+    let ack = Ack {
         entity_id: Some("E<1>".into()),
         error_code: None,
         error_message: None,

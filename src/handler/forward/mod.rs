@@ -31,7 +31,7 @@ pub use backoff::Backoff;
 
 use super::{Handler, HandlerError};
 use crate::config::{ForwardAuth, ForwardBody, ForwardConfig};
-use crate::event::json::EventJson;
+use crate::message::json::EventJson;
 use crate::message::{Ack, Message};
 
 /// Header carrying the message id, so the downstream can correlate with iflowd's log.

@@ -35,7 +35,7 @@ use bytes::Bytes;
 use super::forward::{Backoff, chain};
 use super::{Handler, HandlerError};
 use crate::config::{NatsConfig, NatsPayload, SubjectTemplate};
-use crate::event::json::EventJson;
+use crate::message::json::EventJson;
 use crate::message::{Ack, Message};
 
 /// Header carrying iflowd's message id, so a consumer can correlate with iflowd's log.

@@ -7,9 +7,9 @@
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use super::{Envelope, Event, EventKind, Pair};
-use crate::message::MessageContext;
-use crate::soap::EventNamespace;
+use super::MessageContext;
+use crate::event::{ChangeInManager, Envelope, Event, EventKind, Hire, Termination};
+use crate::soap::{EventNamespace, Pair};
 
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -50,9 +50,9 @@ struct ContextJson<'a> {
 #[derive(serde::Serialize)]
 #[serde(untagged)]
 enum Data<'a> {
-    ChangeInManager(&'a super::ChangeInManager),
-    Hire(&'a super::Hire),
-    Termination(&'a super::Termination),
+    ChangeInManager(&'a ChangeInManager),
+    Hire(&'a Hire),
+    Termination(&'a Termination),
     None(Option<()>),
 }
 
