@@ -8,7 +8,7 @@ use tokio::sync::watch;
 
 use crate::auth::{Authenticator, DistinguishedName, KeyError};
 use crate::config::endpoint_path;
-use crate::config::{Config, EndpointConfig, Limits, ProxyConfig};
+use crate::config::{Config, EndpointConfig, Limits, ProxyConfig, SoapConfig};
 use crate::endpoint::{Endpoint, EndpointTable};
 use crate::event::{EventKind, EventTypes};
 use crate::handler::{BuildError, Chain, Handler, build_handlers, timed};
@@ -59,7 +59,7 @@ impl App {
         let endpoints = config
             .endpoints
             .iter()
-            .map(|e| endpoint(e, &handlers, &metrics))
+            .map(|e| endpoint(e, &handlers, &metrics, &config.soap))
             .collect::<Result<Vec<_>, BuildError>>()?;
         let (message_log, purges) =
             MessageLog::open(&config.store, &config.data_dir, metrics).await?;
@@ -142,11 +142,13 @@ impl App {
     }
 }
 
-/// One endpoint with its chain: the built handlers it names, in order, each timed.
+/// One endpoint with its chain: the built handlers it names, in order, each timed; `soap` holds
+/// the defaults of what the endpoint does not set itself.
 fn endpoint(
     config: &EndpointConfig,
     handlers: &HashMap<String, Arc<dyn Handler>>,
     metrics: &Metrics,
+    soap: &SoapConfig,
 ) -> Result<Arc<Endpoint>, BuildError> {
     let steps = config
         .handlers
@@ -172,6 +174,7 @@ fn endpoint(
             .iter()
             .filter_map(|dn| DistinguishedName::parse(dn).ok())
             .collect(),
+        must_understand: config.must_understand.unwrap_or(soap.must_understand),
         chain: Chain::new(steps),
     }))
 }

@@ -113,6 +113,7 @@ pub fn load(path: Option<&Path>, env: &Env) -> Result<Loaded, ConfigError> {
             role: defaults::role(),
             handlers: defaults::handlers(),
             client_certificates: Vec::new(),
+            must_understand: None,
         });
     }
 

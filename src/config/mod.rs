@@ -37,6 +37,8 @@ use std::path::PathBuf;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use crate::soap::MustUnderstand;
+
 pub use defaults::{
     DEFAULT_ENDPOINT_ADDRESS, DEFAULT_ENDPOINT_NAME, DEFAULT_ROLE, DEFAULT_USER, MONITORING_ROLE,
     PAYLOADS_ROLE,
@@ -80,6 +82,8 @@ pub struct Config {
     pub handlers: BTreeMap<String, HandlerConfig>,
     #[serde(default)]
     pub events: EventsConfig,
+    #[serde(default)]
+    pub soap: SoapConfig,
     /// OAuth clients of the client-credentials grant.
     #[serde(default)]
     pub oauth_clients: Vec<OAuthClientConfig>,
@@ -199,6 +203,17 @@ pub struct EndpointConfig {
     /// checked.
     #[serde(default)]
     pub client_certificates: Vec<String>,
+    /// Overrides `[soap] must_understand` for this endpoint.
+    #[serde(default)]
+    pub must_understand: Option<MustUnderstand>,
+}
+
+/// How SOAP requests are read (`[soap]`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SoapConfig {
+    /// A header block for iflowd marked `mustUnderstand`: `fault` (SOAP's rule) or `ignore`.
+    pub must_understand: MustUnderstand,
 }
 
 /// Which type strings mean which event kind. A list given here replaces that kind's defaults.

@@ -30,6 +30,8 @@ pub struct Endpoint {
     pub role: String,
     /// When not empty, callers are authorised by client certificate subject instead of role.
     pub client_certificates: Vec<DistinguishedName>,
+    /// What a header block marked `mustUnderstand` does (`[soap]`, or the endpoint's own).
+    pub must_understand: soap::MustUnderstand,
     pub chain: Chain,
 }
 
@@ -63,7 +65,11 @@ impl Endpoint {
         announced: SoapVersion,
         types: &EventTypes,
     ) -> Result<Message, Box<Outcome>> {
-        match soap::parse(&context.raw_body) {
+        let options = soap::ReadOptions {
+            charset: soap::charset(&context.content_type),
+            must_understand: self.must_understand,
+        };
+        match soap::parse_with(&context.raw_body, options) {
             Ok(request) => Ok(Message {
                 envelope: Envelope::recognise(request, types),
                 context,

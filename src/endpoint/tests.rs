@@ -9,6 +9,7 @@ fn endpoint(name: &str, adapter: Adapter, address: &str) -> Arc<Endpoint> {
         path: crate::config::endpoint_path(adapter, address),
         role: "ESBMessaging.send".into(),
         client_certificates: Vec::new(),
+        must_understand: crate::soap::MustUnderstand::Fault,
         chain: Chain::default(),
     })
 }

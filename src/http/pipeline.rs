@@ -42,7 +42,8 @@ pub struct Call {
 /// hangs up does not cut the chain or the log entry short.
 pub async fn run(app: App, call: Call, body: Bytes) -> Reply {
     let endpoint = &call.endpoint;
-    let context = MessageContext::new(Arc::clone(&endpoint.name), call.sender.clone(), body);
+    let context = MessageContext::new(Arc::clone(&endpoint.name), call.sender.clone(), body)
+        .with_content_type(&call.content_type);
     let id = context.id.clone();
     let recording = Recording {
         log: app.message_log(),

@@ -11,7 +11,7 @@ use crate::handler::FailureReply;
 use crate::message::{Ack, MessageId};
 use crate::message_log::Payload;
 use crate::soap::SoapVersion;
-use crate::soap::response::{FaultCode, acknowledgement, fault};
+use crate::soap::response::{FaultCode, acknowledgement, fault, rejection};
 
 /// The response header CPI uses to tell a sender which log entry its call produced.
 pub const MESSAGE_ID_HEADER: &str = "SAP_MessageProcessingLogID";
@@ -137,7 +137,7 @@ impl Reply {
                     reason = %error,
                     "request rejected"
                 );
-                let code = FaultCode::Client;
+                let code = error.fault_code();
                 let status = StatusCode::from_u16(code.http_status(*version))
                     .unwrap_or(StatusCode::BAD_REQUEST);
                 Self {
@@ -145,7 +145,7 @@ impl Reply {
                     ..Self::soap(
                         status,
                         *version,
-                        fault(*version, code, &error.to_string()),
+                        rejection(*version, error),
                         Some(&context.id),
                     )
                 }

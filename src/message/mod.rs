@@ -79,6 +79,9 @@ pub struct MessageContext {
     pub received_at_text: String,
     /// The request body exactly as received.
     pub raw_body: Bytes,
+    /// The request's Content-Type as received (its `charset` says how to read the body); empty
+    /// when there was none.
+    pub content_type: String,
 }
 
 impl MessageContext {
@@ -91,7 +94,14 @@ impl MessageContext {
             received_at,
             received_at_text: iso_millis(received_at),
             raw_body,
+            content_type: String::new(),
         }
+    }
+
+    /// The same context for a body that came with this Content-Type.
+    pub fn with_content_type(mut self, content_type: &str) -> Self {
+        content_type.clone_into(&mut self.content_type);
+        self
     }
 }
 

@@ -8,7 +8,7 @@
 use serde::Serialize;
 
 use super::cursor::{Cursor, Ns, Step};
-use super::parse::ParseError;
+use super::error::ParseError;
 
 /// The `responsePayload` of an `ExternalEventResponse`: every field optional, as in the WSDL.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

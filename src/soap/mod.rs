@@ -19,7 +19,12 @@ mod ack;
 pub mod answer;
 #[cfg(test)]
 mod answer_tests;
+mod checks;
 mod cursor;
+mod error;
+#[cfg(test)]
+mod fault_tests;
+mod header;
 #[cfg(test)]
 mod namespace_tests;
 mod parse;
@@ -28,11 +33,16 @@ pub mod response;
 pub mod rewrite;
 #[cfg(test)]
 mod tests;
+mod text;
+#[cfg(test)]
+mod wire_tests;
 pub mod wsdl;
 
 pub use ack::{Ack, iso_millis};
-pub use parse::{ParseError, ParseFailure, parse};
+pub use error::{EncodingSource, ParseError, ParseFailure};
+pub use parse::{MustUnderstand, ReadOptions, parse, parse_with};
 pub use request::{EventRecord, ExternalEventRequest, Meta, Pair};
+pub use text::charset;
 
 /// SOAP envelope namespace of SOAP 1.1.
 pub const SOAP11_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";

@@ -5,7 +5,8 @@
 //!
 //! ```text
 //! Envelope (SOAP 1.1 or 1.2)
-//!   Header?                      skipped: WS-Security, WS-Addressing... never fail on them
+//!   Header?                      skipped (WS-Security, WS-Addressing...), but a block marked
+//!                                mustUnderstand is a MustUnderstand fault unless the endpoint ignores it
 //!   Body
 //!     ExternalEvent              v2 or legacy v1 namespace; decides the answer's namespace
 //!       externalEventMeta?       leaves: externalEventId, type, publishedAt, ...
@@ -24,78 +25,64 @@
 //! * Leaf values are trimmed; `xsi:nil="true"` reads as absent.
 //! * `eventPayload` is kept as its raw inner XML, exactly as sent.
 
-use std::fmt;
+use serde::Deserialize;
 
+use super::checks::check_characters;
 use super::cursor::{Cursor, Element, Ns, Step};
+use super::error::{ParseError, ParseFailure};
+use super::header::check_header;
 use super::request::{EventRecord, ExternalEventRequest, Meta, Pair};
-use super::{EVENT_V2_NS, EventNamespace, SoapVersion};
+use super::text::decode;
+use super::{EventNamespace, SoapVersion};
 
-/// Why a body is not an `ExternalEvent` call. Each variant reads as one sentence a sender can act
-/// on; none of them repeats parser internals beyond a byte offset.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ParseError {
-    #[error("the request body is empty; expected a SOAP envelope")]
-    Empty,
-    #[error("the request body is not valid UTF-8 text")]
-    NotUtf8,
-    #[error("the request is not well-formed XML (near byte {position}: {detail})")]
-    Malformed { position: u64, detail: String },
-    #[error("the document ends before all of its elements are closed")]
-    Truncated,
-    #[error(
-        "the request contains a document type declaration (<!DOCTYPE>); DTDs and entity declarations are not accepted"
-    )]
-    Dtd,
-    #[error(
-        "the request refers to the entity &{0};, which is not defined (only the five XML entities and character references are accepted)"
-    )]
-    UndefinedEntity(String),
-    #[error("the request contains an invalid character reference &{0};")]
-    BadCharacterReference(String),
-    #[error("the request uses the namespace prefix '{0}' without declaring it")]
-    UndeclaredPrefix(String),
-    #[error("elements are nested deeper than {limit} levels")]
-    TooDeep { limit: usize },
-    #[error("the root element is {0}, expected a SOAP 1.1 or SOAP 1.2 Envelope")]
-    NotAnEnvelope(String),
-    #[error("the SOAP Envelope has no Body")]
-    NoBody,
-    #[error("the SOAP Body is empty; expected an ExternalEvent element")]
-    EmptyBody,
-    #[error(
-        "the SOAP Body holds {0}, expected ExternalEvent in namespace {EVENT_V2_NS} (or the legacy com.successfactors.event.notification)"
-    )]
-    NotExternalEvent(String),
-    #[error("the request has content after the end of the SOAP Envelope")]
-    TrailingContent,
+/// What to do with a header block for iflowd marked `mustUnderstand`. iflowd processes no header
+/// block, so SOAP says to refuse the call with a `MustUnderstand` fault; some senders set the
+/// flag on headers they do not need understood (WS-Addressing's `Action`, a WS-Security token
+/// the transport already checked), and an endpoint may choose to ignore it instead.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MustUnderstand {
+    /// SOAP's rule: a `MustUnderstand` fault.
+    #[default]
+    Fault,
+    /// Treat the header block like any other: skipped.
+    Ignore,
 }
 
-/// A parse error together with the SOAP version to answer it in, when the envelope got far
-/// enough to tell.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseFailure {
-    pub version: Option<SoapVersion>,
-    pub error: ParseError,
+/// How to read one request: what its transport says and what its endpoint accepts.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReadOptions<'a> {
+    /// The `charset` parameter of the request's Content-Type ([`super::charset`] finds it).
+    pub charset: Option<&'a str>,
+    pub must_understand: MustUnderstand,
 }
 
-impl fmt::Display for ParseFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.error.fmt(f)
-    }
+/// Parses a SOAP request carrying an `ExternalEvent`, with no word from a transport (a file,
+/// `iflowd parse`): the encoding comes from the body, and `mustUnderstand` is SOAP's rule.
+pub fn parse(body: &[u8]) -> Result<ExternalEventRequest, ParseFailure> {
+    parse_with(body, ReadOptions::default())
 }
 
 /// Parses a SOAP request carrying an `ExternalEvent`.
-pub fn parse(body: &[u8]) -> Result<ExternalEventRequest, ParseFailure> {
+///
+/// The body is decoded to UTF-8 first (see `soap/text.rs`) and refused if it has a character
+/// XML 1.0 does not allow. A structural error (the wrong root or Body content, a missing Body, a
+/// header that must be understood) is reported only once the rest of the document has been read
+/// and found well-formed: a body that is not XML is reported as such.
+pub fn parse_with(
+    body: &[u8],
+    options: ReadOptions<'_>,
+) -> Result<ExternalEventRequest, ParseFailure> {
     let fail = |error| ParseFailure {
         version: None,
         error,
     };
-    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
-    let text = std::str::from_utf8(body).map_err(|_| fail(ParseError::NotUtf8))?;
+    let text = decode(body, options.charset).map_err(fail)?;
     if text.trim().is_empty() {
         return Err(fail(ParseError::Empty));
     }
-    let mut cursor = Cursor::new(text);
+    check_characters(&text).map_err(fail)?;
+    let mut cursor = Cursor::new(&text);
     let root = match cursor.next().map_err(fail)? {
         Step::Start(element) => element,
         Step::End | Step::Eof => return Err(fail(ParseError::Empty)),
@@ -103,17 +90,44 @@ pub fn parse(body: &[u8]) -> Result<ExternalEventRequest, ParseFailure> {
     let version = match (root.ns, &*root.local) {
         (Ns::Soap11, "Envelope") => SoapVersion::V11,
         (Ns::Soap12, "Envelope") => SoapVersion::V12,
-        _ => return Err(fail(ParseError::NotAnEnvelope(root.clark_name()))),
+        (_, "Envelope") => {
+            let error = ParseError::VersionMismatch(root.namespace().map(str::to_owned));
+            return Err(fail(structural(&mut cursor, error)));
+        }
+        _ => {
+            let error = ParseError::NotAnEnvelope(root.clark_name());
+            return Err(fail(structural(&mut cursor, error)));
+        }
     };
-    parse_envelope(&mut cursor, version).map_err(|error| ParseFailure {
+    parse_envelope(&mut cursor, version, options.must_understand).map_err(|error| ParseFailure {
         version: Some(version),
-        error,
+        error: structural(&mut cursor, error),
     })
+}
+
+/// `error` when it is about the document's structure and the rest of the document is
+/// well-formed; the first well-formedness error otherwise.
+fn structural(c: &mut Cursor<'_>, error: ParseError) -> ParseError {
+    let is_structural = matches!(
+        error,
+        ParseError::VersionMismatch(_)
+            | ParseError::NotAnEnvelope(_)
+            | ParseError::MustUnderstand { .. }
+            | ParseError::NoBody
+            | ParseError::EmptyBody
+            | ParseError::NotExternalEvent(_)
+            | ParseError::TrailingContent
+    );
+    match is_structural.then(|| c.finish()) {
+        Some(Err(malformed)) => malformed,
+        _ => error,
+    }
 }
 
 fn parse_envelope(
     c: &mut Cursor<'_>,
     version: SoapVersion,
+    must_understand: MustUnderstand,
 ) -> Result<ExternalEventRequest, ParseError> {
     let soap_ns = match version {
         SoapVersion::V11 => Ns::Soap11,
@@ -121,8 +135,11 @@ fn parse_envelope(
     };
     let mut request = None;
     while let Step::Start(element) = c.next()? {
-        if element.ns == soap_ns && element.local == "Body" && request.is_none() {
+        let soap = element.ns == soap_ns && request.is_none();
+        if soap && element.local == "Body" {
             request = Some(parse_body(c, version)?);
+        } else if soap && element.local == "Header" && must_understand == MustUnderstand::Fault {
+            check_header(c, version)?;
         } else {
             c.skip()?;
         }

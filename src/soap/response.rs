@@ -6,7 +6,8 @@
 use quick_xml::escape::escape;
 
 use super::ack::{Ack, iso_millis};
-use super::{EventNamespace, SoapVersion};
+use super::error::ParseError;
+use super::{EventNamespace, SOAP11_NS, SOAP12_NS, SoapVersion};
 
 /// Who is to blame, in the words of each SOAP version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,6 +16,10 @@ pub enum FaultCode {
     Client,
     /// Processing failed: SOAP 1.1 `Server`, SOAP 1.2 `Receiver`.
     Server,
+    /// The root is an `Envelope` of no SOAP version iflowd speaks.
+    VersionMismatch,
+    /// A header block marked `mustUnderstand` that iflowd does not process.
+    MustUnderstand,
 }
 
 impl FaultCode {
@@ -24,11 +29,14 @@ impl FaultCode {
             (Self::Server, SoapVersion::V11) => "Server",
             (Self::Client, SoapVersion::V12) => "Sender",
             (Self::Server, SoapVersion::V12) => "Receiver",
+            (Self::VersionMismatch, _) => "VersionMismatch",
+            (Self::MustUnderstand, _) => "MustUnderstand",
         }
     }
 
     /// The HTTP status that carries the fault: SOAP 1.1 sends every fault with 500; SOAP 1.2
-    /// sends `Sender` faults with 400.
+    /// sends `Sender` faults with 400 and the others (`VersionMismatch` and `MustUnderstand`
+    /// among them) with 500 (SOAP 1.2 Part 2, table 20).
     pub fn http_status(self, version: SoapVersion) -> u16 {
         match (self, version) {
             (Self::Client, SoapVersion::V12) => 400,
@@ -61,8 +69,56 @@ pub fn acknowledgement(version: SoapVersion, namespace: EventNamespace, ack: &Ac
 
 /// A SOAP fault with one human sentence as its reason.
 pub fn fault(version: SoapVersion, code: FaultCode, reason: &str) -> String {
-    let mut out = String::with_capacity(256 + reason.len());
-    open_envelope(&mut out, version);
+    fault_with_header(version, code, reason, "")
+}
+
+/// The fault that answers a request refused by the parser, with the header blocks SOAP 1.2
+/// defines for two of them: `Upgrade` (the envelope versions iflowd reads) with a
+/// `VersionMismatch`, `NotUnderstood` (the header block) with a `MustUnderstand`.
+pub fn rejection(version: SoapVersion, error: &ParseError) -> String {
+    let mut header = String::new();
+    if version == SoapVersion::V12 {
+        match error {
+            ParseError::VersionMismatch(_) => {
+                header.push_str("<soap:Upgrade>");
+                for (prefix, uri) in [("v12", SOAP12_NS), ("v11", SOAP11_NS)] {
+                    header.push_str(&format!(
+                        "<soap:SupportedEnvelope qname=\"{prefix}:Envelope\" xmlns:{prefix}=\"{uri}\"/>"
+                    ));
+                }
+                header.push_str("</soap:Upgrade>");
+            }
+            ParseError::MustUnderstand { namespace, local } => {
+                header.push_str("<soap:NotUnderstood qname=\"");
+                match namespace {
+                    Some(uri) => {
+                        header.push_str("h:");
+                        header.push_str(&escape(local));
+                        header.push_str("\" xmlns:h=\"");
+                        header.push_str(&escape(uri.as_str()));
+                    }
+                    None => header.push_str(&escape(local)),
+                }
+                header.push_str("\"/>");
+            }
+            _ => {}
+        }
+    }
+    fault_with_header(version, error.fault_code(), &error.to_string(), &header)
+}
+
+fn fault_with_header(version: SoapVersion, code: FaultCode, reason: &str, header: &str) -> String {
+    let mut out = String::with_capacity(256 + reason.len() + header.len());
+    out.push_str(DECLARATION);
+    out.push_str("<soap:Envelope xmlns:soap=\"");
+    out.push_str(version.envelope_ns());
+    out.push_str("\">");
+    if !header.is_empty() {
+        out.push_str("<soap:Header>");
+        out.push_str(header);
+        out.push_str("</soap:Header>");
+    }
+    out.push_str("<soap:Body>");
     let code = code.local_name(version);
     match version {
         SoapVersion::V11 => {

@@ -3,7 +3,7 @@
 use super::response::{FaultCode, acknowledgement, fault};
 use super::*;
 
-fn fixture(name: &str) -> Vec<u8> {
+pub(super) fn fixture(name: &str) -> Vec<u8> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures")
         .join(name);
@@ -311,7 +311,13 @@ fn undeclared_prefixes_and_non_utf8_are_refused() {
         parse_err(b"<S:Envelope/>").error,
         ParseError::UndeclaredPrefix("S".into())
     );
-    assert_eq!(parse_err(b"<a>\xff</a>").error, ParseError::NotUtf8);
+    assert_eq!(
+        parse_err(b"<a>\xff</a>").error,
+        ParseError::NotDecodable {
+            encoding: "UTF-8",
+            origin: EncodingSource::Default
+        }
+    );
 }
 
 #[test]

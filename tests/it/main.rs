@@ -36,3 +36,4 @@ mod server_lifecycle;
 mod soap_endpoint;
 mod store_failure;
 mod tls;
+mod wire;

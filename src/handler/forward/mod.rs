@@ -116,7 +116,7 @@ impl ForwardHandler {
         &self,
         message: &Message,
         body: Bytes,
-        content_type: &'static str,
+        content_type: &str,
         event_id: Option<&str>,
     ) -> Result<(), HandlerError> {
         let mut attempt = 0;
@@ -170,7 +170,7 @@ impl ForwardHandler {
         &self,
         message: &Message,
         body: Bytes,
-        content_type: &'static str,
+        content_type: &str,
         event_id: Option<&str>,
     ) -> Result<(), AttemptError> {
         let mut request = self
@@ -264,7 +264,12 @@ impl Handler for ForwardHandler {
         let envelope = &message.envelope;
         match self.body {
             ForwardBody::Soap => {
-                let content_type = envelope.soap_version.content_type();
+                // The envelope as received, with the Content-Type it came with: its charset
+                // says how to read bytes that need not be UTF-8.
+                let content_type = match message.context.content_type.as_str() {
+                    "" => envelope.soap_version.content_type(),
+                    received => received,
+                };
                 self.deliver(
                     message,
                     message.context.raw_body.clone(),

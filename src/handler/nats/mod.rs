@@ -101,7 +101,7 @@ impl NatsHandler {
         message: &Message,
         subject: String,
         msg_id: &str,
-        content_type: &'static str,
+        content_type: &str,
         payload: Bytes,
     ) -> Outgoing {
         let mut headers = HeaderMap::new();
@@ -112,7 +112,9 @@ impl NatsHandler {
         if let Ok(id) = message.context.id.as_str().parse::<HeaderValue>() {
             headers.insert(MESSAGE_ID_HEADER, id);
         }
-        headers.insert("Content-Type", HeaderValue::from(content_type));
+        if let Ok(content_type) = content_type.parse::<HeaderValue>() {
+            headers.insert("Content-Type", content_type);
+        }
         if let Some(stream) = &self.stream {
             headers.insert(NATS_EXPECTED_STREAM, stream.clone());
         }
@@ -226,7 +228,12 @@ impl Handler for NatsHandler {
                     message,
                     subject::render(&self.subject, message, None),
                     &subject::envelope_msg_id(message),
-                    envelope.soap_version.content_type(),
+                    // The Content-Type the envelope came with: its charset says how to read
+                    // bytes that need not be UTF-8.
+                    match message.context.content_type.as_str() {
+                        "" => envelope.soap_version.content_type(),
+                        received => received,
+                    },
                     message.context.raw_body.clone(),
                 );
                 self.deliver(message, outgoing).await
