@@ -2,13 +2,15 @@
 //!
 //! Everything that knows what an envelope looks like lives in this module:
 //!
-//! * [`parse`] turns request bytes into an [`ExternalEventRequest`] (the request tree:
-//!   [`Meta`], [`EventRecord`], [`Pair`]) using quick-xml's
-//!   namespace-aware reader. Elements are matched on namespace URI and local name, never on a
+//! * [`parse_with`] turns request bytes into an [`ExternalEventRequest`] (the request tree:
+//!   [`Meta`], [`EventRecord`], [`Pair`]) using quick-xml's namespace-aware reader, after
+//!   decoding them from their encoding ([`charset`] reads the Content-Type's; [`parse`] is the
+//!   same without a transport). Elements are matched on namespace URI and local name, never on a
 //!   prefix, because every sender numbers its prefixes differently (`ns3:`, `ns0:`, a default
-//!   namespace...).
+//!   namespace...). A [`ParseError`] names what is wrong and which SOAP fault code reports it.
 //! * [`response`] writes the acknowledgement (`ExternalEventResponse`, its content an [`Ack`])
-//!   and SOAP faults, in the SOAP version and event namespace of the request.
+//!   and SOAP faults (with `Upgrade` or `NotUnderstood` where SOAP 1.2 defines them), in the
+//!   SOAP version and event namespace of the request.
 //! * [`wsdl`] serves the service description with the address the client used.
 //! * [`answer`] reads an acknowledgement or fault, for `iflowd send`.
 //!

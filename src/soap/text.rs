@@ -20,6 +20,9 @@
 //! does not know (UTF-32, EBCDIC...) or that only maps to its "replacement" decoder is refused,
 //! naming it. A declaration that names UTF-16 in a body whose bytes are not UTF-16 (.NET's
 //! `StringWriter` writes that) is read as UTF-8.
+//!
+//! The byte offsets in later errors are offsets in the decoded text (the same as in the body for
+//! UTF-8, after a byte order mark).
 
 use std::borrow::Cow;
 
