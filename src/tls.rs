@@ -1,11 +1,12 @@
 //! HTTPS: the rustls server configuration built once from `[tls]`, and the self-signed
 //! certificates `iflowd cert` writes.
 //!
-//! Only TLS 1.2 and 1.3 are offered (rustls has nothing older), with the aws-lc-rs provider that
-//! reqwest's rustls uses too. With `client_ca`, clients may (`optional`) or must (`required`)
-//! present a certificate that chains to it; rustls verifies it during the handshake, and
-//! [`crate::server`] hands the verified certificate to the HTTP layer with every request of the
-//! connection.
+//! Only TLS 1.2 and 1.3 are offered (rustls has nothing older), with the ring provider, which
+//! reqwest uses too (see [`client_builder`]), so one provider is in the binary: ring builds in
+//! seconds, where aws-lc-rs's C library was the slowest part of a first build. With `client_ca`,
+//! clients may (`optional`) or must (`required`) present a certificate that chains to it; rustls
+//! verifies it during the handshake, and [`crate::server`] hands the verified certificate to the
+//! HTTP layer with every request of the connection.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -33,9 +34,21 @@ pub enum TlsError {
     ClientCa { path: PathBuf, message: String },
 }
 
-/// The crypto provider of every TLS configuration iflowd builds, server and client.
+/// The crypto provider of every TLS configuration iflowd builds, server and client: ring, with
+/// its ECDSA (P-256, P-384), Ed25519 and RSA (PKCS#1 v1.5 and PSS) signatures and AES-GCM and
+/// ChaCha20-Poly1305 suites.
 pub fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// A reqwest client builder whose TLS runs on [`provider`]. Every HTTP client iflowd (or a test)
+/// makes starts here: reqwest is built without a provider of its own (its `rustls` feature would
+/// bring aws-lc-rs), so it takes rustls's process-wide default, which this installs first. The
+/// install happens once per process; later calls find ring already there.
+pub fn client_builder() -> reqwest::ClientBuilder {
+    // Err only means a provider is installed already: ring, since nothing else installs one.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
 }
 
 /// Reads the certificate, key and client CA of `[tls]` and builds the server configuration:

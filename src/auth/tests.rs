@@ -188,6 +188,38 @@ fn tokens_carry_the_clients_roles_as_scopes_of_this_app_only() {
     assert_eq!(tokens.verify("a.b").unwrap_err(), TokenError::Malformed);
 }
 
+/// The HS256 backend (ring's HMAC behind jsonwebtoken) gives RFC 7515's example signature
+/// (appendix A.1), verifies it, and refuses it altered or under another algorithm.
+#[test]
+fn hs256_matches_the_rfc_7515_example() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, crypto};
+
+    let _installs_the_backend = TokenService::new("iflowd", &[1u8; 32]);
+    let key = URL_SAFE_NO_PAD
+        .decode(
+            "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow",
+        )
+        .unwrap();
+    let input = concat!(
+        "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9",
+        ".eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ"
+    );
+    let expected = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let signature = crypto::sign(
+        input.as_bytes(),
+        &EncodingKey::from_secret(&key),
+        Algorithm::HS256,
+    )
+    .unwrap();
+    assert_eq!(signature, expected);
+    let decoding = DecodingKey::from_secret(&key);
+    assert!(crypto::verify(expected, input.as_bytes(), &decoding, Algorithm::HS256).unwrap());
+    let altered = input.replace("eyJpc3MiOiJqb2Ui", "eyJpc3MiOiJqb2Ki");
+    assert!(!crypto::verify(expected, altered.as_bytes(), &decoding, Algorithm::HS256).unwrap());
+    assert!(crypto::verify(expected, input.as_bytes(), &decoding, Algorithm::HS512).is_err());
+}
+
 #[tokio::test]
 async fn bearer_tokens_authenticate_through_the_same_entry_point_as_basic() {
     let tokens = TokenService::new("iflowd", &[1u8; 32]);

@@ -10,6 +10,9 @@
 //!
 //! Tokens are self-contained: any instance with the same key and app name accepts them, and a
 //! client removed from the configuration keeps working until its tokens expire (as with XSUAA).
+//!
+//! jsonwebtoken does the JOSE work (header, claims, algorithm check); its signatures come from
+//! ring ([`ring_backend`]), the crypto library the binary has for TLS anyway.
 
 use std::collections::HashSet;
 
@@ -75,6 +78,10 @@ pub struct TokenService {
 
 impl TokenService {
     pub fn new(app_name: &str, key: &[u8]) -> Self {
+        // ring becomes jsonwebtoken's crypto before any token is signed or verified. jsonwebtoken
+        // keeps one provider per process and takes it once: `Err` means it is in place already
+        // (from an earlier `TokenService`; nothing else installs one).
+        let _ = ring_backend::PROVIDER.install_default();
         let mut validation = Validation::new(Algorithm::HS256);
         // `exp` is checked against our clock below, without leeway; no audience is required.
         validation.validate_exp = false;
@@ -156,4 +163,77 @@ impl TokenService {
 fn random_hex() -> String {
     let bytes: [u8; 16] = rand::random();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// jsonwebtoken's cryptography on ring, for HS256 (the one algorithm iflowd signs and accepts).
+/// jsonwebtoken offers aws-lc-rs and RustCrypto backends but not ring, and lets an application
+/// bring its own [`CryptoProvider`]: this one signs and verifies HMAC-SHA256 with `ring::hmac`
+/// (verification in constant time) and refuses every other algorithm and key kind.
+mod ring_backend {
+    use jsonwebtoken::crypto::{CryptoProvider, JwtSigner, JwtVerifier, KeyUtils};
+    use jsonwebtoken::errors::{ErrorKind, Result};
+    use jsonwebtoken::signature::{self, Signer, Verifier};
+    use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, EncodingKey};
+    use ring::hmac;
+
+    /// A constant (functions only): jsonwebtoken installs providers by `&'static` reference.
+    pub static PROVIDER: CryptoProvider = CryptoProvider {
+        signer_factory,
+        verifier_factory,
+        // For JWKs, which iflowd neither reads nor writes.
+        key_utils: KeyUtils::new_unimplemented(),
+    };
+
+    /// An HS256 key, for signing and for verifying.
+    struct Hs256(hmac::Key);
+
+    fn hs256(algorithm: &Algorithm, family: AlgorithmFamily, key: &[u8]) -> Result<Hs256> {
+        if *algorithm != Algorithm::HS256 {
+            return Err(ErrorKind::InvalidAlgorithm.into());
+        }
+        if family != AlgorithmFamily::Hmac {
+            return Err(ErrorKind::InvalidKeyFormat.into());
+        }
+        Ok(Hs256(hmac::Key::new(hmac::HMAC_SHA256, key)))
+    }
+
+    fn signer_factory(algorithm: &Algorithm, key: &EncodingKey) -> Result<Box<dyn JwtSigner>> {
+        Ok(Box::new(hs256(algorithm, key.family(), key.as_bytes())?))
+    }
+
+    fn verifier_factory(algorithm: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerifier>> {
+        Ok(Box::new(hs256(
+            algorithm,
+            key.family(),
+            key.try_get_as_bytes()?,
+        )?))
+    }
+
+    impl Signer<Vec<u8>> for Hs256 {
+        fn try_sign(&self, message: &[u8]) -> std::result::Result<Vec<u8>, signature::Error> {
+            Ok(hmac::sign(&self.0, message).as_ref().to_vec())
+        }
+    }
+
+    impl Verifier<Vec<u8>> for Hs256 {
+        fn verify(
+            &self,
+            message: &[u8],
+            tag: &Vec<u8>,
+        ) -> std::result::Result<(), signature::Error> {
+            hmac::verify(&self.0, message, tag).map_err(|_| signature::Error::new())
+        }
+    }
+
+    impl JwtSigner for Hs256 {
+        fn algorithm(&self) -> Algorithm {
+            Algorithm::HS256
+        }
+    }
+
+    impl JwtVerifier for Hs256 {
+        fn algorithm(&self) -> Algorithm {
+            Algorithm::HS256
+        }
+    }
 }

@@ -244,7 +244,7 @@ async fn send(args: SendArgs) -> anyhow::Result<()> {
 }
 
 fn http_client(args: &SendArgs) -> anyhow::Result<reqwest::Client> {
-    let mut builder = reqwest::Client::builder()
+    let mut builder = crate::tls::client_builder()
         .timeout(Duration::from_secs(args.timeout))
         .user_agent(concat!("iflowd-send/", env!("CARGO_PKG_VERSION")));
     if let Some(path) = &args.cacert {

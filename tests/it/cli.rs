@@ -246,7 +246,7 @@ async fn serve_without_configuration_prints_what_a_first_call_needs_and_stops_on
         "{banner}"
     );
 
-    let response = reqwest::Client::new()
+    let response = common::http_client()
         .post(format!("{base}/cxf/isc/events"))
         .basic_auth("isc", Some(&password))
         .header("Content-Type", "text/xml")
@@ -273,7 +273,7 @@ async fn serve_without_configuration_prints_what_a_first_call_needs_and_stops_on
         banner.contains("message log: iflowd-data/messages.db"),
         "{banner}"
     );
-    let logs: serde_json::Value = reqwest::Client::new()
+    let logs: serde_json::Value = common::http_client()
         .get(format!("{base}/api/v1/MessageProcessingLogs"))
         .basic_auth("isc", Some(&password))
         .send()
@@ -285,7 +285,7 @@ async fn serve_without_configuration_prints_what_a_first_call_needs_and_stops_on
     let entry = &logs["d"]["results"][0];
     assert_eq!(entry["Status"], "COMPLETED", "{logs}");
     let guid = entry["MessageGuid"].as_str().unwrap();
-    let body = reqwest::Client::new()
+    let body = common::http_client()
         .get(format!(
             "{base}/api/v1/MessageStoreEntries('{guid}.request')/$value"
         ))
@@ -332,7 +332,7 @@ async fn serve_writes_its_last_log_lines_before_it_exits_on_sigterm() {
     });
     let base = url_starting(&banner(&mut child).await, "http://127.0.0.1:");
 
-    let response = reqwest::Client::new()
+    let response = common::http_client()
         .post(format!("{base}/cxf/isc/events"))
         .basic_auth("isc", Some("log-secret"))
         .header("Content-Type", "text/xml")

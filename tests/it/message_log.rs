@@ -399,7 +399,7 @@ async fn bodies_and_entries_are_purged_after_their_retention() {
     );
     let mut app = TestApp::spawn(&config).await;
     // No connection reuse across jumps of the clock (idle connections time out meanwhile).
-    app.client = reqwest::Client::builder()
+    app.client = iflowd::tls::client_builder()
         .pool_max_idle_per_host(0)
         .build()
         .unwrap();
@@ -436,7 +436,7 @@ async fn a_redelivery_after_the_duplicate_window_is_processed_again() {
         users_toml()
     );
     let mut app = TestApp::spawn(&config).await;
-    app.client = reqwest::Client::builder()
+    app.client = iflowd::tls::client_builder()
         .pool_max_idle_per_host(0)
         .build()
         .unwrap();

@@ -5,8 +5,8 @@ use std::process::Stdio;
 
 use crate::common::process::{BOUND, banner, iflowd, url_starting};
 use crate::common::{
-    PASSWORD, TestApp, USER, envelope, fixture, make_fifo, message_id, open_fifo_reader,
-    users_toml, wait_for_writer,
+    PASSWORD, TestApp, USER, envelope, fixture, http_client, make_fifo, message_id,
+    open_fifo_reader, users_toml, wait_for_writer,
 };
 
 fn config(archive: &str) -> String {
@@ -54,7 +54,7 @@ async fn after_a_crash_the_log_is_intact_and_what_was_processing_is_abandoned() 
         .unwrap();
     let base = url_starting(&banner(&mut child).await, "http://127.0.0.1:");
 
-    let client = reqwest::Client::new();
+    let client = http_client();
     let post = |path: &str, body: Vec<u8>| {
         client
             .post(format!("{base}{path}"))

@@ -1,6 +1,7 @@
 //! HTTPS and client certificates through real TLS connections: a certificate made by
 //! `iflowd cert`, TLS 1.2/1.3 only, the handshake's time bound, two listeners, and mTLS (a user
-//! mapped from a certificate, an endpoint's allow-list, `client_auth = "required"`).
+//! mapped from a certificate, an endpoint's allow-list, `client_auth = "required"`), with ECDSA
+//! and RSA keys.
 
 use crate::common;
 
@@ -9,7 +10,7 @@ use std::time::Duration;
 use crate::common::pki::Pki;
 use crate::common::process::{iflowd, run};
 use crate::common::{
-    ARCHIVED_ENDPOINT, PASSWORD, TestApp, USER, element_text, fixture, users_toml,
+    ARCHIVED_ENDPOINT, PASSWORD, TestApp, USER, element_text, envelope, fixture, users_toml,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -86,13 +87,13 @@ async fn https_works_end_to_end_with_a_certificate_from_iflowd_cert() {
     );
 
     // A client that does not trust it, and plain HTTP on the TLS port, get nowhere.
-    let stranger = reqwest::Client::builder()
+    let stranger = iflowd::tls::client_builder()
         .tls_certs_only([common::pki::Pki::new().server_certificate()])
         .build()
         .unwrap();
     assert!(post(&stranger, app.url(ENDPOINT), true).await.is_err());
     let plain = post(
-        &reqwest::Client::new(),
+        &common::http_client(),
         format!("http://{}{ENDPOINT}", app.address),
         true,
     )
@@ -167,8 +168,8 @@ async fn tls_1_1_is_refused_while_1_2_and_1_3_are_accepted() {
 
     // Real clients limited to TLS 1.2, or requiring TLS 1.3, succeed.
     for builder in [
-        reqwest::Client::builder().tls_version_max(reqwest::tls::Version::TLS_1_2),
-        reqwest::Client::builder().tls_version_min(reqwest::tls::Version::TLS_1_3),
+        iflowd::tls::client_builder().tls_version_max(reqwest::tls::Version::TLS_1_2),
+        iflowd::tls::client_builder().tls_version_min(reqwest::tls::Version::TLS_1_3),
     ] {
         let client = builder
             .tls_certs_only([pki.server_certificate()])
@@ -176,6 +177,54 @@ async fn tls_1_1_is_refused_while_1_2_and_1_3_are_accepted() {
             .unwrap();
         let response = post(&client, app.url(ENDPOINT), true).await.unwrap();
         assert_eq!(response.status(), 200);
+    }
+}
+
+/// Certificates from a CA are often RSA, with the key in PKCS#1 PEM: the server's (PKCS#1) and a
+/// client's (PKCS#8) work over TLS 1.2 and 1.3, and the client certificate maps to its user.
+#[tokio::test]
+async fn rsa_certificates_work_over_tls_1_2_and_1_3() {
+    let pki = Pki::rsa();
+    let config = format!(
+        r#"{users}
+[[users]]
+name = "sfsf-cert"
+certificate_subject = "CN=sfsf-event-sender,O=ACME Corp"
+roles = ["ESBMessaging.send"]
+{ARCHIVED_ENDPOINT}{tls}"#,
+        users = users_toml(),
+        tls = pki.tls_toml(Some("required"))
+    );
+    let app = TestApp::spawn(&config).await;
+    for (version, builder) in [
+        (
+            "1.2",
+            iflowd::tls::client_builder().tls_version_max(reqwest::tls::Version::TLS_1_2),
+        ),
+        (
+            "1.3",
+            iflowd::tls::client_builder().tls_version_min(reqwest::tls::Version::TLS_1_3),
+        ),
+    ] {
+        let client = builder
+            .tls_certs_only([pki.server_certificate()])
+            .identity(pki.rsa_client_identity("sfsf-event-sender"))
+            .build()
+            .unwrap();
+        let response = client
+            .post(app.url(ENDPOINT))
+            .header("Content-Type", "text/xml; charset=utf-8")
+            .body(envelope(&format!("rsa-tls-{version}"), 1, false))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "TLS {version}");
+    }
+    let archived = std::fs::read_to_string(app.path("events.jsonl")).unwrap();
+    assert_eq!(archived.lines().count(), 2, "{archived}");
+    for line in archived.lines() {
+        let event: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(event["sender"], "sfsf-cert");
     }
 }
 
@@ -212,13 +261,13 @@ async fn plain_http_and_https_can_listen_side_by_side() {
     let app = TestApp::spawn(&config).await;
     let http = app.http_address.expect("a plain listener");
     let plain = format!("http://{http}{ENDPOINT}");
-    let response = post(&reqwest::Client::new(), plain.clone(), true)
+    let response = post(&common::http_client(), plain.clone(), true)
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
     let response = post(&app.client, app.url(ENDPOINT), true).await.unwrap();
     assert_eq!(response.status(), 200);
-    let wsdl = reqwest::Client::new()
+    let wsdl = common::http_client()
         .get(format!("{plain}?wsdl"))
         .basic_auth(USER, Some(PASSWORD))
         .send()

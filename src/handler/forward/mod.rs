@@ -86,7 +86,7 @@ impl ForwardHandler {
             value.set_sensitive(true);
             headers.insert(AUTHORIZATION, value);
         }
-        let client = Client::builder()
+        let client = crate::tls::client_builder()
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("iflowd/", env!("CARGO_PKG_VERSION")))
             .build()

@@ -95,6 +95,13 @@ roles = ["SomethingElse"]
     )
 }
 
+/// A client for plain HTTP. Test clients start at `iflowd::tls::client_builder`, as iflowd's own
+/// do: it installs ring as rustls's provider, which reqwest (built without one) needs before its
+/// first client; `reqwest::Client::new()` panics in a test that runs first or alone.
+pub fn http_client() -> reqwest::Client {
+    iflowd::tls::client_builder().build().expect("client")
+}
+
 /// A running iflowd with its own temporary directory.
 pub struct TestApp {
     pub address: SocketAddr,
@@ -144,7 +151,7 @@ impl TestApp {
         let (scheme, client) = match &loaded.config.tls {
             None => {
                 listeners.push(Listener::plain(listener));
-                ("http", reqwest::Client::new())
+                ("http", http_client())
             }
             Some(tls) => {
                 let config = iflowd::tls::server_config(tls).expect("TLS configuration");
@@ -157,7 +164,7 @@ impl TestApp {
                 }
                 let pem = std::fs::read(&tls.cert).expect("server certificate");
                 let trusted = reqwest::Certificate::from_pem_bundle(&pem).expect("PEM");
-                let client = reqwest::Client::builder()
+                let client = iflowd::tls::client_builder()
                     .tls_certs_only(trusted)
                     .build()
                     .expect("client");
