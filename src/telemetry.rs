@@ -15,8 +15,12 @@
 
 use std::io::{BufWriter, IsTerminal};
 
+use tracing::Level;
+use tracing::level_filters::LevelFilter;
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::LogFormat;
 
@@ -30,21 +34,32 @@ pub struct LogGuard {
     _worker: WorkerGuard,
 }
 
-/// Installs the global subscriber. `filter` is a tracing directive (`info`, `iflowd=debug`...).
+/// Installs the global subscriber. `filter` is a comma-separated list of a default level and
+/// `target=level` directives (`info`, `iflowd=debug,tower_http=debug`...): tracing-subscriber's
+/// `Targets`, which is what the configuration offers; its `EnvFilter` would add span and field
+/// matching and bring a regex engine into the build for it.
 pub fn init(format: LogFormat, filter: &str) -> LogGuard {
-    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter: Targets = filter
+        .parse()
+        .unwrap_or_else(|_| Targets::new().with_default(Level::INFO));
     let (writer, worker) = NonBlockingBuilder::default()
         .lossy(false)
         .thread_name("iflowd-log")
         .finish(BufWriter::with_capacity(BUFFER_BYTES, std::io::stderr()));
+    // The formatter lets everything through (its own default stops at INFO); `filter` decides.
     let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_max_level(LevelFilter::TRACE)
         .with_writer(writer)
         .with_ansi(colours())
         .with_target(true);
     let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.finish().with(filter).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .finish()
+            .with(filter)
+            .try_init(),
     };
     LogGuard { _worker: worker }
 }

@@ -17,6 +17,7 @@ mod example_config;
 mod exec;
 mod forward;
 mod interop;
+mod logging;
 mod message_log;
 mod metrics;
 mod monitoring_api;
