@@ -45,6 +45,7 @@ pub fn provider() -> Arc<CryptoProvider> {
 /// makes starts here: reqwest is built without a provider of its own (its `rustls` feature would
 /// bring aws-lc-rs), so it takes rustls's process-wide default, which this installs first. The
 /// install happens once per process; later calls find ring already there.
+#[allow(clippy::disallowed_methods)] // the one place allowed to (clippy.toml)
 pub fn client_builder() -> reqwest::ClientBuilder {
     // Err only means a provider is installed already: ring, since nothing else installs one.
     let _ = rustls::crypto::ring::default_provider().install_default();

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use crate::common::downstream::Downstream;
 use crate::common::process::{serve_in, stop_with_sigterm};
-use crate::common::{TestApp, element_text, fixture};
+use crate::common::{TestApp, element_text, fixture, http_client};
 use iflowd::config::Env;
 
 fn example_path() -> &'static Path {
@@ -66,7 +66,7 @@ async fn the_example_runs_as_shipped_and_acknowledges_every_valid_fixture() {
         &["--config", example_path().to_str().unwrap()],
     )
     .await;
-    let client = reqwest::Client::new();
+    let client = http_client();
 
     let mut events = 0;
     for name in VALID_FIXTURES {
@@ -158,7 +158,7 @@ async fn the_examples_forward_routes_change_in_manager_once_uncommented() {
         ..Env::default()
     };
     let app = TestApp::spawn_with_env(&text, env).await;
-    let client = reqwest::Client::new();
+    let client = http_client();
     let endpoint = app.url("/cxf/isc/change-in-manager");
 
     let response = post(&client, &endpoint, "change-in-manager.xml").await;

@@ -49,7 +49,7 @@ impl Served {
         Self {
             child,
             base,
-            client: reqwest::Client::new(),
+            client: crate::common::http_client(),
             _workdir: workdir,
         }
     }
