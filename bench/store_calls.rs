@@ -18,7 +18,10 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use iflowd::store::{self, Completion, NewEntry, NewOrDuplicate, Payload, Status, Store};
+use iflowd::event::EventKind;
+use iflowd::store::{
+    self, Completion, EventFacts, NewEntry, NewOrDuplicate, Payload, Status, Store,
+};
 use time::OffsetDateTime;
 
 #[global_allocator]
@@ -59,6 +62,10 @@ fn entry(call: usize, body: &Bytes) -> NewEntry {
         event_count: Some(1),
         repost: Some(false),
         original_guid: None,
+        events: vec![EventFacts {
+            kind: EventKind::ChangeInManager,
+            user_id: Some(format!("{}", 100_000 + call)),
+        }],
         ack: None,
         request: Some(Payload {
             content_type: "text/xml; charset=utf-8".to_owned(),

@@ -1,9 +1,10 @@
 //! What the log takes from a parsed message.
 
 use crate::message::Message;
+use crate::store::EventFacts;
 
-/// The message's externalEventId, event type, number of events and repost flag: the columns of
-/// its entry that come from the envelope. Calls refused before their body was parsed have none
+/// The message's externalEventId, event type, number of events, repost flag, and each event's
+/// kind and userId: what its entry takes from the envelope. Calls refused before their body was parsed have none
 /// ([`MessageFacts::default`]).
 #[derive(Debug, Clone, Default)]
 pub struct MessageFacts {
@@ -11,11 +12,13 @@ pub struct MessageFacts {
     pub event_type: Option<String>,
     pub event_count: Option<i64>,
     pub repost: Option<bool>,
+    /// Each event's kind and userId, for finding the entry by them.
+    pub events: Vec<EventFacts>,
 }
 
 impl MessageFacts {
     /// The envelope's externalEventId; its type, else the first event's; the number of events;
-    /// and whether the envelope or any event says `repost`.
+    /// whether the envelope or any event says `repost`; each event's kind and userId.
     pub fn of(message: &Message) -> Self {
         let envelope = &message.envelope;
         let meta = &envelope.meta;
@@ -35,6 +38,14 @@ impl MessageFacts {
             event_type,
             event_count: i64::try_from(envelope.events.len()).ok(),
             repost: (!flags.is_empty()).then(|| flags.contains(&true)),
+            events: envelope
+                .events
+                .iter()
+                .map(|event| EventFacts {
+                    kind: event.kind(),
+                    user_id: event.record().field(&["userId"]),
+                })
+                .collect(),
         }
     }
 }

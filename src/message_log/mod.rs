@@ -242,6 +242,7 @@ impl MessageLog {
             error: None,
             event_count: facts.event_count,
             repost: facts.repost,
+            events: facts.events.clone(),
             original_guid: None,
             ack: None,
             request: request.filter(|_| self.keep_bodies).cloned(),

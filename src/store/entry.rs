@@ -4,6 +4,7 @@
 use bytes::Bytes;
 use time::OffsetDateTime;
 
+use crate::event::EventKind;
 use crate::message::MessageId;
 
 /// CPI's message statuses, the ones iflowd reaches. Serialised as CPI writes them
@@ -71,6 +72,14 @@ pub struct ErrorInfo {
     pub step: Option<String>,
 }
 
+/// What the log keeps of one event of an entry: enough to find the entry by it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventFacts {
+    pub kind: EventKind,
+    /// The event's `userId` key (or param).
+    pub user_id: Option<String>,
+}
+
 /// A new log entry. Entries of calls that end at once (a refused body, a duplicate) are written
 /// final; the others start as `PROCESSING` and are completed by a [`Completion`].
 #[derive(Debug, Clone)]
@@ -91,6 +100,8 @@ pub struct NewEntry {
     /// The entry this one refers to: the original a duplicate repeated, or the copy that was
     /// still running.
     pub original_guid: Option<MessageId>,
+    /// What the log keeps of each event, in the envelope's order (the monitor filters by it).
+    pub events: Vec<EventFacts>,
     /// The acknowledgement (opaque JSON), kept for completed messages so a duplicate gets the
     /// same answer.
     pub ack: Option<String>,

@@ -28,8 +28,8 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 pub use entry::{
-    Completion, Entry, EntryKey, ErrorInfo, NewEntry, NewOrDuplicate, Original, Payload,
-    PayloadInfo, Status,
+    Completion, Entry, EntryKey, ErrorInfo, EventFacts, NewEntry, NewOrDuplicate, Original,
+    Payload, PayloadInfo, Status,
 };
 pub use purge::{Purged, Retention, spawn_purge};
 pub use query::{ListQuery, Page};
@@ -65,6 +65,11 @@ pub trait Backend: Send + Sync {
     /// A page of entries matching `query`, with the meaning [`query`] documents;
     /// [`StoreError::TooComplex`] when the query is beyond the backend's limits.
     async fn list(&self, query: ListQuery) -> Result<Page, StoreError>;
+
+    /// The entries `query` selects, counted by bucket of `LogStart` and status (the monitor's
+    /// counts and chart); [`StoreError::TooComplex`] when the query is beyond the backend's
+    /// limits.
+    async fn tally(&self, query: query::TallyQuery) -> Result<Vec<query::TallyCount>, StoreError>;
 
     /// One entry by `MessageGuid` (as a caller wrote it: text that is no message id finds
     /// nothing).

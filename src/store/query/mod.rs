@@ -26,6 +26,7 @@ mod tests;
 use time::OffsetDateTime;
 
 use super::Entry;
+use crate::event::EventKind;
 
 /// A field of a log entry that a query can compare or sort by: one per [`Entry`] field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +82,17 @@ pub enum Filter {
         op: Op,
         value: Value,
     },
+    /// At least one event of the entry is this one. An envelope carries any number of events,
+    /// so these facts are not fields of the entry; entries without events never match.
+    HasEvent(EventMatch),
+}
+
+/// What an event of an entry must be, for [`Filter::HasEvent`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventMatch {
+    Kind(EventKind),
+    /// The event's `userId`, exactly.
+    UserId(String),
 }
 
 impl Filter {
@@ -125,6 +137,26 @@ pub struct ListQuery {
     pub limit: u64,
     /// Also count every match (`$inlinecount=allpages`, `$count`).
     pub count: bool,
+}
+
+/// How many entries a filter selects, by status and by stretch of time: the monitor's counts and
+/// chart.
+#[derive(Debug, Clone)]
+pub struct TallyQuery {
+    pub filter: Option<Filter>,
+    /// Where the first bucket starts; entries that started before it are not counted.
+    pub from: OffsetDateTime,
+    /// The length of each bucket (at least a millisecond).
+    pub bucket: time::Duration,
+}
+
+/// The number of entries of one status whose `LogStart` falls in one bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TallyCount {
+    /// The bucket's index: it starts at `from + index * bucket`.
+    pub bucket: u64,
+    pub status: super::Status,
+    pub count: u64,
 }
 
 /// What a [`ListQuery`] found.

@@ -1,8 +1,9 @@
 use time::macros::datetime;
 
 use super::*;
+use crate::event::EventKind;
 use crate::store::sqlite::tests::{entry, id, name};
-use crate::store::{Status, Store, StoreError};
+use crate::store::{EventFacts, Status, Store, StoreError};
 
 /// Three entries: `a` (event count 1, no end), `b` (2, ended, repost), `c` (no event count).
 async fn three() -> (tempfile::TempDir, Store) {
@@ -148,4 +149,120 @@ async fn a_query_beyond_sqlites_limits_is_too_complex_not_a_failure_of_the_log()
     }
     // The log itself is fine.
     assert_eq!(guids(&store, Filter::always()).await.len(), 3);
+}
+
+/// Entries `x` (a Hire for 1001 and a Termination for 1002), `y` (an Other event without a
+/// userId) and `z` (no events).
+async fn with_events() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = crate::store::open(dir.path()).await.unwrap();
+    let fact = |kind, user: Option<&str>| EventFacts {
+        kind,
+        user_id: user.map(str::to_owned),
+    };
+    for (guid, events) in [
+        (
+            "x",
+            vec![
+                fact(EventKind::Hire, Some("1001")),
+                fact(EventKind::Termination, Some("1002")),
+            ],
+        ),
+        ("y", vec![fact(EventKind::Other, None)]),
+        ("z", vec![]),
+    ] {
+        let mut new = entry(guid, Status::Completed);
+        new.events = events;
+        store.insert(new).await.unwrap();
+    }
+    (dir, store)
+}
+
+#[tokio::test]
+async fn an_entry_is_found_by_any_of_its_events() {
+    let (_dir, store) = with_events().await;
+    let has = |event| Filter::HasEvent(event);
+    for (filter, expected) in [
+        (has(EventMatch::UserId("1001".into())), vec!["x"]),
+        (has(EventMatch::UserId("1002".into())), vec!["x"]),
+        (has(EventMatch::UserId("100".into())), vec![]),
+        (has(EventMatch::Kind(EventKind::Termination)), vec!["x"]),
+        (has(EventMatch::Kind(EventKind::Other)), vec!["y"]),
+        (
+            Filter::Not(Box::new(has(EventMatch::Kind(EventKind::Hire)))),
+            vec!["y", "z"],
+        ),
+        (
+            Filter::All(vec![
+                has(EventMatch::Kind(EventKind::Hire)),
+                has(EventMatch::UserId("1002".into())),
+            ]),
+            vec!["x"],
+        ),
+    ] {
+        assert_eq!(guids(&store, filter.clone()).await, expected, "{filter:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_deleted_entry_takes_its_events_along() {
+    let (dir, store) = with_events().await;
+    let later = crate::clock::now() + time::Duration::days(1);
+    let retention = crate::store::Retention {
+        entries: time::Duration::ZERO,
+        payloads: time::Duration::ZERO,
+    };
+    store.purge(later, retention).await.unwrap();
+    let user = Filter::HasEvent(EventMatch::UserId("1001".into()));
+    assert!(guids(&store, user).await.is_empty());
+    let db = rusqlite::Connection::open(dir.path().join(crate::store::DATABASE_FILE)).unwrap();
+    let rows: i64 = db
+        .query_row("SELECT count(*) FROM message_events", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 0);
+}
+
+#[tokio::test]
+async fn a_tally_counts_by_bucket_and_status_from_its_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = crate::store::open(dir.path()).await.unwrap();
+    let from = datetime!(2026-03-01 10:00 UTC);
+    for (guid, minute, status) in [
+        ("early", -1, Status::Completed),
+        ("a", 0, Status::Completed),
+        ("b", 0, Status::Failed),
+        ("c", 0, Status::Completed),
+        ("d", 3, Status::Completed),
+    ] {
+        let mut new = entry(guid, status);
+        new.log_start = from + time::Duration::minutes(minute) + time::Duration::seconds(30);
+        store.insert(new).await.unwrap();
+    }
+    let tally = |filter| {
+        store.tally(TallyQuery {
+            filter,
+            from,
+            bucket: time::Duration::minutes(1),
+        })
+    };
+    let mut counts = tally(None).await.unwrap();
+    counts.sort_by_key(|c| (c.bucket, c.status.as_str()));
+    let count = |bucket, status, count| TallyCount {
+        bucket,
+        status,
+        count,
+    };
+    assert_eq!(
+        counts,
+        [
+            count(0, Status::Completed, 2),
+            count(0, Status::Failed, 1),
+            count(3, Status::Completed, 1)
+        ]
+    );
+    let failed = Filter::compare(LogField::Status, Op::Eq, Value::Text("FAILED".into()));
+    assert_eq!(
+        tally(Some(failed)).await.unwrap(),
+        [count(0, Status::Failed, 1)]
+    );
 }

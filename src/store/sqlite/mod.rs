@@ -30,6 +30,7 @@ use async_trait::async_trait;
 use rusqlite::Connection;
 use time::OffsetDateTime;
 
+use super::query::{TallyCount, TallyQuery};
 use super::{
     Abandoned, Backend, Completion, Entry, EntryKey, ErrorInfo, ListQuery, NewEntry,
     NewOrDuplicate, Page, Payload, PayloadInfo, Purged, Retention, StoreError,
@@ -45,6 +46,7 @@ pub const DATABASE_FILE: &str = "messages.db";
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_message_log.sql"),
     include_str!("migrations/0002_bodies.sql"),
+    include_str!("migrations/0003_message_events.sql"),
 ];
 
 impl From<rusqlite::Error> for StoreError {
@@ -240,6 +242,12 @@ impl Backend for Sqlite {
 
     async fn list(&self, query: ListQuery) -> Result<Page, StoreError> {
         self.read(move |db| query::list(db, &query))
+            .await?
+            .map_err(StoreError::TooComplex)
+    }
+
+    async fn tally(&self, query: TallyQuery) -> Result<Vec<TallyCount>, StoreError> {
+        self.read(move |db| query::tally(db, &query))
             .await?
             .map_err(StoreError::TooComplex)
     }

@@ -6,7 +6,9 @@
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params, params_from_iter};
 
-use super::super::query::{Direction, Filter, ListQuery, LogField, Op, Page, Value};
+use super::super::query::{
+    Direction, EventMatch, Filter, ListQuery, LogField, Op, Page, TallyCount, TallyQuery, Value,
+};
 use super::super::{Entry, ErrorInfo, Payload, PayloadInfo, Status};
 use super::write::{message_id, not_ours};
 use crate::clock::{epoch_millis, from_epoch_millis};
@@ -85,6 +87,16 @@ fn where_sql(filter: &Filter, sql: &mut String, values: &mut Vec<SqlValue>) {
                 Value::Bool(b) => SqlValue::Integer(i64::from(*b)),
             });
         }
+        Filter::HasEvent(event) => {
+            let (column, value) = match event {
+                EventMatch::Kind(kind) => ("kind", kind.as_str().to_owned()),
+                EventMatch::UserId(user) => ("user_id", user.clone()),
+            };
+            sql.push_str("id IN (SELECT message_id FROM message_events WHERE ");
+            sql.push_str(column);
+            sql.push_str(" = ?)");
+            values.push(SqlValue::Text(value));
+        }
     }
 }
 
@@ -144,6 +156,43 @@ pub(super) fn list(db: &Connection, query: &ListQuery) -> rusqlite::Result<Resul
         Ok(page) => Ok(Ok(page)),
         Err(error) => beyond_limits(&error).map(Err).ok_or(error),
     }
+}
+
+/// Runs `query`; `Ok(Err(reason))` when SQLite refuses it as beyond its limits.
+pub(super) fn tally(
+    db: &Connection,
+    query: &TallyQuery,
+) -> rusqlite::Result<Result<Vec<TallyCount>, String>> {
+    match run_tally(db, query) {
+        Ok(counts) => Ok(Ok(counts)),
+        Err(error) => beyond_limits(&error).map(Err).ok_or(error),
+    }
+}
+
+fn run_tally(db: &Connection, query: &TallyQuery) -> rusqlite::Result<Vec<TallyCount>> {
+    let from = epoch_millis(query.from);
+    let bucket = i64::try_from(query.bucket.whole_milliseconds())
+        .unwrap_or(i64::MAX)
+        .max(1);
+    let mut values = vec![SqlValue::Integer(from), SqlValue::Integer(bucket)];
+    let mut sql =
+        "SELECT (log_start - ?1) / ?2, status, count(*) FROM messages WHERE log_start >= ?1"
+            .to_owned();
+    if let Some(filter) = &query.filter {
+        sql.push_str(" AND ");
+        where_sql(filter, &mut sql, &mut values);
+    }
+    sql.push_str(" GROUP BY 1, 2");
+    db.prepare(&sql)?
+        .query_map(params_from_iter(values.iter()), |row| {
+            let status: String = row.get(1)?;
+            Ok(TallyCount {
+                bucket: u64::try_from(row.get::<_, i64>(0)?).unwrap_or(0),
+                status: Status::parse(&status).ok_or_else(|| not_ours(1, "status", &status))?,
+                count: u64::try_from(row.get::<_, i64>(2)?).unwrap_or(0),
+            })
+        })?
+        .collect()
 }
 
 fn run_list(db: &Connection, query: &ListQuery) -> rusqlite::Result<Page> {

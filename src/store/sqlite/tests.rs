@@ -40,6 +40,7 @@ pub(in crate::store) fn entry(guid: &str, status: Status) -> NewEntry {
         event_count: Some(1),
         repost: None,
         original_guid: None,
+        events: Vec::new(),
         ack: Some("{}".to_owned()),
         request: Some(Payload {
             content_type: "text/xml".to_owned(),

@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::super::{Completion, NewEntry, Original, Payload, Purged};
+use super::super::{Completion, EventFacts, NewEntry, Original, Payload, Purged};
 use crate::clock::epoch_millis;
 use crate::message::MessageId;
 
@@ -78,6 +78,7 @@ pub(super) fn insert(tx: &Connection, entry: &NewEntry) -> rusqlite::Result<i64>
         entry.ack,
     ])?;
     let id = tx.last_insert_rowid();
+    insert_events(tx, id, &entry.events)?;
     let stored_at = entry.log_end.unwrap_or(entry.log_start);
     store_bodies(
         tx,
@@ -87,6 +88,22 @@ pub(super) fn insert(tx: &Connection, entry: &NewEntry) -> rusqlite::Result<i64>
         entry.response.as_ref(),
     )?;
     Ok(id)
+}
+
+/// One row per event of a new entry (what the monitor filters by).
+fn insert_events(tx: &Connection, message_id: i64, events: &[EventFacts]) -> rusqlite::Result<()> {
+    for (position, event) in events.iter().enumerate() {
+        tx.prepare_cached(
+            "INSERT INTO message_events (message_id, position, kind, user_id) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![
+            message_id,
+            i64::try_from(position).unwrap_or(i64::MAX),
+            event.kind.as_str(),
+            event.user_id,
+        ])?;
+    }
+    Ok(())
 }
 
 /// Ends a `PROCESSING` entry; the number of entries changed (0: there is no such entry, or it
