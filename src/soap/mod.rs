@@ -30,6 +30,7 @@ mod header;
 #[cfg(test)]
 mod namespace_tests;
 mod parse;
+pub mod pretty;
 mod request;
 pub mod response;
 pub mod rewrite;
