@@ -103,6 +103,15 @@ pub struct OAuthClient {
     pub token_lifetime_s: u64,
 }
 
+/// Who holds a role ([`Authenticator::holders`]), by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Holders {
+    /// `[[users]]` names.
+    pub users: Vec<String>,
+    /// `[[oauth_clients]]` ids.
+    pub clients: Vec<String>,
+}
+
 /// Checks credentials against the configured users and OAuth clients, and tokens against the
 /// signing key.
 pub struct Authenticator {
@@ -205,6 +214,31 @@ impl Authenticator {
             name: account.name.clone(),
             roles: Arc::clone(&account.roles),
         })
+    }
+
+    /// Checks a user name and password given some other way than a header (the monitor's login
+    /// form): the same accounts, the same constant-time comparison and argon2 as Basic.
+    pub async fn password(&self, name: &str, password: &str) -> Result<Principal, AuthError> {
+        self.check(name, password).await.map(|account| Principal {
+            name: account.name.clone(),
+            roles: Arc::clone(&account.roles),
+        })
+    }
+
+    /// The names of the users and of the OAuth clients that have `role` and a password or
+    /// secret, for telling someone which credentials an endpoint takes. Names only.
+    pub fn holders(&self, role: &str) -> Holders {
+        let mut holders = Holders::default();
+        for account in &self.accounts {
+            if matches!(account.secret, Secret::Never) || !account.roles.contains(role) {
+                continue;
+            }
+            match account.token_lifetime_s {
+                Some(_) => holders.clients.push(account.name.clone()),
+                None => holders.users.push(account.name.clone()),
+            }
+        }
+        holders
     }
 
     /// The user a verified client certificate is mapped to (`certificate_subject`), if any.

@@ -4,6 +4,7 @@
 //! ```text
 //! GET  /health            200 {"status":"UP"}
 //! GET  /metrics           Prometheus (OpenMetrics) text
+//! GET  /, /monitor/...    the monitor: the message log in a browser          (monitor/)
 //! GET  /api/v1/...        the OData monitoring API                        (odata/)
 //! POST /oauth/token       OAuth client-credentials token (oauth.rs; path from [oauth], only
 //!                         with [[oauth_clients]])
@@ -18,6 +19,7 @@
 mod access;
 mod body;
 mod error;
+mod monitor;
 mod oauth;
 mod odata;
 mod origin;
@@ -60,7 +62,8 @@ pub fn router(app: App) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/v1", any(odata::handle))
         .route("/api/v1/", any(odata::handle))
-        .route("/api/v1/{*rest}", any(odata::handle));
+        .route("/api/v1/{*rest}", any(odata::handle))
+        .merge(monitor::routes(&app));
     if let Some(path) = app.token_path() {
         router = router.route(path, post(oauth::token));
     }

@@ -20,6 +20,8 @@ mod interop;
 mod logging;
 mod message_log;
 mod metrics;
+mod monitor;
+mod monitor_browser;
 mod monitoring_api;
 mod monitoring_limits;
 mod monitoring_queries;

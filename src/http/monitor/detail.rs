@@ -1,0 +1,346 @@
+//! One message: every field of its log entry, its attempts, the events its request carried, the
+//! request and the answer (laid out, and raw), and the entries linked to it.
+//!
+//! The events are read from the stored request exactly as the endpoint read it (`soap::parse`,
+//! then [`Envelope::recognise`] with this service's event types). Bodies, and so the events,
+//! need `MessagePayloadsRead`.
+
+use axum::extract::{Extension, Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use time::OffsetDateTime;
+
+use super::list::log_error;
+use super::log::{self, Message, Record};
+use super::page::{self, or_dash};
+use super::viewer::Viewer;
+use super::xml::{self, DISPLAY_LIMIT};
+use crate::app::App;
+use crate::config::PAYLOADS_ROLE;
+use crate::event::Envelope;
+use crate::soap::Pair;
+use crate::store::ErrorInfo;
+
+/// The kinds of stored body, as the store and the download links name them.
+const BODIES: [(&str, &str); 2] = [("request", "Request"), ("response", "Answer")];
+
+/// One try at processing the message. Today every message has exactly one.
+pub struct Attempt<'a> {
+    pub start: OffsetDateTime,
+    pub end: Option<OffsetDateTime>,
+    pub status: &'a str,
+    pub error: Option<&'a ErrorInfo>,
+}
+
+/// The attempts of a message, first first.
+fn attempts(message: &Message) -> Vec<Attempt<'_>> {
+    vec![Attempt {
+        start: message.record.start,
+        end: message.record.end,
+        status: &message.record.status,
+        error: message.error.as_ref(),
+    }]
+}
+
+/// `GET /monitor/messages/<guid>`.
+pub async fn page(
+    State(app): State<App>,
+    Extension(viewer): Extension<Viewer>,
+    Path(guid): Path<String>,
+) -> Response {
+    let message = match log::message(&app, &guid).await {
+        Ok(Some(message)) => message,
+        Ok(None) => {
+            let text = format!("There is no message with the id '{guid}'.");
+            return page::error(&viewer, StatusCode::NOT_FOUND, "No such message", &text);
+        }
+        Err(error) => return log_error(&viewer, error),
+    };
+    let bodies = if viewer.reads_payloads() {
+        let mut bodies = Vec::new();
+        for (kind, name) in BODIES {
+            if message.bodies.iter().any(|info| info.kind == kind) {
+                match log::body(&app, &guid, kind).await {
+                    Ok(Some(payload)) => bodies.push((kind, name, payload)),
+                    Ok(None) => {}
+                    Err(error) => return log_error(&viewer, error),
+                }
+            }
+        }
+        Some(bodies)
+    } else {
+        None
+    };
+    let request = bodies
+        .as_ref()
+        .and_then(|b| b.iter().find(|(kind, _, _)| *kind == "request"))
+        .map(|(_, _, payload)| payload.body.clone());
+    let record = &message.record;
+    let content = html! {
+        h1 { "Message " span.id { (record.guid) } " " (page::status(&record.status)) }
+        (fields(record))
+        (links(&message))
+        h2 { "Attempts" }
+        (timeline(&attempts(&message)))
+        h2 { "Events" }
+        @match &bodies {
+            None => p.hint { "The events and the bodies need the role " code { (PAYLOADS_ROLE) } "." },
+            Some(_) => (events(&app, request.as_deref())),
+        }
+        @if let Some(bodies) = &bodies {
+            @if bodies.is_empty() {
+                h2 { "Bodies" }
+                p.hint { "No bodies are stored for this message (" code { "[store] payloads = false" } ", or purged after " code { "payload_retention_days" } ")." }
+            }
+            @for (kind, name, payload) in bodies {
+                (body(&record.guid, kind, name, &payload.content_type, &payload.body))
+            }
+        }
+    };
+    let title = format!("Message {}", record.guid);
+    page::page(&viewer, &title, None, content).into_response()
+}
+
+fn fields(record: &Record) -> Markup {
+    let time = |at: Option<OffsetDateTime>| at.map(page::time).map(|t| t + " UTC");
+    let duration = record
+        .end
+        .map(|end| format!("{} ms", (end - record.start).whole_milliseconds()));
+    let yes_no = |b: bool| if b { "yes" } else { "no" };
+    let rows: Vec<(&str, Markup)> = vec![
+        ("MessageGuid", html! { (record.guid) }),
+        ("Status", page::status(&record.status)),
+        ("CustomStatus", html! { (record.custom_status) }),
+        (
+            "Endpoint (IntegrationFlowName)",
+            html! { (record.endpoint) },
+        ),
+        ("Sender", html! { (record.sender) }),
+        (
+            "externalEventId (ApplicationMessageId)",
+            or_dash(record.external_id.as_deref()),
+        ),
+        (
+            "Event type (ApplicationMessageType)",
+            or_dash(record.event_type.as_deref()),
+        ),
+        (
+            "Events",
+            or_dash(record.event_count.map(|n| n.to_string()).as_deref()),
+        ),
+        ("Repost", or_dash(record.repost.map(yes_no))),
+        ("LogStart", or_dash(time(Some(record.start)).as_deref())),
+        ("LogEnd", or_dash(time(record.end).as_deref())),
+        ("Duration", or_dash(duration.as_deref())),
+        ("CorrelationId", html! { (record.correlation_id) }),
+        ("TransactionId", html! { (record.transaction_id) }),
+        (
+            "OriginalMessageGuid",
+            match &record.original {
+                Some(guid) => html! { a href={ "/monitor/messages/" (guid) } { (guid) } },
+                None => or_dash(None),
+            },
+        ),
+        ("Error", html! { (yes_no(record.has_error)) }),
+    ];
+    html! {
+        dl.fields {
+            @for (name, value) in rows { dt { (name) } dd { (value) } }
+        }
+    }
+}
+
+/// The entries this one refers to and that refer to it, both ways.
+fn links(message: &Message) -> Markup {
+    let record = &message.record;
+    html! {
+        @if let Some(original) = &record.original {
+            p.link {
+                @if record.status == "DISCARDED" { "A duplicate of " } @else { "Refers to " }
+                a href={ "/monitor/messages/" (original) } { (original) }
+                @if record.status == "DISCARDED" { ", whose answer it was given." } @else { ", which was running at the time." }
+            }
+        }
+        @if !message.referred_by.is_empty() {
+            h2 { "Duplicates and refused copies of this message" }
+            ul.links {
+                @for other in &message.referred_by {
+                    li {
+                        a href={ "/monitor/messages/" (other.guid) } { (other.guid) }
+                        " " (page::status(&other.status)) " " (page::time(other.start)) " UTC"
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn timeline(attempts: &[Attempt<'_>]) -> Markup {
+    html! {
+        ol.timeline {
+            @for (i, attempt) in attempts.iter().enumerate() {
+                li {
+                    div.attempt {
+                        span.n { "#" (i + 1) }
+                        (page::status(attempt.status))
+                        span { (page::time(attempt.start)) " UTC" }
+                        @if let Some(end) = attempt.end {
+                            span { "→ " (page::time(end)) " UTC (" ((end - attempt.start).whole_milliseconds()) " ms)" }
+                        } @else {
+                            span.none { "not finished" }
+                        }
+                    }
+                    @if let Some(error) = attempt.error {
+                        div.error {
+                            @if let Some(step) = &error.step { p { "Handler " code { (step) } } }
+                            pre.error-text { (error.text) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The events of the stored request, read as the endpoint read them.
+fn events(app: &App, request: Option<&[u8]>) -> Markup {
+    let Some(request) = request else {
+        return html! { p.hint { "The request is not stored, so its events cannot be shown." } };
+    };
+    let envelope = match crate::soap::parse(request) {
+        Ok(parsed) => Envelope::recognise(parsed, app.event_types()),
+        Err(failure) => {
+            return html! { p.problem { "The request is not an ExternalEvent call: " (failure.error.to_string()) } };
+        }
+    };
+    let meta = &envelope.meta;
+    let meta_rows = [
+        ("externalEventId", meta.external_event_id.as_deref()),
+        ("type", meta.event_type.as_deref()),
+        ("publishedAt", meta.published_at.as_deref()),
+        ("publishedBy", meta.published_by.as_deref()),
+        ("effective", meta.effective.as_deref()),
+        (
+            "repost",
+            meta.repost.map(|r| if r { "true" } else { "false" }),
+        ),
+    ];
+    html! {
+        dl.fields.meta { @for (name, value) in meta_rows { dt { (name) } dd { (or_dash(value)) } } }
+        @if envelope.events.is_empty() {
+            p.hint { "The envelope carries no events." }
+        } @else {
+            table.events {
+                thead { tr { th { "#" } th { "Kind" } th { "Type" } th { "userId" } th { "Entity keys" } th { "Params" } } }
+                tbody {
+                    @for (i, event) in envelope.events.iter().enumerate() {
+                        @let record = event.record();
+                        tr {
+                            td.num { (i + 1) }
+                            td { (event.kind().as_str()) }
+                            td.type { (or_dash(envelope.type_of(event))) }
+                            td.user { (or_dash(record.key("userId").or_else(|| record.param("userId")).map(cut).as_deref())) }
+                            td { (pairs(&record.entity_keys)) }
+                            td { (pairs(&record.params)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn pairs(pairs: &[Pair]) -> Markup {
+    html! {
+        @if pairs.is_empty() { span.none { "–" } }
+        dl.pairs {
+            @for pair in pairs {
+                dt { (cut(&pair.name)) }
+                dd { (or_dash(pair.value.as_deref().map(cut).as_deref())) }
+            }
+        }
+    }
+}
+
+/// Names and values longer than this are cut in the events table (the bodies show them whole).
+const VALUE_LIMIT: usize = 1024;
+
+fn cut(text: &str) -> String {
+    match text.char_indices().nth(VALUE_LIMIT) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+/// A stored body: laid out, raw (in a `<details>`), and the download link.
+fn body(guid: &str, kind: &str, name: &str, content_type: &str, bytes: &[u8]) -> Markup {
+    let shown = xml::show(bytes);
+    let download = format!("/monitor/messages/{guid}/{kind}");
+    html! {
+        section.body #(kind) {
+            h2 { (name) }
+            p.meta {
+                code { (content_type) } " · " (bytes.len()) " bytes · "
+                a href=(download) download { "Download" }
+            }
+            @match &shown.pretty {
+                Ok(markup) => (markup),
+                Err(reason) => p.hint { (reason) },
+            }
+            details open[shown.pretty.is_err()] {
+                summary { "Raw" }
+                @if shown.truncated {
+                    p.problem { "Shown cut at " (DISPLAY_LIMIT / 1024) " KiB of " (bytes.len()) " bytes: "
+                        a href=(download) download { "download the whole body" } "." }
+                }
+                @if shown.lossy { p.hint { "Not UTF-8: invalid bytes are shown as �; the download has the exact bytes." } }
+                pre.raw { (shown.raw) }
+            }
+        }
+    }
+}
+
+/// `GET /monitor/messages/<guid>/<request|response>`: the exact bytes, as a download that the
+/// browser never renders (its own content type is not used, and the CSP sandboxes it anyway).
+pub async fn download(
+    State(app): State<App>,
+    Extension(viewer): Extension<Viewer>,
+    Path((guid, kind)): Path<(String, String)>,
+) -> Response {
+    if !viewer.reads_payloads() {
+        let message = format!("Stored bodies need the role {PAYLOADS_ROLE}.");
+        return page::error(&viewer, StatusCode::FORBIDDEN, "Forbidden", &message);
+    }
+    let payload = match BODIES.iter().find(|(k, _)| *k == kind) {
+        Some(_) => log::body(&app, &guid, &kind).await,
+        None => Ok(None),
+    };
+    let payload = match payload {
+        Ok(Some(payload)) => payload,
+        Ok(None) => {
+            let message = format!("Message '{guid}' has no stored body '{kind}'.");
+            return page::error(&viewer, StatusCode::NOT_FOUND, "No such body", &message);
+        }
+        Err(error) => return log_error(&viewer, error),
+    };
+    let safe: String = guid
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    let disposition = format!("attachment; filename=\"{safe}.{kind}.xml\"");
+    let mut response = payload.body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
+    response
+}
