@@ -54,6 +54,15 @@ def talk(message):
     return json.loads(line)
 
 
+def loaded(driver, url_part):
+    """Waits until the browser shows a page whose URL has `url_part`, fully loaded. (Every filter
+    is in the form, so only a part with a value tells the new page from the old one.)"""
+    WebDriverWait(driver, WAIT_S).until(
+        lambda d: url_part in d.current_url
+        and d.execute_script("return document.readyState;") == "complete"
+    )
+
+
 def wait_for_text(driver, css, text):
     WebDriverWait(driver, WAIT_S).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
 
@@ -76,7 +85,7 @@ def open_message(driver, external_id):
         form.find_element(By.NAME, name).clear()
     form.find_element(By.NAME, "ext").send_keys(external_id)
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(driver, WAIT_S).until(EC.url_contains("ext=" + external_id))
+    loaded(driver, "ext=" + external_id)
     wait_for_text(driver, "#live", external_id)
     driver.find_element(By.CSS_SELECTOR, "table.messages td.id a").click()
     WebDriverWait(driver, WAIT_S).until(EC.presence_of_element_located((By.CSS_SELECTOR, "dl.fields")))
@@ -107,14 +116,14 @@ def scenario(driver, args):
     form = driver.find_element(By.CSS_SELECTOR, "form.filters")
     Select(form.find_element(By.NAME, "status")).select_by_value("FAILED")
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(driver, WAIT_S).until(EC.url_contains("status=FAILED"))
+    loaded(driver, "status=FAILED")
     seen["rows_failed"] = rows(driver)
     # Filter: the userId of the normal message.
     Select(driver.find_element(By.NAME, "status")).select_by_value("")
     user = driver.find_element(By.NAME, "user")
     user.send_keys(sent["user_id"])
     driver.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
-    WebDriverWait(driver, WAIT_S).until(EC.url_contains("user="))
+    loaded(driver, "user=" + sent["user_id"])
     seen["rows_user"] = rows(driver)
 
     # The failed message: its error and its laid-out request.
