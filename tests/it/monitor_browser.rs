@@ -50,7 +50,7 @@ async fn chromedriver() -> (Child, String) {
             panic!("cannot start chromedriver ({e}): run scripts/test, which installs chromium and chromium-driver")
         });
     let url = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
+    let client = crate::common::http_client();
     let ready = async {
         loop {
             let status = client.get(format!("{url}/status")).send().await;

@@ -64,7 +64,12 @@ pub async fn form(
     if session_id(headers).is_some_and(|id| monitor.sessions.get(id).is_some()) {
         return Redirect::to(destination(next.as_deref())).into_response();
     }
-    form_page(StatusCode::OK, next.as_deref(), None, secure(&app, &request))
+    form_page(
+        StatusCode::OK,
+        next.as_deref(),
+        None,
+        secure(&app, &request),
+    )
 }
 
 fn form_page(
