@@ -14,6 +14,7 @@ use std::time::Duration;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Metric, Registry};
 
@@ -74,6 +75,7 @@ struct Shared {
 struct EndpointMetrics {
     request_duration: Histogram,
     duplicates: Counter,
+    copies_waiting: Gauge,
     messages: Vec<(Status, Counter)>,
 }
 
@@ -90,6 +92,7 @@ impl EndpointMetrics {
         messages: &Family<MessageLabels, Counter>,
         requests: &HistogramFamily<EndpointLabels>,
         duplicates: &Family<EndpointLabels, Counter>,
+        copies_waiting: &Family<EndpointLabels, Gauge>,
     ) -> Self {
         let endpoint = EndpointLabels {
             endpoint: name.to_owned(),
@@ -113,6 +116,7 @@ impl EndpointMetrics {
         Self {
             request_duration: requests.get_or_create_owned(&endpoint),
             duplicates: duplicates.get_or_create_owned(&endpoint),
+            copies_waiting: copies_waiting.get_or_create_owned(&endpoint),
             messages,
         }
     }
@@ -152,6 +156,12 @@ impl Metrics {
             "Deliveries recognised as duplicates of a completed message and not processed again",
             Family::<EndpointLabels, Counter>::default(),
         );
+        let copies_waiting = register(
+            &mut registry,
+            "iflowd_copies_waiting",
+            "Deliveries waiting for a running delivery of the same externalEventId to end",
+            Family::<EndpointLabels, Gauge>::default(),
+        );
         let store_errors = register(
             &mut registry,
             "iflowd_store_errors",
@@ -166,7 +176,8 @@ impl Metrics {
         let endpoints = endpoints
             .into_iter()
             .map(|name| {
-                let handles = EndpointMetrics::new(name, &messages, &requests, &duplicates);
+                let handles =
+                    EndpointMetrics::new(name, &messages, &requests, &duplicates, &copies_waiting);
                 (name.to_owned(), handles)
             })
             .collect();
@@ -220,6 +231,14 @@ impl Metrics {
         }
     }
 
+    /// Counts a copy waiting for the running delivery of its externalEventId on `endpoint`,
+    /// until the returned guard is dropped.
+    pub fn copy_waiting(&self, endpoint: &str) -> Option<CopyWaiting> {
+        let gauge = self.shared.endpoints.get(endpoint)?.copies_waiting.clone();
+        gauge.inc();
+        Some(CopyWaiting(gauge))
+    }
+
     pub fn request_duration(&self, endpoint: &str, took: Duration) {
         if let Some(e) = self.shared.endpoints.get(endpoint) {
             e.request_duration.observe(took.as_secs_f64());
@@ -258,6 +277,15 @@ impl Metrics {
             tracing::error!(%error, "cannot render the metrics");
         }
         text
+    }
+}
+
+/// A copy counted in `iflowd_copies_waiting` while this lives.
+pub struct CopyWaiting(Gauge);
+
+impl Drop for CopyWaiting {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }
 

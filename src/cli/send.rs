@@ -4,7 +4,8 @@
 //! token first the way the ISC Event Connector does (client credentials in a Basic header, or
 //! with `--token-auth body` in the form body like its "validate connection" check) and posts
 //! with `Authorization: Bearer`. Prints one line per post (status, the acknowledgement or fault,
-//! timing) and a summary; succeeds when every post was acknowledged.
+//! timing, the message id, and "duplicate of <id>" when iflowd answered it as a duplicate) and a
+//! summary; succeeds when every post was acknowledged.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::Env;
+use crate::http::{DUPLICATE_OF_HEADER, MESSAGE_ID_HEADER};
 use crate::soap::answer::{Answer, read_answer};
 use crate::soap::rewrite::with_external_event_id;
 
@@ -314,20 +316,26 @@ async fn post(
         }
     };
     let status = response.status();
-    let message_id = response
-        .headers()
-        .get("SAP_MessageProcessingLogID")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let message_id = header(MESSAGE_ID_HEADER);
+    let duplicate_of = header(DUPLICATE_OF_HEADER);
     let text = response.text().await.unwrap_or_default();
     let elapsed = started.elapsed();
     let timing = format!("({:.1} ms{token_note})", elapsed.as_secs_f64() * 1000.0);
     let (acknowledged, what) = describe(status, &text);
     let id = message_id.map_or_else(String::new, |id| format!(" [MPL {id}]"));
+    // iflowd names the original a duplicate repeats; it was not processed again.
+    let duplicate = duplicate_of.map_or_else(String::new, |id| format!(", duplicate of {id}"));
     Report {
         acknowledged,
         elapsed,
-        line: format!("-> {status} {timing}: {what}{id}"),
+        line: format!("-> {status} {timing}: {what}{id}{duplicate}"),
     }
 }
 

@@ -81,6 +81,7 @@ impl Default for StoreConfig {
             retention_days: 90,
             payload_retention_days: 30,
             duplicate_window_days: 90,
+            duplicate_wait_ms: 30_000,
         }
     }
 }

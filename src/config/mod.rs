@@ -114,6 +114,10 @@ pub struct StoreConfig {
     /// A delivery whose `externalEventId` completed on the same endpoint within this many days
     /// is a duplicate.
     pub duplicate_window_days: u32,
+    /// How long a copy of a delivery whose `externalEventId` is being processed right now waits
+    /// for that first delivery to end (then it is answered as its duplicate, or processed if
+    /// the first failed). Past it, the copy gets a fault the sender retries. 0 answers at once.
+    pub duplicate_wait_ms: u64,
 }
 
 /// Bounds that keep a slow, silent or oversized client from holding the server.

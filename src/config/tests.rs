@@ -43,6 +43,7 @@ fn no_file_gives_one_endpoint_one_user_and_a_generated_password() {
     assert_eq!(config.data_dir, std::path::Path::new("iflowd-data"));
     assert!(config.store.enabled && config.store.payloads);
     assert_eq!(config.store.duplicate_window_days, 90);
+    assert_eq!(config.store.duplicate_wait_ms, 30_000);
     let generated = loaded.generated_password.expect("a password is generated");
     assert!(generated.expose_secret().len() >= 20);
     assert_eq!(
@@ -242,6 +243,10 @@ fn the_store_settings_are_checked_against_each_other() {
         (
             "[store]\nretention_days = 30\n",
             "store.retention_days (30) must be at least store.duplicate_window_days (90)",
+        ),
+        (
+            "[store]\nduplicate_wait_ms = 600001\n",
+            "store.duplicate_wait_ms (600001) must be at most 600000 (10 minutes)",
         ),
         ("data_dir = \"\"\n", "data_dir must not be empty"),
         ("[store]\npayload = false\n", "unknown field `payload`"),

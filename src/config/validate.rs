@@ -55,6 +55,10 @@ fn validate_limits(config: &Config, errors: &mut Vec<String>) {
     }
 }
 
+/// The longest `[store] duplicate_wait_ms`: senders give up long before (ISC's own timeout is not
+/// public; CPI's HTTP timeouts are minutes).
+const MAX_DUPLICATE_WAIT_MS: u64 = 600_000;
+
 fn validate_store(config: &Config, errors: &mut Vec<String>) {
     if config.data_dir.as_os_str().is_empty() {
         errors.push("data_dir must not be empty".to_owned());
@@ -68,6 +72,12 @@ fn validate_store(config: &Config, errors: &mut Vec<String>) {
         if value == 0 {
             errors.push(format!("store.{key} must be at least 1"));
         }
+    }
+    if store.duplicate_wait_ms > MAX_DUPLICATE_WAIT_MS {
+        errors.push(format!(
+            "store.duplicate_wait_ms ({}) must be at most {MAX_DUPLICATE_WAIT_MS} (10 minutes): a waiting copy holds its sender's connection",
+            store.duplicate_wait_ms
+        ));
     }
     if store.retention_days < store.duplicate_window_days {
         errors.push(format!(

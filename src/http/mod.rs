@@ -42,7 +42,7 @@ use tower_http::trace::TraceLayer;
 
 pub use error::{ApiError, unauthorized};
 pub use odata::PAGE_SIZE;
-pub use reply::{ClientFault, CloseConnection, MESSAGE_ID_HEADER};
+pub use reply::{ClientFault, CloseConnection, DUPLICATE_OF_HEADER, MESSAGE_ID_HEADER};
 
 use crate::app::App;
 use crate::auth::ClientCertificate;

@@ -4,7 +4,10 @@
 //! prepare (parse, type) ─ not ExternalEvent ─► FAILED entry ─► Client fault
 //!   │
 //! admit ─ completed before ─► DISCARDED entry ─► the original's acknowledgement
-//!   │   ─ same id running  ─► FAILED entry    ─► Server fault: retry later
+//!   │                                             (+ X-Iflowd-Duplicate-Of)
+//!   │   ─ same id running: wait for it ─ it completes ─► (as completed before)
+//!   │                                  ─ it fails     ─► (admit again: this copy may run)
+//!   │                                  ─ wait over    ─► FAILED entry ─► Server fault: retry
 //!   │
 //!   └ PROCESSING entry (committed) ─► handler chain ─► render the answer
 //!   ─► COMPLETED / FAILED entry with the answer (committed) ─► send
@@ -15,6 +18,7 @@
 //! retries) instead of an acknowledgement nobody could find.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use time::OffsetDateTime;
@@ -70,8 +74,10 @@ pub async fn run(app: App, call: Call, body: Bytes) -> Reply {
             recording.finish(started, &outcome).await
         }
         Admission::Duplicate(original) => recording.duplicate(&message, &facts, original).await,
-        Admission::AlreadyRunning(running) => {
-            recording.already_running(&message, &facts, running).await
+        Admission::AlreadyRunning { running, waited } => {
+            recording
+                .already_running(&message, &facts, &running, waited)
+                .await
         }
         Admission::Unrecorded => {
             Reply::internal_error(endpoint.adapter, message.envelope.soap_version, &id)
@@ -128,7 +134,8 @@ impl Recording<'_> {
     }
 
     /// A duplicate of a completed message: the original's acknowledgement (or, if the log kept
-    /// none, the default one) in this request's SOAP version, and a `DISCARDED` entry.
+    /// none, the default one) in this request's SOAP version, naming the original in
+    /// `X-Iflowd-Duplicate-Of`, and a `DISCARDED` entry.
     async fn duplicate(
         &self,
         message: &Message,
@@ -139,7 +146,8 @@ impl Recording<'_> {
             .ack
             .clone()
             .unwrap_or_else(|| Ack::accepted(&message.context, message.envelope.events.len()));
-        let reply = Reply::acknowledged(&message.envelope, &ack, self.who.id);
+        let reply =
+            Reply::acknowledged(&message.envelope, &ack, self.who.id).duplicate_of(&original.id);
         tracing::info!(
             message_id = %self.who.id,
             endpoint = %self.endpoint.name,
@@ -158,22 +166,24 @@ impl Recording<'_> {
         }
     }
 
-    /// A copy of a message still being processed: not run, a `FAILED` entry naming the running
-    /// one, and a fault the sender retries.
+    /// A copy of a message still being processed when its wait ran out: not run, a `FAILED`
+    /// entry naming the running one, and a fault the sender retries.
     async fn already_running(
         &self,
         message: &Message,
         facts: &MessageFacts,
-        running: MessageId,
+        running: &MessageId,
+        waited: Duration,
     ) -> Reply {
         let text = format!(
-            "The message with externalEventId {} is still being processed (MPL ID {running}); this delivery was not processed. Retry later. The MPL ID for this call is : {}",
+            "The message with externalEventId {} is still being processed (MPL ID {running}); this delivery waited {} ms for it and was not processed. Retry later. The MPL ID for this call is : {}",
             facts.external_event_id.as_deref().unwrap_or(""),
+            waited.as_millis(),
             self.who.id
         );
         let version = message.envelope.soap_version;
         let reply = Reply::failure(self.endpoint.adapter, version, &text, self.who.id);
-        let summary = Summary::already_running(running, text, reply.as_stored());
+        let summary = Summary::already_running(running.clone(), text, reply.as_stored());
         let _ = self
             .log
             .record(&self.who, facts, Some(&self.request), summary)

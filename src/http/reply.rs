@@ -16,6 +16,10 @@ use crate::soap::response::{FaultCode, acknowledgement, fault, rejection};
 /// The response header CPI uses to tell a sender which log entry its call produced.
 pub const MESSAGE_ID_HEADER: &str = "SAP_MessageProcessingLogID";
 
+/// The response header iflowd adds to a duplicate's answer: the `MessageGuid` of the original it
+/// repeats (CPI says nothing; a sender or an operator sees here that nothing was processed).
+pub const DUPLICATE_OF_HEADER: &str = "X-Iflowd-Duplicate-Of";
+
 /// A rendered reply: what the sender gets, and what the log keeps as the response body.
 #[derive(Debug, Clone)]
 pub struct Reply {
@@ -24,6 +28,8 @@ pub struct Reply {
     pub body: Bytes,
     /// The `SAP_MessageProcessingLogID` header, when the call has a log entry.
     pub id: Option<MessageId>,
+    /// The `X-Iflowd-Duplicate-Of` header: the original a duplicate's answer repeats.
+    pub duplicate_of: Option<MessageId>,
     /// Send nothing and close the connection (the `close` failure drill).
     pub close: bool,
     /// A `Client` fault: the sender's mistake, even where SOAP 1.1 makes it an HTTP 500.
@@ -52,6 +58,7 @@ impl Reply {
             content_type: version.content_type(),
             body: Bytes::from(xml),
             id: id.cloned(),
+            duplicate_of: None,
             close: false,
             client_fault: false,
         }
@@ -73,6 +80,7 @@ impl Reply {
             content_type: "application/json",
             body: Bytes::from(body.to_string()),
             id: None,
+            duplicate_of: None,
             close: false,
             client_fault: false,
         }
@@ -85,6 +93,14 @@ impl Reply {
         Self::soap(StatusCode::OK, envelope.soap_version, xml, Some(id))
     }
 
+    /// This reply, as the answer of a duplicate of `original`.
+    pub fn duplicate_of(self, original: &MessageId) -> Self {
+        Self {
+            duplicate_of: Some(original.clone()),
+            ..self
+        }
+    }
+
     /// A failure on our side, in CPI's shape: a `Server`/`Receiver` fault on a SOAP endpoint, plain
     /// text on an HTTPS one, HTTP 500 either way.
     pub fn failure(adapter: Adapter, version: SoapVersion, text: &str, id: &MessageId) -> Self {
@@ -94,6 +110,7 @@ impl Reply {
                 content_type: "text/plain; charset=utf-8",
                 body: Bytes::from(text.to_owned()),
                 id: Some(id.clone()),
+                duplicate_of: None,
                 close: false,
                 client_fault: false,
             },
@@ -163,6 +180,7 @@ impl Reply {
                             "Service Unavailable. The MPL ID for the failed message is : {id}"
                         )),
                         id: Some(id.clone()),
+                        duplicate_of: None,
                         close: false,
                         client_fault: false,
                     },
@@ -185,6 +203,7 @@ impl Reply {
                         content_type: "text/plain; charset=utf-8",
                         body: Bytes::new(),
                         id: Some(id.clone()),
+                        duplicate_of: None,
                         close: true,
                         client_fault: false,
                     },
@@ -203,7 +222,10 @@ impl IntoResponse for Reply {
         )
             .into_response();
         if let Some(id) = &self.id {
-            set_message_id(response.headers_mut(), id);
+            set_id(response.headers_mut(), MESSAGE_ID_HEADER, id);
+        }
+        if let Some(original) = &self.duplicate_of {
+            set_id(response.headers_mut(), DUPLICATE_OF_HEADER, original);
         }
         if self.close {
             response.extensions_mut().insert(CloseConnection);
@@ -215,8 +237,8 @@ impl IntoResponse for Reply {
     }
 }
 
-fn set_message_id(headers: &mut HeaderMap, id: &MessageId) {
+fn set_id(headers: &mut HeaderMap, name: &'static str, id: &MessageId) {
     if let Ok(value) = HeaderValue::from_str(id.as_str()) {
-        headers.insert(MESSAGE_ID_HEADER, value);
+        headers.insert(name, value);
     }
 }

@@ -11,7 +11,9 @@
 //!
 //! Duplicates are keyed on (endpoint, `externalEventId`) among `COMPLETED` entries that started
 //! within the window. Within one process, a delivery whose key is already being processed is not
-//! run a second time: [`Admission::AlreadyRunning`] (the HTTP layer answers a fault the sender
+//! run a second time: it waits (at most `[store] duplicate_wait_ms`) for the first to end, and is
+//! then a [`Admission::Duplicate`] of it when it completed, or runs itself when it did not; a wait
+//! that times out is [`Admission::AlreadyRunning`] (the HTTP layer answers a fault the sender
 //! retries). That check is an in-memory claim (`claims.rs`), taken before the store is asked and
 //! released when the entry is final, so two concurrent deliveries cannot both miss each other.
 
@@ -22,8 +24,10 @@ mod open;
 mod summary;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use time::OffsetDateTime;
+use tokio::sync::watch;
 
 pub use crate::store::Payload;
 pub use facts::MessageFacts;
@@ -35,7 +39,7 @@ use crate::metrics::Metrics;
 use crate::store::{
     self, Completion, EntryKey, NewEntry, NewOrDuplicate, Status, Store, StoreError,
 };
-use claims::{Claim, Claims};
+use claims::{Busy, Claim, Claims};
 
 /// A call as its entry names it: its message id, where, who, and when it started.
 pub struct Identity<'a> {
@@ -49,10 +53,15 @@ pub struct Identity<'a> {
 pub enum Admission {
     /// Run it: the `PROCESSING` entry is written; [`MessageLog::finish`] completes it.
     Run(Started),
-    /// Its externalEventId completed before: answer like the original, do not run.
+    /// Its externalEventId completed before (or while this copy waited): answer like the
+    /// original, do not run.
     Duplicate(Original),
-    /// A copy with the same externalEventId is being processed now, as this message.
-    AlreadyRunning(MessageId),
+    /// A copy with the same externalEventId is being processed, as this message, and still was
+    /// when this copy had waited `waited` for it.
+    AlreadyRunning {
+        running: MessageId,
+        waited: Duration,
+    },
     /// The log could not be written; nothing was recorded.
     Unrecorded,
 }
@@ -64,9 +73,13 @@ pub struct Started {
     /// Keeps concurrent copies out until the entry is final.
     claim: Option<Claim>,
     endpoint: Arc<str>,
+    /// What the copies waiting on the claim repeat, if this completes.
+    id: MessageId,
+    correlation_id: String,
 }
 
 /// The completed delivery a duplicate repeats.
+#[derive(Clone)]
 pub struct Original {
     pub id: MessageId,
     correlation_id: String,
@@ -89,6 +102,8 @@ pub struct MessageLog {
     /// Keep the request and the answer with each entry.
     keep_bodies: bool,
     duplicate_window: time::Duration,
+    /// How long a copy waits for the running delivery of its externalEventId.
+    duplicate_wait: Duration,
     claims: Claims,
     metrics: Metrics,
 }
@@ -98,12 +113,14 @@ impl MessageLog {
         store: Option<Store>,
         keep_bodies: bool,
         duplicate_window: time::Duration,
+        duplicate_wait: Duration,
         metrics: Metrics,
     ) -> Self {
         Self {
             store,
             keep_bodies,
             duplicate_window,
+            duplicate_wait,
             claims: Claims::default(),
             metrics,
         }
@@ -115,6 +132,12 @@ impl MessageLog {
 
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    /// The number of copies waiting for a running delivery of their externalEventId, as it
+    /// changes, so a caller can wait for copies to be waiting.
+    pub fn waiting_copies(&self) -> watch::Receiver<usize> {
+        self.claims.waiting()
     }
 
     /// Decides whether the call `who` with `facts` may run (see the module documentation) and,
@@ -131,16 +154,19 @@ impl MessageLog {
                 key: None,
                 claim: None,
                 endpoint: Arc::clone(who.endpoint),
+                id: who.id.clone(),
+                correlation_id: String::new(),
             });
         };
         let claim = match &facts.external_event_id {
             None => None,
-            Some(external_id) => match self.claims.claim(who.endpoint, external_id, who.id) {
+            Some(external_id) => match self.claim(who, external_id).await {
                 Ok(claim) => Some(claim),
-                Err(running) => return Admission::AlreadyRunning(running),
+                Err(admission) => return admission,
             },
         };
         let entry = self.entry(who, facts, Status::Processing, Some(request));
+        let correlation_id = entry.correlation_id.clone();
         // Without an externalEventId there is nothing to be a duplicate of.
         let since = claim.as_ref().map(|_| clock::now() - self.duplicate_window);
         match store.begin(entry, since).await {
@@ -148,12 +174,48 @@ impl MessageLog {
                 key: Some(key),
                 claim,
                 endpoint: Arc::clone(who.endpoint),
+                id: who.id.clone(),
+                correlation_id,
             }),
             Ok(NewOrDuplicate::Duplicate(original)) => Admission::Duplicate(Original::of(original)),
             Err(error) => {
                 self.store_failed("begin", &error);
                 Admission::Unrecorded
             }
+        }
+    }
+
+    /// Claims `external_id` for the call `who`, waiting (at most `duplicate_wait`) while another
+    /// copy holds it: the claim, or the copy's admission without one: a duplicate of the holder
+    /// that completed meanwhile, or still running when the wait ran out. When a holder ends
+    /// without completing, the waiting copies race for the claim, and the losers wait on.
+    async fn claim(&self, who: &Identity<'_>, external_id: &str) -> Result<Claim, Admission> {
+        let mut holder = None;
+        let wait = async {
+            loop {
+                let busy: Busy = match self.claims.claim(who.endpoint, external_id, who.id) {
+                    Ok(claim) => return Ok(claim),
+                    Err(busy) => busy,
+                };
+                tracing::debug!(
+                    message_id = %who.id,
+                    running = %busy.holder,
+                    external_event_id = external_id,
+                    "a copy of this delivery is running; waiting for it"
+                );
+                holder = Some(busy.holder.clone());
+                let _waiting = self.metrics.copy_waiting(who.endpoint);
+                if let Some(original) = busy.ended().await {
+                    return Err(Admission::Duplicate(Original::clone(&original)));
+                }
+            }
+        };
+        match tokio::time::timeout(self.duplicate_wait, wait).await {
+            Ok(result) => result,
+            Err(_elapsed) => Err(Admission::AlreadyRunning {
+                running: holder.unwrap_or_else(|| who.id.clone()),
+                waited: self.duplicate_wait,
+            }),
         }
     }
 
@@ -165,15 +227,18 @@ impl MessageLog {
             key,
             claim,
             endpoint,
+            id,
+            correlation_id,
         } = started;
         let status = summary.status;
+        let acknowledgement = summary.ack;
         if let (Some(store), Some(key)) = (&self.store, key) {
             let completion = Completion {
                 key,
                 status,
                 log_end: clock::now(),
                 error: summary.error,
-                ack: summary.ack.as_ref().map(ack::to_json),
+                ack: acknowledgement.as_ref().map(ack::to_json),
                 response: self.kept(summary.answer),
             };
             store
@@ -181,7 +246,16 @@ impl MessageLog {
                 .await
                 .inspect_err(|e| self.store_failed("finish", e))?;
         }
-        drop(claim);
+        // Durable: the copies waiting on the claim may now be answered as its duplicates.
+        if let Some(claim) = claim
+            && status == Status::Completed
+        {
+            claim.completed(Original {
+                id,
+                correlation_id,
+                ack: acknowledgement,
+            });
+        }
         self.metrics.message(&endpoint, status);
         Ok(())
     }

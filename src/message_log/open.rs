@@ -21,8 +21,15 @@ impl MessageLog {
         metrics: Metrics,
     ) -> Result<(Self, Option<watch::Receiver<u64>>), StoreError> {
         let duplicate_window = time::Duration::days(settings.duplicate_window_days.into());
+        let duplicate_wait = std::time::Duration::from_millis(settings.duplicate_wait_ms);
         if !settings.enabled {
-            let log = Self::new(None, settings.payloads, duplicate_window, metrics);
+            let log = Self::new(
+                None,
+                settings.payloads,
+                duplicate_window,
+                duplicate_wait,
+                metrics,
+            );
             return Ok((log, None));
         }
         let store = store::open(data_dir).await?;
@@ -36,7 +43,13 @@ impl MessageLog {
             metrics.abandoned(endpoint, *count);
         }
         let purges = start_purge(&store, settings, metrics.clone());
-        let log = Self::new(Some(store), settings.payloads, duplicate_window, metrics);
+        let log = Self::new(
+            Some(store),
+            settings.payloads,
+            duplicate_window,
+            duplicate_wait,
+            metrics,
+        );
         Ok((log, Some(purges)))
     }
 }

@@ -155,6 +155,7 @@ async fn a_duplicate_gets_the_originals_acknowledgement_in_its_own_soap_version(
     assert_eq!(duplicate.status, 200, "{}", duplicate.text());
     assert_eq!(duplicate.header("content-type"), "text/xml; charset=utf-8");
     assert_ne!(duplicate.message_id(), original_id, "an entry of its own");
+    assert_eq!(duplicate.header("x-iflowd-duplicate-of"), original_id);
     let (first, again) = (original.text(), duplicate.text());
     assert!(
         again.contains("http://schemas.xmlsoap.org/soap/envelope/")

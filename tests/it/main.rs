@@ -10,6 +10,7 @@ mod cli;
 mod cli_tls;
 mod compressed_bodies;
 mod connections;
+mod copies;
 mod drills;
 mod early_answers;
 mod envelope_properties;

@@ -274,7 +274,7 @@ async fn a_duplicate_is_answered_like_the_first_time_and_not_processed_again() {
 }
 
 #[tokio::test]
-async fn a_copy_arriving_while_the_first_is_processing_is_refused_for_a_retry() {
+async fn a_copy_arriving_while_the_first_is_processing_waits_and_is_answered_as_its_duplicate() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("pipe");
     make_fifo(&fifo);
@@ -307,23 +307,23 @@ async fn a_copy_arriving_while_the_first_is_processing_is_refused_for_a_retry() 
         .await;
     assert_eq!(stored.len(), 1, "{stored:?}");
 
-    let copy = app
-        .post_soap("/cxf/isc/events", envelope("busy-1", 1, true))
-        .await;
-    assert_eq!(copy.status(), 500);
-    let copy_id = message_id(&copy);
-    let fault = copy.text().await.unwrap();
-    assert_eq!(element_text(&fault, "faultcode"), Some("soap:Server"));
-    assert!(
-        element_text(&fault, "faultstring")
-            .unwrap()
-            .starts_with(&format!(
-                "The message with externalEventId busy-1 is still being processed (MPL ID {first_id})"
-            )),
-        "{fault}"
+    // The copy waits for the first (no entry of its own yet) instead of failing.
+    let mut copy = tokio::spawn(
+        app.soap_request("/cxf/isc/events")
+            .body(envelope("busy-1", 1, true))
+            .send(),
     );
+    let mut waiting = app.app.message_log().waiting_copies();
+    tokio::time::timeout(Duration::from_secs(60), waiting.wait_for(|&n| n == 1))
+        .await
+        .expect("the copy waits")
+        .unwrap();
+    let entries = app
+        .api_results("MessageProcessingLogs?$filter=ApplicationMessageId%20eq%20'busy-1'")
+        .await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
 
-    // Let the first one finish: drain the pipe until its answer is in.
+    // Let the first one finish: drain the pipe until both answers are in.
     let mut buf = vec![0u8; 65536];
     let answer = loop {
         tokio::select! {
@@ -333,6 +333,10 @@ async fn a_copy_arriving_while_the_first_is_processing_is_refused_for_a_retry() 
     };
     assert_eq!(answer.status(), 200);
     assert_eq!(message_id(&answer), first_id);
+    let copy = (&mut copy).await.unwrap().unwrap();
+    assert_eq!(copy.status(), 200);
+    let copy_id = message_id(&copy);
+    assert_eq!(copy.headers()["x-iflowd-duplicate-of"], first_id.as_str());
 
     let later = app
         .post_soap("/cxf/isc/events", envelope("busy-1", 1, true))
@@ -347,12 +351,11 @@ async fn a_copy_arriving_while_the_first_is_processing_is_refused_for_a_retry() 
         ))
         .await;
     assert_eq!(stored.len(), 2, "request and answer, once completed");
-    let copy_entry = app.log_entry(&copy_id).await;
-    assert_eq!(copy_entry["Status"], "FAILED");
-    assert_eq!(copy_entry["OriginalMessageGuid"], first_id.as_str());
-    let later_entry = app.log_entry(&later_id).await;
-    assert_eq!(later_entry["Status"], "DISCARDED");
-    assert_eq!(later_entry["OriginalMessageGuid"], first_id.as_str());
+    for id in [&copy_id, &later_id] {
+        let entry = app.log_entry(id).await;
+        assert_eq!(entry["Status"], "DISCARDED");
+        assert_eq!(entry["OriginalMessageGuid"], first_id.as_str());
+    }
 }
 
 #[tokio::test]

@@ -91,6 +91,43 @@ async fn send_with_basic_posts_every_file_repeatedly_and_exits_0() {
     );
 }
 
+/// A repeat without `--fresh-ids` is a duplicate: iflowd names its original in
+/// `X-Iflowd-Duplicate-Of`, and `send` says so on the post's line.
+#[tokio::test]
+async fn send_says_which_message_a_duplicate_repeats() {
+    let app = TestApp::spawn(&format!("{}{ARCHIVED_ENDPOINT}", users_toml())).await;
+    let url = app.url("/cxf/isc/events");
+    let (ok, out, err) = send(&[
+        "--url",
+        &url,
+        "--user",
+        USER,
+        "--password",
+        PASSWORD,
+        "--repeat",
+        "2",
+        &fixture_path("hire.xml"),
+    ])
+    .await;
+    assert!(ok, "{out}\n{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    let first = lines[0];
+    assert!(!first.contains("duplicate"), "{out}");
+    let original = first
+        .split("[MPL ")
+        .nth(1)
+        .and_then(|rest| rest.split(']').next())
+        .unwrap_or_else(|| panic!("an MPL id in {first}"));
+    assert!(
+        lines[1].ends_with(&format!(", duplicate of {original}")),
+        "{out}"
+    );
+    assert!(lines[1].contains("acknowledged status=200"), "{out}");
+    assert!(out.contains("2 posts: 2 acknowledged, 0 not"), "{out}");
+    assert_eq!(archived(&app).len(), 1);
+}
+
 #[tokio::test]
 async fn send_fetches_tokens_header_and_body_style_and_posts_with_bearer_over_https() {
     let pki = Pki::new();

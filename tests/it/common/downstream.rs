@@ -11,7 +11,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 
 /// One answer of the script.
 #[derive(Debug, Clone, Copy)]
@@ -24,6 +24,8 @@ pub enum Reply {
     RetryAfterDate(u16, u64),
     /// Never answers.
     Hang,
+    /// Waits until the test opens the gate ([`Downstream::open_gate`]), then answers this status.
+    Gated(u16),
 }
 
 /// A request as the downstream saw it.
@@ -47,27 +49,49 @@ impl Seen {
 pub struct Downstream {
     pub address: SocketAddr,
     pub seen: mpsc::UnboundedReceiver<Seen>,
+    gate: Arc<Semaphore>,
 }
 
 #[derive(Clone)]
 struct Shared {
     script: Arc<Mutex<VecDeque<Reply>>>,
     seen: mpsc::UnboundedSender<Seen>,
+    /// Closed until the test opens it: a permit per [`Reply::Gated`] answer let through.
+    gate: Arc<Semaphore>,
 }
 
 impl Downstream {
     /// Answers with `script` in order, then 200 to everything.
     pub async fn spawn(script: &[Reply]) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
+        let gate = Arc::new(Semaphore::new(0));
         let shared = Shared {
             script: Arc::new(Mutex::new(script.iter().cloned().collect())),
             seen: tx,
+            gate: Arc::clone(&gate),
         };
         let router = Router::new().fallback(record).with_state(shared);
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let address = listener.local_addr().expect("local address");
         tokio::spawn(async move { axum::serve(listener, router).await });
-        Self { address, seen: rx }
+        Self {
+            address,
+            seen: rx,
+            gate,
+        }
+    }
+
+    /// Lets `count` held [`Reply::Gated`] answers (now or later) go out.
+    pub fn open_gate(&self, count: usize) {
+        self.gate.add_permits(count);
+    }
+
+    /// The next request, within a bound.
+    pub async fn next(&mut self) -> Seen {
+        tokio::time::timeout(std::time::Duration::from_secs(60), self.seen.recv())
+            .await
+            .expect("a request reaches the downstream")
+            .expect("the downstream runs")
     }
 
     /// A URL on this server; IP literal, so no name lookup runs off the test's runtime.
@@ -119,5 +143,15 @@ async fn record(State(shared): State<Shared>, request: Request) -> Response {
             (status, [("retry-after", date)], "").into_response()
         }
         Some(Reply::Hang) => std::future::pending().await,
+        Some(Reply::Gated(code)) => {
+            shared
+                .gate
+                .acquire()
+                .await
+                .expect("the gate stays")
+                .forget();
+            let status = StatusCode::from_u16(code).unwrap();
+            (status, format!("downstream says {code}")).into_response()
+        }
     }
 }

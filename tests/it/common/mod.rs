@@ -196,7 +196,7 @@ impl TestApp {
     }
 
     /// A SOAP 1.1 POST to `path` with the test user's credentials, without its body.
-    fn soap_request(&self, path: &str) -> reqwest::RequestBuilder {
+    pub fn soap_request(&self, path: &str) -> reqwest::RequestBuilder {
         self.client
             .post(self.url(path))
             .basic_auth(USER, Some(PASSWORD))
