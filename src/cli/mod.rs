@@ -45,18 +45,9 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
-    /// Print the latest entries of the message log as a table.
-    Messages {
-        /// The configuration whose data_dir holds the log (default ./iflowd-data).
-        #[arg(long, short, env = "IFLOWD_CONFIG")]
-        config: Option<PathBuf>,
-        /// Only entries with this status (COMPLETED, FAILED, PROCESSING, DISCARDED, ABANDONED).
-        #[arg(long)]
-        status: Option<String>,
-        /// How many entries, newest first.
-        #[arg(long, default_value_t = 20)]
-        limit: u64,
-    },
+    /// Print the latest entries of the message log as a table (`--follow` to keep printing
+    /// them), or one entry in full (`messages show <MessageGuid>`).
+    Messages(messages::MessagesArgs),
     /// Read a password from standard input and print an argon2 hash for `password_hash`.
     HashPassword,
     /// Exit 0 when the server on IFLOWD_LISTEN answers /health (for container health checks).
@@ -89,11 +80,7 @@ pub fn main() -> ExitCode {
         Command::Serve { config } => serve::run(config),
         Command::CheckConfig { file } => check_config(&file),
         Command::Parse { file, config } => parse::run(&file, config.as_deref()),
-        Command::Messages {
-            config,
-            status,
-            limit,
-        } => messages::run(config.as_deref(), status.as_deref(), limit),
+        Command::Messages(args) => messages::run(args),
         Command::HashPassword => hash_password(),
         Command::Healthcheck { url } => healthcheck::run(url.as_deref()),
         Command::Cert { hosts, out, force } => cert::run(&hosts, &out, force),

@@ -399,14 +399,25 @@ async fn messages_prints_the_latest_entries_of_the_log_as_a_table() {
             "ENDPOINT",
             "EVENT TYPE",
             "EXTERNAL EVENT ID",
+            "ERROR",
             "MESSAGE ID"
         ]
     );
     let newest: Vec<&str> = lines[1].split_whitespace().collect();
-    assert_eq!(
-        newest[2..],
-        ["FAILED", "ISC_Events", "-", "-", failed.as_str()]
+    assert_eq!(newest[2..6], ["FAILED", "ISC_Events", "-", "-"]);
+    assert_eq!(newest.last(), Some(&failed.as_str()), "the id stays last");
+    // The failed one's reason, shortened to 60 characters.
+    let (from, to) = (
+        lines[0].find("ERROR").unwrap(),
+        lines[0].find("MESSAGE ID").unwrap(),
     );
+    let error = lines[1][from..].chars().take(to - from).collect::<String>();
+    assert!(
+        error.starts_with("the request is not well-formed XML (near byte "),
+        "{out}"
+    );
+    assert_eq!(error.trim_end().chars().count(), 60, "{out}");
+    assert!(error.trim_end().ends_with('…'), "{out}");
     let older: Vec<&str> = lines[2].split_whitespace().collect();
     assert_eq!(
         older[2..],

@@ -20,6 +20,7 @@ mod forward;
 mod interop;
 mod logging;
 mod message_log;
+mod messages_cli;
 mod metrics;
 mod monitor;
 mod monitor_browser;

@@ -1,0 +1,195 @@
+//! `iflowd messages show <MessageGuid>`: one entry in full, for a person (every field, its error,
+//! its stored request and answer under headings), or one stored body's exact bytes (`--raw`).
+
+use std::io::Write;
+
+use anyhow::{Context, bail};
+use clap::ValueEnum;
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+use super::table::printable;
+use crate::store::{Entry, ErrorInfo, Payload, PayloadInfo, Store};
+
+/// A stored body, as `--raw` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Body {
+    /// The request as received.
+    Request,
+    /// The answer as sent.
+    #[value(alias = "answer")]
+    Response,
+}
+
+impl Body {
+    fn kind(self) -> &'static str {
+        match self {
+            Self::Request => "request",
+            Self::Response => "response",
+        }
+    }
+}
+
+/// Everything the log keeps about one entry.
+struct Shown {
+    entry: Entry,
+    error: Option<ErrorInfo>,
+    stored: Vec<PayloadInfo>,
+    request: Option<Payload>,
+    response: Option<Payload>,
+}
+
+/// Writes the entry `id` readably to `out`, or with `raw`, that body's bytes exactly as kept.
+pub async fn show(
+    store: &Store,
+    id: &str,
+    raw: Option<Body>,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    if let Some(body) = raw {
+        let Some(payload) = store.payload(id, body.kind()).await? else {
+            if store.get(id).await?.is_none() {
+                bail!("there is no message {id} in the log");
+            }
+            bail!(
+                "message {id} has no stored {} (bodies are not kept with [store] payloads = false, and are purged after payload_retention_days)",
+                body.kind()
+            );
+        };
+        out.write_all(&payload.body)?;
+        return Ok(());
+    }
+    let entry = store
+        .get(id)
+        .await?
+        .with_context(|| format!("there is no message {id} in the log"))?;
+    let shown = Shown {
+        error: store.error(id).await?.flatten(),
+        stored: store.payloads(id).await?.unwrap_or_default(),
+        request: store.payload(id, "request").await?,
+        response: store.payload(id, "response").await?,
+        entry,
+    };
+    out.write_all(render(&shown).as_bytes())?;
+    Ok(())
+}
+
+/// The entry as text: its fields, its error, and its bodies, each under a heading.
+fn render(shown: &Shown) -> String {
+    let e = &shown.entry;
+    let mut out = format!("Message {}\n", e.guid);
+    let text = |v: &Option<String>| v.as_deref().map_or_else(|| "-".to_owned(), printable);
+    let took = e
+        .log_end
+        .map(|end| format!("{} ms", (end - e.log_start).whole_milliseconds()));
+    let fields = [
+        ("Status", e.status.to_string()),
+        ("Custom status", printable(&e.custom_status)),
+        ("Endpoint", printable(&e.integration_flow_name)),
+        ("Sender", printable(&e.sender)),
+        ("Event type", text(&e.application_message_type)),
+        ("External event ID", text(&e.application_message_id)),
+        (
+            "Events",
+            e.event_count.map_or("-".to_owned(), |n| n.to_string()),
+        ),
+        ("Repost", e.repost.map_or("-".to_owned(), |r| r.to_string())),
+        (
+            "Original message",
+            e.original_guid
+                .as_ref()
+                .map_or("-".to_owned(), ToString::to_string),
+        ),
+        ("Correlation ID", printable(&e.correlation_id)),
+        ("Transaction ID", printable(&e.transaction_id)),
+        ("Started (UTC)", precise(e.log_start)),
+        ("Ended (UTC)", e.log_end.map_or("-".to_owned(), precise)),
+        ("Took", took.unwrap_or_else(|| "-".to_owned())),
+    ];
+    for (name, value) in fields {
+        out.push_str(&format!("  {name:<19}{value}\n"));
+    }
+    out.push_str("\nError\n");
+    match &shown.error {
+        None => out.push_str("  (none)\n"),
+        Some(error) => {
+            out.push_str(&indented(&printable(&error.text)));
+            if let Some(step) = &error.step {
+                out.push_str(&format!("  (in handler '{}')\n", printable(step)));
+            }
+        }
+    }
+    for (heading, kind, payload) in [
+        ("Request", "request", &shown.request),
+        ("Answer", "response", &shown.response),
+    ] {
+        out.push('\n');
+        out.push_str(&body(heading, kind, payload.as_ref(), &shown.stored));
+    }
+    out
+}
+
+/// A body under its heading (content type, size, when it was stored), as text.
+fn body(heading: &str, kind: &str, payload: Option<&Payload>, stored: &[PayloadInfo]) -> String {
+    let Some(payload) = payload else {
+        return format!("{heading}\n  (not stored)\n");
+    };
+    let at = stored
+        .iter()
+        .find(|info| info.kind == kind)
+        .map_or(String::new(), |info| {
+            format!(", stored {}", precise(info.stored_at))
+        });
+    let (text, note) = match std::str::from_utf8(&payload.body) {
+        Ok(text) => (text.to_owned(), ""),
+        Err(_) => (
+            String::from_utf8_lossy(&payload.body).into_owned(),
+            "  (not UTF-8: shown with replacement characters; --raw gives the bytes)\n",
+        ),
+    };
+    format!(
+        "{heading} ({}, {} bytes{at})\n{note}{}",
+        printable(&payload.content_type),
+        payload.body.len(),
+        indented(&printable(&text))
+    )
+}
+
+/// Each line of `text` indented by two spaces, ending with a line end.
+fn indented(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.trim_end().lines() {
+        out.push_str("  ");
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// `2026-05-04 10:11:12.345`.
+fn precise(at: OffsetDateTime) -> String {
+    let format =
+        format_description!("[year]-[month]-[day] [hour]:[minute]:[second].[subsecond digits:3]");
+    at.format(&format).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_are_indented_under_their_heading_and_escaped() {
+        let payload = Payload {
+            content_type: "text/xml".to_owned(),
+            body: bytes::Bytes::from_static(b"<a>\r\n  <b>\x1b[2J</b>\r\n</a>\r\n"),
+        };
+        assert_eq!(
+            body("Request", "request", Some(&payload), &[]),
+            "Request (text/xml, 26 bytes)\n  <a>\n    <b>\\u{1b}[2J</b>\n  </a>\n"
+        );
+        assert_eq!(
+            body("Answer", "response", None, &[]),
+            "Answer\n  (not stored)\n"
+        );
+    }
+}
