@@ -62,6 +62,8 @@ async fn show_prints_every_field_the_error_and_both_bodies_under_headings() {
         out.contains(&format!("\nError\n  {error}\n  (in handler 'archive')\n")),
         "{out}"
     );
+    // The fixture is laid out as iflowd lays XML out (an element a line, two spaces a level), so
+    // it reads back the same, indented under its heading.
     let request = String::from_utf8(fixture("hire.xml")).unwrap();
     let indented: String = request
         .trim_end()
@@ -74,18 +76,24 @@ async fn show_prints_every_field_the_error_and_both_bodies_under_headings() {
     );
     let at = out.find(&heading).unwrap_or_else(|| panic!("{out}"));
     assert!(out[at..].contains(&format!(")\n{indented}")), "{out}");
+    // The answer was sent on one line; it is shown an element a line.
     let answer_text = std::str::from_utf8(&answer_body).unwrap();
-    assert!(
-        out.contains(&format!(
-            "\nAnswer (text/xml; charset=utf-8, {} bytes, stored ",
-            answer_body.len()
-        )),
-        "{out}"
+    assert_eq!(answer_text.lines().count(), 1, "{answer_text}");
+    let heading = format!(
+        "\nAnswer (text/xml; charset=utf-8, {} bytes, stored ",
+        answer_body.len()
     );
-    assert!(
-        out.ends_with(&format!("  {}\n", answer_text.trim_end())),
-        "{out}"
-    );
+    let at = out.find(&heading).unwrap_or_else(|| panic!("{out}"));
+    let shown = &out[at..];
+    for line in [
+        "\n    <soap:Body>\n",
+        "\n      <soap:Fault>\n",
+        "\n        <faultcode>soap:Server</faultcode>\n",
+        "\n  </soap:Envelope>\n",
+    ] {
+        assert!(shown.contains(line), "{line:?} in\n{shown}");
+    }
+    assert!(out.ends_with("  </soap:Envelope>\n"), "{out}");
 
     // --raw: the bytes as kept, and nothing else.
     let raw = iflowd()

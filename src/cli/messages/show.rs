@@ -1,5 +1,6 @@
 //! `iflowd messages show <MessageGuid>`: one entry in full, for a person (every field, its error,
-//! its stored request and answer under headings), or one stored body's exact bytes (`--raw`).
+//! its stored request and answer under headings, XML laid out one element a line), or one stored
+//! body's exact bytes (`--raw`).
 
 use std::io::Write;
 
@@ -9,6 +10,7 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 
 use super::table::printable;
+use crate::soap::pretty::pretty;
 use crate::store::{Entry, ErrorInfo, Payload, PayloadInfo, Store};
 
 /// A stored body, as `--raw` names it.
@@ -140,19 +142,33 @@ fn body(heading: &str, kind: &str, payload: Option<&Payload>, stored: &[PayloadI
         .map_or(String::new(), |info| {
             format!(", stored {}", precise(info.stored_at))
         });
-    let (text, note) = match std::str::from_utf8(&payload.body) {
-        Ok(text) => (text.to_owned(), ""),
-        Err(_) => (
-            String::from_utf8_lossy(&payload.body).into_owned(),
-            "  (not UTF-8: shown with replacement characters; --raw gives the bytes)\n",
+    let shown = match std::str::from_utf8(&payload.body) {
+        Ok(text) => laid_out(text).unwrap_or_else(|| indented(&printable(text))),
+        Err(_) => format!(
+            "  (not UTF-8: shown with replacement characters; --raw gives the bytes)\n{}",
+            indented(&printable(&String::from_utf8_lossy(&payload.body)))
         ),
     };
     format!(
-        "{heading} ({}, {} bytes{at})\n{note}{}",
+        "{heading} ({}, {} bytes{at})\n{shown}",
         printable(&payload.content_type),
         payload.body.len(),
-        indented(&printable(&text))
     )
+}
+
+/// `text` laid out as XML, one element a line indented by depth (`soap::pretty`, which reads no
+/// DTD and expands nothing), or `None` when it does not read as XML (it is then shown as it is).
+fn laid_out(text: &str) -> Option<String> {
+    let lines = pretty(text).ok()?;
+    let mut out = String::new();
+    for line in lines {
+        out.push_str(&"  ".repeat(line.depth + 1));
+        for (_, piece) in &line.pieces {
+            out.push_str(&printable(piece));
+        }
+        out.push('\n');
+    }
+    Some(out)
 }
 
 /// Each line of `text` indented by two spaces, ending with a line end.
@@ -178,14 +194,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bodies_are_indented_under_their_heading_and_escaped() {
-        let payload = Payload {
+    fn bodies_are_laid_out_under_their_heading_and_escaped() {
+        let xml = Payload {
             content_type: "text/xml".to_owned(),
-            body: bytes::Bytes::from_static(b"<a>\r\n  <b>\x1b[2J</b>\r\n</a>\r\n"),
+            body: bytes::Bytes::from_static(b"<a x=\"1\"><b>\x1b[2J</b><c/></a>"),
         };
         assert_eq!(
-            body("Request", "request", Some(&payload), &[]),
-            "Request (text/xml, 26 bytes)\n  <a>\n    <b>\\u{1b}[2J</b>\n  </a>\n"
+            body("Request", "request", Some(&xml), &[]),
+            "Request (text/xml, 28 bytes)\n  <a x=\"1\">\n    <b>\\u{1b}[2J</b>\n    <c/>\n  </a>\n"
+        );
+        let text = Payload {
+            content_type: "text/plain".to_owned(),
+            body: bytes::Bytes::from_static(b"not <xml\r\nat all\x07\r\n"),
+        };
+        assert_eq!(
+            body("Answer", "response", Some(&text), &[]),
+            "Answer (text/plain, 19 bytes)\n  not <xml\n  at all\\u{7}\n"
         );
         assert_eq!(
             body("Answer", "response", None, &[]),
