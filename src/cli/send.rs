@@ -174,14 +174,22 @@ async fn send(args: SendArgs) -> anyhow::Result<()> {
     for path in &args.files {
         let body =
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        if args.fresh_ids && with_external_event_id(&body, "probe").is_none() {
+            anyhow::bail!(
+                "--fresh-ids: {} has no externalEventId iflowd send can replace (it reads UTF-8 envelopes only); send it without --fresh-ids",
+                path.display()
+            );
+        }
         files.push((path.display().to_string(), bytes::Bytes::from(body)));
     }
     let client = http_client(&args)?;
     let credentials = credentials(&args)?;
+    // No charset parameter: each file's byte order mark or XML declaration says how it is
+    // encoded (RFC 7303), so a Latin-1 or UTF-16 envelope is sent as it is, not relabelled.
     let content_type = if args.soap12 {
-        "application/soap+xml; charset=utf-8"
+        "application/soap+xml"
     } else {
-        "text/xml; charset=utf-8"
+        "text/xml"
     };
     let total = files.len() * args.repeat;
     let fresh_ids = args.fresh_ids;

@@ -320,3 +320,45 @@ async fn send_takes_a_password_from_the_environment_or_the_terminal() {
     assert!(out.contains("1 post: 1 acknowledged"), "{out}");
     assert_eq!(archived(&app).len(), 3);
 }
+
+/// Envelopes in other encodings go out as they are, labelled by their own declaration or byte
+/// order mark (no `charset=utf-8` that would contradict them), and are acknowledged with the
+/// decoded values; `--fresh-ids` refuses a file it cannot rewrite instead of sending it
+/// unchanged.
+#[tokio::test]
+async fn send_posts_latin1_and_utf16_envelopes_as_they_are() {
+    let app = TestApp::spawn(&format!("{}{ARCHIVED_ENDPOINT}", users_toml())).await;
+    let url = app.url("/cxf/isc/events");
+    let (ok, out, err) = send(&[
+        "--url",
+        &url,
+        "--user",
+        USER,
+        "--password",
+        PASSWORD,
+        &fixture_path("iso-8859-1-soap-lite.xml"),
+        &fixture_path("utf16le-bom.xml"),
+    ])
+    .await;
+    assert!(ok, "{out}\n{err}");
+    assert!(out.contains("2 posts: 2 acknowledged, 0 not"), "{out}");
+    let text = serde_json::to_string(&archived(&app)).unwrap();
+    assert!(text.contains("jürgen.müller"), "{text}");
+
+    let (ok, out, err) = send(&[
+        "--url",
+        &url,
+        "--user",
+        USER,
+        "--password",
+        PASSWORD,
+        "--fresh-ids",
+        &fixture_path("utf16le-bom.xml"),
+    ])
+    .await;
+    assert!(!ok, "{out}");
+    assert!(
+        err.contains("--fresh-ids") && err.contains("utf16le-bom.xml"),
+        "{err}"
+    );
+}
