@@ -65,6 +65,8 @@ fn entry(call: usize, body: &Bytes) -> NewEntry {
         events: vec![EventFacts {
             kind: EventKind::ChangeInManager,
             user_id: Some(format!("{}", 100_000 + call)),
+            event_id: Some(format!("bench-event-{call}")),
+            event_type: None,
         }],
         ack: None,
         request: Some(Payload {

@@ -4,7 +4,9 @@ use crate::message::Message;
 use crate::store::EventFacts;
 
 /// The message's externalEventId, event type, number of events, repost flag, and each event's
-/// kind and userId: what its entry takes from the envelope. Calls refused before their body was parsed have none
+/// kind, userId, eventId and own type: what its entry takes from the envelope (the events are
+/// what the monitor finds an entry by and what the monitoring API shows as its custom header
+/// properties). Calls refused before their body was parsed have none
 /// ([`MessageFacts::default`]).
 #[derive(Debug, Clone, Default)]
 pub struct MessageFacts {
@@ -12,13 +14,13 @@ pub struct MessageFacts {
     pub event_type: Option<String>,
     pub event_count: Option<i64>,
     pub repost: Option<bool>,
-    /// Each event's kind and userId, for finding the entry by them.
+    /// Each event's facts, in the envelope's order.
     pub events: Vec<EventFacts>,
 }
 
 impl MessageFacts {
     /// The envelope's externalEventId; its type, else the first event's; the number of events;
-    /// whether the envelope or any event says `repost`; each event's kind and userId.
+    /// whether the envelope or any event says `repost`; each event's facts.
     pub fn of(message: &Message) -> Self {
         let envelope = &message.envelope;
         let meta = &envelope.meta;
@@ -44,6 +46,8 @@ impl MessageFacts {
                 .map(|event| EventFacts {
                     kind: event.kind(),
                     user_id: event.record().field(&["userId"]),
+                    event_id: event.record().event_id.clone(),
+                    event_type: event.record().event_type.clone(),
                 })
                 .collect(),
         }

@@ -78,6 +78,26 @@ pub struct EventFacts {
     pub kind: EventKind,
     /// The event's `userId` key (or param).
     pub user_id: Option<String>,
+    /// The event's `eventId`.
+    pub event_id: Option<String>,
+    /// The event's own type (only legacy v1 events have one; the others have the entry's).
+    pub event_type: Option<String>,
+}
+
+/// The most events of an entry whose facts are shown as custom header properties: an envelope
+/// may carry many more, and the API shows a few short facts per message, not a copy of it.
+pub const MAX_HEADER_EVENTS: usize = 100;
+/// The longest custom header value shown, in characters (CPI keeps 200 too); longer ones are cut.
+pub const MAX_HEADER_VALUE_CHARS: usize = 200;
+
+/// A custom header property of an entry: a name/value pair an iFlow sets on a message so that
+/// it can be searched for (CPI's `CustomHeaderProperties`). iflowd's are its events' facts
+/// ([`EventFacts`]): for each of the first [`MAX_HEADER_EVENTS`], `eventType` (its own, else the
+/// entry's), `userId` and `eventId`, those it has, each at most [`MAX_HEADER_VALUE_CHARS`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderProperty {
+    pub name: String,
+    pub value: String,
 }
 
 /// A new log entry. Entries of calls that end at once (a refused body, a duplicate) are written

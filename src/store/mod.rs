@@ -3,8 +3,8 @@
 //! [`Backend`] is the one interface the rest of iflowd uses: the message log's writes
 //! ([`Backend::begin`], [`Backend::insert`], [`Backend::finish`]), the reads of the monitoring
 //! API and `iflowd messages` ([`Backend::list`] of a [`query`], the store's own query language,
-//! and the lookups by `MessageGuid`), and the
-//! upkeep ([`Backend::abandon_processing`] at start-up, [`Backend::purge`]). A [`Store`] is a
+//! and the lookups by `MessageGuid`), the audit log beside it ([`Backend::audit`],
+//! [`Backend::audit_log`] of an [`audit::AuditQuery`]), and the upkeep ([`Backend::abandon_processing`] at start-up, [`Backend::purge`]). A [`Store`] is a
 //! shared handle on one. It is an interface with one implementation so far, [`sqlite`], because
 //! the next backend (PostgreSQL, for several instances sharing one log) is to be an
 //! implementation of it rather than a fork of the message log; everything about SQL stays
@@ -16,6 +16,7 @@
 //! returns and is durable with the next final write at the latest; the duplicate lookup and
 //! the insert of [`Backend::begin`] see the same log; and a write that fails fails alone.
 
+pub mod audit;
 mod entry;
 mod purge;
 pub mod query;
@@ -27,9 +28,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+pub use audit::{AuditAction, AuditPage, AuditQuery, AuditRecord, NewAuditRecord};
 pub use entry::{
-    Completion, Entry, EntryKey, ErrorInfo, EventFacts, NewEntry, NewOrDuplicate, Original,
-    Payload, PayloadInfo, Status,
+    Completion, Entry, EntryKey, ErrorInfo, EventFacts, HeaderProperty, MAX_HEADER_EVENTS,
+    MAX_HEADER_VALUE_CHARS, NewEntry, NewOrDuplicate, Original, Payload, PayloadInfo, Status,
 };
 pub use purge::{Purged, Retention, spawn_purge};
 pub use query::{ListQuery, Page};
@@ -84,12 +86,25 @@ pub trait Backend: Send + Sync {
     /// One stored body (`kind` is `request` or `response`).
     async fn payload(&self, guid: &str, kind: &str) -> Result<Option<Payload>, StoreError>;
 
+    /// The custom header properties of an entry ([`HeaderProperty`]: its events' facts), in
+    /// order: `None` when there is no such entry.
+    async fn custom_headers(&self, guid: &str) -> Result<Option<Vec<HeaderProperty>>, StoreError>;
+
+    /// Writes an audit record ([`audit`]); it survives a crash of iflowd when this returns, and
+    /// is durable with the next synced write.
+    async fn audit(&self, record: NewAuditRecord) -> Result<(), StoreError>;
+
+    /// A page of audit records matching `query`; [`StoreError::TooComplex`] when the query is
+    /// beyond the backend's limits.
+    async fn audit_log(&self, query: AuditQuery) -> Result<AuditPage, StoreError>;
+
     /// Marks the entries a previous run left `PROCESSING` as `ABANDONED` (ended `now`), and
     /// counts them by endpoint. Run once at start-up, before any call is admitted.
     async fn abandon_processing(&self, now: OffsetDateTime) -> Result<Abandoned, StoreError>;
 
-    /// Deletes entries (with their bodies) older than `retention.entries` and bodies older than
-    /// `retention.payloads`, as of `now`. Entries still `PROCESSING` are never deleted.
+    /// Deletes entries (with their bodies) and audit records older than `retention.entries` and
+    /// bodies older than `retention.payloads`, as of `now`. Entries still `PROCESSING` are
+    /// never deleted.
     async fn purge(&self, now: OffsetDateTime, retention: Retention) -> Result<Purged, StoreError>;
 }
 

@@ -159,6 +159,8 @@ async fn with_events() -> (tempfile::TempDir, Store) {
     let fact = |kind, user: Option<&str>| EventFacts {
         kind,
         user_id: user.map(str::to_owned),
+        event_id: None,
+        event_type: None,
     };
     for (guid, events) in [
         (

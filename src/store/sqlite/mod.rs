@@ -13,9 +13,12 @@
 //!
 //! The schema is created and upgraded by the migrations in `migrations/`, embedded in the binary
 //! and applied at start-up in order, tracked by SQLite's `user_version`. `write.rs` holds the
-//! statements that write entries, `query.rs` those that read them, `setup.rs` the connections'
+//! statements that write entries, `query.rs` those that read them, `audit.rs` the audit log's, `setup.rs` the connections'
 //! settings, the migrations and the start-up abandonment.
 
+mod audit;
+#[cfg(test)]
+mod audit_tests;
 mod query;
 mod setup;
 #[cfg(test)]
@@ -30,10 +33,11 @@ use async_trait::async_trait;
 use rusqlite::Connection;
 use time::OffsetDateTime;
 
+use super::audit::{AuditPage, AuditQuery, NewAuditRecord};
 use super::query::{TallyCount, TallyQuery};
 use super::{
-    Abandoned, Backend, Completion, Entry, EntryKey, ErrorInfo, ListQuery, NewEntry,
-    NewOrDuplicate, Page, Payload, PayloadInfo, Purged, Retention, StoreError,
+    Abandoned, Backend, Completion, Entry, EntryKey, ErrorInfo, HeaderProperty, ListQuery,
+    NewEntry, NewOrDuplicate, Page, Payload, PayloadInfo, Purged, Retention, StoreError,
 };
 use crate::clock::epoch_millis;
 use setup::{abandon_processing, configure_writer, migrate, open_reader};
@@ -47,6 +51,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_message_log.sql"),
     include_str!("migrations/0002_bodies.sql"),
     include_str!("migrations/0003_message_events.sql"),
+    include_str!("migrations/0005_audit_log_event_ids.sql"),
 ];
 
 impl From<rusqlite::Error> for StoreError {
@@ -271,6 +276,27 @@ impl Backend for Sqlite {
         let guid = guid.to_owned();
         let kind = kind.to_owned();
         self.read(move |db| query::payload(db, &guid, &kind)).await
+    }
+
+    async fn custom_headers(&self, guid: &str) -> Result<Option<Vec<HeaderProperty>>, StoreError> {
+        let guid = guid.to_owned();
+        self.read(move |db| query::custom_headers(db, &guid)).await
+    }
+
+    async fn audit(&self, record: NewAuditRecord) -> Result<(), StoreError> {
+        self.write(
+            Box::new(move |tx| audit::insert(tx, &record).map(Written::Row)),
+            // Nothing waits on it but the record itself; the next synced write takes it along.
+            Durability::Written,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn audit_log(&self, query: AuditQuery) -> Result<AuditPage, StoreError> {
+        self.read(move |db| audit::list(db, &query))
+            .await?
+            .map_err(StoreError::TooComplex)
     }
 
     async fn abandon_processing(&self, now: OffsetDateTime) -> Result<Abandoned, StoreError> {

@@ -9,7 +9,10 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params, params_fro
 use super::super::query::{
     Direction, EventMatch, Filter, ListQuery, LogField, Op, Page, TallyCount, TallyQuery, Value,
 };
-use super::super::{Entry, ErrorInfo, Payload, PayloadInfo, Status};
+use super::super::{
+    Entry, ErrorInfo, HeaderProperty, MAX_HEADER_EVENTS, MAX_HEADER_VALUE_CHARS, Payload,
+    PayloadInfo, Status,
+};
 use super::write::{message_id, not_ours};
 use crate::clock::{epoch_millis, from_epoch_millis};
 
@@ -114,7 +117,7 @@ const LIMIT_MESSAGES: &[&str] = &[
 
 /// SQLite's reason when `error` is SQLite refusing the statement as beyond its limits, rather
 /// than the log failing.
-fn beyond_limits(error: &rusqlite::Error) -> Option<String> {
+pub(super) fn beyond_limits(error: &rusqlite::Error) -> Option<String> {
     let rusqlite::Error::SqliteFailure(code, message) = error else {
         return None;
     };
@@ -330,4 +333,46 @@ pub(super) fn payload(
         })
         .optional()?;
     Ok(found.flatten())
+}
+
+/// The custom header properties of an entry, in order: `None` when there is no such entry.
+pub(super) fn custom_headers(
+    db: &Connection,
+    guid: &str,
+) -> rusqlite::Result<Option<Vec<HeaderProperty>>> {
+    let found: Option<(i64, Option<String>)> = db
+        .prepare_cached(
+            "SELECT id, application_message_type FROM messages WHERE message_guid = ?1",
+        )?
+        .query_row(params![guid], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    let Some((id, entry_type)) = found else {
+        return Ok(None);
+    };
+    let mut properties = Vec::new();
+    let mut statement = db.prepare_cached(
+        "SELECT event_type, user_id, event_id FROM message_events WHERE message_id = ?1
+         ORDER BY position LIMIT ?2",
+    )?;
+    let mut rows = statement.query(params![
+        id,
+        i64::try_from(MAX_HEADER_EVENTS).unwrap_or(i64::MAX)
+    ])?;
+    while let Some(row) = rows.next()? {
+        let event_type: Option<String> = row.get(0)?;
+        let facts = [
+            ("eventType", event_type.or_else(|| entry_type.clone())),
+            ("userId", row.get(1)?),
+            ("eventId", row.get(2)?),
+        ];
+        for (name, value) in facts {
+            if let Some(value) = value {
+                properties.push(HeaderProperty {
+                    name: name.to_owned(),
+                    value: value.chars().take(MAX_HEADER_VALUE_CHARS).collect(),
+                });
+            }
+        }
+    }
+    Ok(Some(properties))
 }

@@ -90,17 +90,21 @@ pub(super) fn insert(tx: &Connection, entry: &NewEntry) -> rusqlite::Result<i64>
     Ok(id)
 }
 
-/// One row per event of a new entry (what the monitor filters by).
+/// One row per event of a new entry (what the monitor filters by, and the custom header
+/// properties).
 fn insert_events(tx: &Connection, message_id: i64, events: &[EventFacts]) -> rusqlite::Result<()> {
     for (position, event) in events.iter().enumerate() {
         tx.prepare_cached(
-            "INSERT INTO message_events (message_id, position, kind, user_id) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO message_events (message_id, position, kind, user_id, event_id, event_type)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?
         .execute(params![
             message_id,
             i64::try_from(position).unwrap_or(i64::MAX),
             event.kind.as_str(),
             event.user_id,
+            event.event_id,
+            event.event_type,
         ])?;
     }
     Ok(())
@@ -169,7 +173,8 @@ fn store_bodies(
 }
 
 /// Deletes bodies stored before `payloads_before` and entries that started before
-/// `entries_before` (their bodies with them), unless they are still `PROCESSING`.
+/// `entries_before` (their bodies with them), unless they are still `PROCESSING`; audit records
+/// older than `entries_before` go with them.
 pub(super) fn purge(
     db: &mut Connection,
     entries_before: i64,
@@ -184,6 +189,7 @@ pub(super) fn purge(
         "DELETE FROM messages WHERE log_start < ?1 AND status <> 'PROCESSING'",
         params![entries_before],
     )?;
+    super::audit::purge(&tx, entries_before)?;
     tx.commit()?;
     Ok(Purged { entries, payloads })
 }
