@@ -6,12 +6,14 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
+use crate::audit::{Audit, AuditEvent};
 use crate::auth::{Authenticator, DistinguishedName, KeyError};
 use crate::config::endpoint_path;
-use crate::config::{Config, EndpointConfig, Limits, ProxyConfig, SoapConfig};
+use crate::config::{Config, DeploymentConfig, EndpointConfig, Limits, ProxyConfig, SoapConfig};
 use crate::endpoint::{Endpoint, EndpointTable};
 use crate::event::{EventKind, EventTypes};
 use crate::handler::{BuildError, Chain, Handler, build_handlers, timed};
+use crate::keystore::{Keystore, KeystoreError};
 use crate::message_log::MessageLog;
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
@@ -31,6 +33,11 @@ struct Shared {
     proxy: ProxyConfig,
     event_types: EventTypes,
     message_log: MessageLog,
+    audit: Audit,
+    keystore: Keystore,
+    deployment: DeploymentConfig,
+    /// Endpoint name → the package it is in.
+    packages: HashMap<String, String>,
     started_at: OffsetDateTime,
     purges: Option<watch::Receiver<u64>>,
     token_path: Option<String>,
@@ -45,6 +52,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error(transparent)]
     SigningKey(#[from] KeyError),
+    #[error(transparent)]
+    Keystore(#[from] KeystoreError),
 }
 
 impl App {
@@ -52,7 +61,8 @@ impl App {
     /// Handlers that touch the outside world (opening files...) do it here, the OAuth signing key
     /// is read or created here, and the store is opened (and migrated) here, so a broken handler
     /// or data directory stops start-up instead of failing the first request. Entries a previous
-    /// run left `PROCESSING` become `ABANDONED`, and the retention purge starts.
+    /// run left `PROCESSING` become `ABANDONED`, the retention purge starts, and the audit log
+    /// records the configuration loaded.
     pub async fn build(config: &Config) -> Result<Self, StartError> {
         let handlers = build_handlers(&config.handlers).await?;
         let metrics = Metrics::new(config.endpoints.iter().map(|e| e.name.as_str()));
@@ -62,21 +72,31 @@ impl App {
             .map(|e| endpoint(e, &handlers, &metrics, &config.soap))
             .collect::<Result<Vec<_>, BuildError>>()?;
         let (message_log, purges) =
-            MessageLog::open(&config.store, &config.data_dir, metrics).await?;
-        Ok(Self {
+            MessageLog::open(&config.store, &config.data_dir, metrics.clone()).await?;
+        let audit = Audit::new(message_log.store().cloned(), metrics.clone());
+        let auth = Authenticator::from_config(config)?;
+        let started_at = crate::clock::now();
+        let keystore = watched_keystore(config, &auth, started_at, &metrics)?;
+        let app = Self {
             shared: Arc::new(Shared {
                 endpoints: EndpointTable::new(endpoints),
-                auth: Authenticator::from_config(config)?,
+                auth,
                 limits: config.limits.clone(),
                 proxy: config.proxy.clone(),
                 event_types: Self::event_types_of(config),
                 message_log,
-                started_at: crate::clock::now(),
+                audit,
+                keystore,
+                deployment: config.deployment.clone(),
+                packages: packages(config),
+                started_at,
                 purges,
                 token_path: (!config.oauth_clients.is_empty())
                     .then(|| config.oauth.token_path.clone()),
             }),
-        })
+        };
+        app.audit().record(configuration_loaded(config)).await;
+        Ok(app)
     }
 
     /// The type-string table of `[events]`.
@@ -121,8 +141,31 @@ impl App {
         self.shared.message_log.store()
     }
 
+    /// The audit log: start and stop, the configuration, refused credentials, replays.
+    pub fn audit(&self) -> &Audit {
+        &self.shared.audit
+    }
+
     pub fn metrics(&self) -> &Metrics {
         self.shared.message_log.metrics()
+    }
+
+    /// The certificates and keys held (`KeystoreEntries`).
+    pub fn keystore(&self) -> &Keystore {
+        &self.shared.keystore
+    }
+
+    /// `[deployment]`: how the endpoints are described as deployed content.
+    pub fn deployment(&self) -> &DeploymentConfig {
+        &self.shared.deployment
+    }
+
+    /// The package endpoint `name` is in.
+    pub fn package_of(&self, name: &str) -> &str {
+        self.shared
+            .packages
+            .get(name)
+            .map_or(self.shared.deployment.package.as_str(), String::as_str)
     }
 
     /// When this service started (the artifacts' `DeployedOn`).
@@ -140,6 +183,47 @@ impl App {
     pub fn token_path(&self) -> Option<&str> {
         self.shared.token_path.as_deref()
     }
+}
+
+/// The keystore of `config`, each certificate's expiry watched by `metrics`.
+fn watched_keystore(
+    config: &Config,
+    auth: &Authenticator,
+    started_at: OffsetDateTime,
+    metrics: &Metrics,
+) -> Result<Keystore, KeystoreError> {
+    let keystore = Keystore::read(config, auth.tokens(), started_at)?;
+    for entry in keystore.entries() {
+        if let Some(not_after) = entry.not_after {
+            metrics.certificate_expiry(&entry.alias, not_after);
+        }
+    }
+    Ok(keystore)
+}
+
+/// Endpoint name → its package (`[deployment] package` unless the endpoint names one).
+fn packages(config: &Config) -> HashMap<String, String> {
+    config
+        .endpoints
+        .iter()
+        .map(|e| {
+            let package = e.package.as_ref().unwrap_or(&config.deployment.package);
+            (e.name.clone(), package.clone())
+        })
+        .collect()
+}
+
+/// The audit record of `config` being loaded: its file and its endpoints.
+fn configuration_loaded(config: &Config) -> AuditEvent {
+    let paths: Vec<(&str, String)> = config
+        .endpoints
+        .iter()
+        .map(|e| (e.name.as_str(), endpoint_path(e.adapter, &e.address)))
+        .collect();
+    AuditEvent::configuration_loaded(
+        config.source.as_deref(),
+        paths.iter().map(|(name, path)| (*name, path.as_str())),
+    )
 }
 
 /// One endpoint with its chain: the built handlers it names, in order, each timed; `soap` holds

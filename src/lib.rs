@@ -20,10 +20,13 @@
 //! values, [`http`] serves it under `/api/v1/` and the Prometheus [`metrics`] at `/metrics`.
 //!
 //! Around them: [`config`] (TOML, environment, defaults, validation), [`app`] (the shared state
-//! built once at start-up), [`message`] (message ids and context), [`tls`] (HTTPS and client
-//! certificates), [`clock`] (the log's time), [`cli`] and [`telemetry`].
+//! built once at start-up), [`audit`] (who did what: start, stop, refused credentials),
+//! [`message`] (message ids and context), [`tls`] (HTTPS and client certificates),
+//! [`keystore`] (the certificates and keys held, as CPI's keystore lists them), [`clock`] (the
+//! log's time), [`cli`] and [`telemetry`].
 
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod clock;
@@ -32,6 +35,7 @@ pub mod endpoint;
 pub mod event;
 pub mod handler;
 pub mod http;
+pub mod keystore;
 pub mod message;
 pub mod message_log;
 pub mod metrics;

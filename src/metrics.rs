@@ -8,7 +8,7 @@
 //! Handles for every endpoint and handler are made at start-up; a request only bumps atomics.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -17,6 +17,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Metric, Registry};
+
+use time::OffsetDateTime;
 
 use crate::store::Status;
 
@@ -41,12 +43,17 @@ struct HandlerLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AliasLabels {
+    alias: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OperationLabels {
     operation: String,
 }
 
 /// The store operations whose failures are counted, each series present from the start.
-pub const STORE_OPERATIONS: &[&str] = &["begin", "insert", "finish", "read", "purge"];
+pub const STORE_OPERATIONS: &[&str] = &["begin", "insert", "finish", "read", "purge", "audit"];
 
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
@@ -68,6 +75,9 @@ struct Shared {
     store_errors: Family<OperationLabels, Counter>,
     handler_durations: HistogramFamily<HandlerLabels>,
     handler_failures: Family<HandlerLabels, Counter>,
+    certificate_expiry: Family<AliasLabels, Gauge>,
+    /// Each certificate's gauge and the moment it expires: the gauge is set when rendered.
+    certificates: Mutex<Vec<(Gauge, OffsetDateTime)>>,
 }
 
 /// Pre-made handles for one endpoint.
@@ -168,6 +178,12 @@ impl Metrics {
             "Message log operations that failed, by operation",
             Family::<OperationLabels, Counter>::default(),
         );
+        let certificate_expiry = register(
+            &mut registry,
+            "iflowd_certificate_expiry_seconds",
+            "Seconds until each keystore certificate expires (negative once it has), by alias as KeystoreEntries lists it",
+            Family::<AliasLabels, Gauge>::default(),
+        );
         for operation in STORE_OPERATIONS {
             store_errors.get_or_create_owned(&OperationLabels {
                 operation: (*operation).to_owned(),
@@ -189,8 +205,26 @@ impl Metrics {
                 store_errors,
                 handler_durations,
                 handler_failures,
+                certificate_expiry,
+                certificates: Mutex::new(Vec::new()),
             }),
         }
+    }
+
+    /// Watches the certificate `alias` that expires at `not_after`
+    /// (`iflowd_certificate_expiry_seconds`).
+    pub fn certificate_expiry(&self, alias: &str, not_after: OffsetDateTime) {
+        let gauge = self
+            .shared
+            .certificate_expiry
+            .get_or_create_owned(&AliasLabels {
+                alias: alias.to_owned(),
+            });
+        self.shared
+            .certificates
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((gauge, not_after));
     }
 
     /// Counts a message that reached its final status.
@@ -245,7 +279,7 @@ impl Metrics {
         }
     }
 
-    /// Counts a failed store operation (`begin`, `insert`, `finish`, `read`, `purge`).
+    /// Counts a failed store operation (`begin`, `insert`, `finish`, `read`, `purge`, `audit`).
     pub fn store_error(&self, operation: &str) {
         self.shared
             .store_errors
@@ -268,8 +302,18 @@ impl Metrics {
         }
     }
 
-    /// The registry in OpenMetrics text.
+    /// The registry in OpenMetrics text, the certificates' time left counted as of now.
     pub fn render(&self) -> String {
+        let now = crate::clock::now();
+        for (gauge, not_after) in self
+            .shared
+            .certificates
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
+            gauge.set((*not_after - now).whole_seconds());
+        }
         let mut text = String::new();
         if let Err(error) =
             prometheus_client::encoding::text::encode(&mut text, &self.shared.registry)

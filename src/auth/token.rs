@@ -18,6 +18,7 @@ use std::collections::HashSet;
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 /// Why a bearer token was refused; every variant is a 401 with `error="invalid_token"`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -74,6 +75,9 @@ pub struct TokenService {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    /// SHA-256 of the key, lowercase hex: what the keystore shows of it.
+    fingerprint: String,
+    key_bits: u32,
 }
 
 impl TokenService {
@@ -94,7 +98,20 @@ impl TokenService {
             encoding: EncodingKey::from_secret(key),
             decoding: DecodingKey::from_secret(key),
             validation,
+            fingerprint: crate::keystore::hex(&Sha256::digest(key)),
+            key_bits: u32::try_from(key.len().saturating_mul(8)).unwrap_or(u32::MAX),
         }
+    }
+
+    /// The SHA-256 fingerprint of the signing key (lowercase hex), which identifies it without
+    /// giving it away (a token signed with it gives no more away either).
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// The signing key's length in bits.
+    pub fn key_bits(&self) -> u32 {
+        self.key_bits
     }
 
     /// The scope that stands for `role`: `<app_name>.<role>`.

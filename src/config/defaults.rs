@@ -15,6 +15,9 @@ pub const DEFAULT_ENDPOINT_ADDRESS: &str = "/isc/events";
 pub const MONITORING_ROLE: &str = "MonitoringDataRead";
 /// Reads stored request and response bodies, in addition to [`MONITORING_ROLE`].
 pub const PAYLOADS_ROLE: &str = "MessagePayloadsRead";
+/// Reads the health-check data (certificate expiry, and the queues' state) without the rest of
+/// the monitoring data: CPI's role for health-monitoring collectors (SAP Cloud ALM).
+pub const HEALTH_CHECK_ROLE: &str = "HealthCheckMonitoringDataRead";
 
 pub fn listen() -> SocketAddr {
     SocketAddr::from((Ipv4Addr::LOCALHOST, 8080))
@@ -28,9 +31,15 @@ pub fn roles() -> Vec<String> {
     vec![role()]
 }
 
-/// The built-in user of a run without `[[users]]`: it may send, and read the log and payloads.
+/// The built-in user of a run without `[[users]]`: it may send, and read the log, payloads and
+/// the health-check data.
 pub fn default_user_roles() -> Vec<String> {
-    vec![role(), MONITORING_ROLE.to_owned(), PAYLOADS_ROLE.to_owned()]
+    vec![
+        role(),
+        MONITORING_ROLE.to_owned(),
+        PAYLOADS_ROLE.to_owned(),
+        HEALTH_CHECK_ROLE.to_owned(),
+    ]
 }
 
 pub fn data_dir() -> PathBuf {

@@ -114,6 +114,7 @@ pub fn load(path: Option<&Path>, env: &Env) -> Result<Loaded, ConfigError> {
             handlers: defaults::handlers(),
             client_certificates: Vec::new(),
             must_understand: None,
+            package: None,
         });
     }
 
@@ -121,6 +122,7 @@ pub fn load(path: Option<&Path>, env: &Env) -> Result<Loaded, ConfigError> {
     if !problems.is_empty() {
         return Err(ConfigError { origin, problems });
     }
+    config.source = path.map(Path::to_path_buf);
     Ok(Loaded {
         config,
         source: path.map(Path::to_path_buf),

@@ -9,6 +9,7 @@
 //! handler chains, the authenticator) are built from them once, at start-up, by [`crate::app`].
 
 mod defaults;
+mod deployment;
 mod env;
 mod expand;
 #[cfg(test)]
@@ -40,9 +41,10 @@ use serde::Deserialize;
 use crate::soap::MustUnderstand;
 
 pub use defaults::{
-    DEFAULT_ENDPOINT_ADDRESS, DEFAULT_ENDPOINT_NAME, DEFAULT_ROLE, DEFAULT_USER, MONITORING_ROLE,
-    PAYLOADS_ROLE,
+    DEFAULT_ENDPOINT_ADDRESS, DEFAULT_ENDPOINT_NAME, DEFAULT_ROLE, DEFAULT_USER, HEALTH_CHECK_ROLE,
+    MONITORING_ROLE, PAYLOADS_ROLE,
 };
+pub use deployment::DeploymentConfig;
 pub use env::{Env, EnvVars};
 pub use expand::EnvString;
 pub use handlers::{
@@ -95,6 +97,13 @@ pub struct Config {
     /// links).
     #[serde(default)]
     pub proxy: ProxyConfig,
+    /// How the monitoring API describes the endpoints as deployed content.
+    #[serde(default)]
+    pub deployment: DeploymentConfig,
+    /// The file this configuration was read from (`None`: the built-in defaults only); set by
+    /// [`load`], never read from the file. The audit log names it.
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
 }
 
 /// The message processing log (`[store]`).
@@ -207,6 +216,9 @@ pub struct EndpointConfig {
     /// checked.
     #[serde(default)]
     pub client_certificates: Vec<String>,
+    /// The `IntegrationPackages` entry this endpoint belongs to; `[deployment] package` when
+    /// not given.
+    pub package: Option<String>,
     /// Overrides `[soap] must_understand` for this endpoint.
     #[serde(default)]
     pub must_understand: Option<MustUnderstand>,

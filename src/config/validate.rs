@@ -35,6 +35,7 @@ pub fn validate(config: &Config) -> Vec<String> {
     validate_handlers(&config.handlers, &mut errors);
     validate_events(config, &mut errors);
     super::validate_security::validate(config, &mut errors);
+    super::deployment::validate(config, &mut errors);
     errors
 }
 

@@ -6,8 +6,10 @@ use axum::response::{IntoResponse, Response};
 
 use super::ConnectionInfo;
 use super::error::{ApiError, unauthorized};
+use super::origin::client_address;
 use crate::app::App;
-use crate::auth::{AuthError, Principal};
+use crate::audit::FailedLogin;
+use crate::auth::{AuthError, Principal, parse_basic};
 use crate::endpoint::Endpoint;
 
 /// The caller of `endpoint`, or the 401/403 to answer.
@@ -52,7 +54,7 @@ pub async fn authorize(
         .into_response());
     }
 
-    let principal = caller(app, headers, connection)
+    let principal = caller(app, headers, connection, &endpoint.path)
         .await
         .map_err(|error| unauthorized(&error, app.auth().tokens().is_some()))?;
     if !principal.has_role(&endpoint.role) {
@@ -71,19 +73,40 @@ pub async fn authorize(
 
 /// Who is calling, for resources without a certificate allow-list (endpoints and the monitoring
 /// API): the `Authorization` header when there is one, else a client certificate mapped to a
-/// user.
+/// user. Credentials that were sent and refused are recorded in the audit log (with the name
+/// they gave and `place`, the path they were sent to, never the credential) before the caller
+/// learns of it; a request that sent none is not a failed login.
 pub async fn caller(
     app: &App,
     headers: &HeaderMap,
     connection: &ConnectionInfo,
+    place: &str,
 ) -> Result<Principal, AuthError> {
     let auth = app.auth();
     let mapped = connection
         .client_certificate
         .as_deref()
         .and_then(|c| auth.certificate_user(c));
-    match mapped {
+    let result = match mapped {
         Some(principal) if !headers.contains_key(header::AUTHORIZATION) => Ok(principal),
         _ => auth.authenticate(headers).await,
+    };
+    if let Err(error) = &result
+        && *error != AuthError::Missing
+    {
+        let named = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| parse_basic(value).ok())
+            .map(|(name, _password)| name);
+        let reason = error.to_string();
+        app.audit()
+            .login_failed(FailedLogin {
+                user: named.as_deref(),
+                object: place,
+                source: client_address(app.proxy(), headers, connection),
+                reason: &reason,
+            })
+            .await;
     }
+    result
 }

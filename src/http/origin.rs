@@ -7,6 +7,7 @@
 //! value of each, the one that proxy wrote); else the address the connection reached. Only a
 //! well-formed `host[:port]` is ever repeated, and only `http` or `https`.
 
+use std::net::IpAddr;
 use std::str::FromStr;
 
 use axum::http::uri::Authority;
@@ -47,6 +48,23 @@ pub(super) fn endpoint_url(
     connection: &ConnectionInfo,
 ) -> String {
     format!("{}{}", origin(proxy, headers, uri, connection), uri.path())
+}
+
+/// The address a request came from, for the audit log: the peer's, or, from a `[proxy]
+/// trusted` peer, the last `X-Forwarded-For` value when it is an IP address (the client as that
+/// proxy saw it).
+pub(super) fn client_address(
+    proxy: &ProxyConfig,
+    headers: &HeaderMap,
+    connection: &ConnectionInfo,
+) -> Option<String> {
+    let peer = connection.peer?;
+    let forwarded = proxy
+        .trusts(peer.ip())
+        .then(|| last_value(headers, "x-forwarded-for"))
+        .flatten()
+        .and_then(|value| value.parse::<IpAddr>().ok());
+    Some(forwarded.map_or_else(|| peer.ip().to_string(), |ip| ip.to_string()))
 }
 
 /// The last of a header's comma-separated values: the one the nearest hop wrote.
@@ -128,6 +146,21 @@ mod tests {
         assert_eq!(
             origin(&proxy, &h, &uri, &ConnectionInfo::default()),
             "http://internal:8080"
+        );
+    }
+
+    #[test]
+    fn the_client_address_is_forwarded_only_by_a_trusted_proxy() {
+        let headers = headers(&[("x-forwarded-for", "203.0.113.7, 198.51.100.2")]);
+        let proxy = trusting(&["10.0.0.1"]);
+        let address = |peer| client_address(&proxy, &headers, &from(peer));
+        assert_eq!(address("10.0.0.1:4000").as_deref(), Some("198.51.100.2"));
+        assert_eq!(address("10.0.0.9:4000").as_deref(), Some("10.0.0.9"));
+        let bogus = self::headers(&[("x-forwarded-for", "<script>")]);
+        let connection = from("10.0.0.1:4000");
+        assert_eq!(
+            client_address(&proxy, &bogus, &connection).as_deref(),
+            Some("10.0.0.1")
         );
     }
 

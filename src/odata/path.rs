@@ -2,7 +2,8 @@
 
 use super::QueryError;
 use super::schema::{
-    INTEGRATION_RUNTIME_ARTIFACT, MESSAGE_PROCESSING_LOG, SERVICE_ENDPOINT, Schema,
+    AUDIT_LOG, INTEGRATION_PACKAGE, INTEGRATION_RUNTIME_ARTIFACT, KEYSTORE_ENTRY,
+    MESSAGE_PROCESSING_LOG, SERVICE_ENDPOINT, Schema,
 };
 
 /// What a URL addresses.
@@ -34,6 +35,16 @@ pub enum Resource {
     Artifacts(Option<String>),
     /// `ServiceEndpoints`, optionally `('<id>')`.
     ServiceEndpoints(Option<String>),
+    /// `MessageProcessingLogs('<guid>')/CustomHeaderProperties`.
+    CustomHeaders(String),
+    /// `MessageProcessingLogCustomHeaderProperties('<guid>.<n>')`: one of them.
+    CustomHeader(String),
+    /// `AuditLogs`, optionally `('<ChangeId>')`.
+    AuditLogs(Option<String>),
+    /// `KeystoreEntries`, optionally `('<Hexalias>')`.
+    KeystoreEntries(Option<String>),
+    /// `IntegrationPackages`, optionally `('<Id>')`.
+    Packages(Option<String>),
     /// One property of an entry, `MessageProcessingLogs('<guid>')/Status`: OData's address of a
     /// property, which clients read when an entry was fetched with `$select`.
     Property {
@@ -50,16 +61,23 @@ pub enum PropertyOf {
     Logs,
     Artifacts,
     ServiceEndpoints,
+    AuditLogs,
+    KeystoreEntries,
+    Packages,
 }
 
 impl PropertyOf {
+    const ALL: [Self; 6] = [
+        Self::Logs,
+        Self::Artifacts,
+        Self::ServiceEndpoints,
+        Self::AuditLogs,
+        Self::KeystoreEntries,
+        Self::Packages,
+    ];
+
     fn of(set: &str) -> Option<Self> {
-        match set {
-            "MessageProcessingLogs" => Some(Self::Logs),
-            "IntegrationRuntimeArtifacts" => Some(Self::Artifacts),
-            "ServiceEndpoints" => Some(Self::ServiceEndpoints),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|s| s.schema().set == set)
     }
 
     pub fn schema(self) -> &'static Schema {
@@ -67,6 +85,9 @@ impl PropertyOf {
             Self::Logs => &MESSAGE_PROCESSING_LOG,
             Self::Artifacts => &INTEGRATION_RUNTIME_ARTIFACT,
             Self::ServiceEndpoints => &SERVICE_ENDPOINT,
+            Self::AuditLogs => &AUDIT_LOG,
+            Self::KeystoreEntries => &KEYSTORE_ENTRY,
+            Self::Packages => &INTEGRATION_PACKAGE,
         }
     }
 }
@@ -143,6 +164,10 @@ pub fn parse(path: &str) -> Result<Option<Resource>, QueryError> {
         (["MessageProcessingLogs", "MessageStoreEntries"], Some(guid)) if keyless(1) => {
             Resource::StoreEntries(guid)
         }
+        (["MessageProcessingLogs", "CustomHeaderProperties"], Some(guid)) if keyless(1) => {
+            Resource::CustomHeaders(guid)
+        }
+        (["MessageProcessingLogCustomHeaderProperties"], Some(id)) => Resource::CustomHeader(id),
         (["MessageProcessingLogs", "MessageStoreEntries", rest @ ..], Some(guid))
             if key(1).is_some() && matches!(rest, [] | ["$value"]) =>
         {
@@ -160,17 +185,29 @@ pub fn parse(path: &str) -> Result<Option<Resource>, QueryError> {
             }
         }
         // Declared in $metadata (the navigations need their sets) but not listed as a whole.
-        ([set @ ("MessageStoreEntries" | "MessageProcessingLogErrorInformations")], None) => {
+        (
+            [
+                set @ ("MessageStoreEntries"
+                | "MessageProcessingLogErrorInformations"
+                | "MessageProcessingLogCustomHeaderProperties"),
+            ],
+            None,
+        ) => {
             let (key, below) = match *set {
                 "MessageStoreEntries" => ("<MessageGuid>.request", "MessageStoreEntries"),
-                _ => ("<MessageGuid>", "ErrorInformation"),
+                "MessageProcessingLogErrorInformations" => ("<MessageGuid>", "ErrorInformation"),
+                _ => ("<MessageGuid>.1", "CustomHeaderProperties"),
             };
+
             return Err(QueryError::new(format!(
                 "{set} is read one entry at a time, {set}('{key}'), or through its message, MessageProcessingLogs('<MessageGuid>')/{below}"
             )));
         }
         (["IntegrationRuntimeArtifacts"], id) => Resource::Artifacts(id),
         (["ServiceEndpoints"], id) => Resource::ServiceEndpoints(id),
+        (["AuditLogs"], id) => Resource::AuditLogs(id),
+        (["KeystoreEntries"], id) => Resource::KeystoreEntries(id),
+        (["IntegrationPackages"], id) => Resource::Packages(id),
         ([set, name], Some(key)) if keyless(1) => {
             let Some(set) = PropertyOf::of(set) else {
                 return Ok(None);
@@ -187,100 +224,5 @@ pub fn parse(path: &str) -> Result<Option<Resource>, QueryError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths_name_resources() {
-        let guid = || "AGabc".to_owned();
-        for (path, expected) in [
-            ("", Some(Resource::Service)),
-            ("$metadata", Some(Resource::Metadata)),
-            ("MessageProcessingLogs", Some(Resource::Logs)),
-            ("MessageProcessingLogs/", Some(Resource::Logs)),
-            ("MessageProcessingLogs/$count", Some(Resource::LogCount)),
-            (
-                "MessageProcessingLogs('AGabc')",
-                Some(Resource::Log(guid())),
-            ),
-            (
-                "MessageProcessingLogs('AGabc')/ErrorInformation/$value",
-                Some(Resource::ErrorInformation {
-                    guid: guid(),
-                    value: true,
-                }),
-            ),
-            (
-                "MessageProcessingLogs('AGabc')/MessageStoreEntries",
-                Some(Resource::StoreEntries(guid())),
-            ),
-            (
-                "MessageProcessingLogs('AGabc')/MessageStoreEntries('AGabc.request')/$value",
-                Some(Resource::StoreEntry {
-                    id: "AGabc.request".into(),
-                    of: Some(guid()),
-                    value: true,
-                }),
-            ),
-            (
-                "MessageStoreEntries('it''s')",
-                Some(Resource::StoreEntry {
-                    id: "it's".into(),
-                    of: None,
-                    value: false,
-                }),
-            ),
-            (
-                "IntegrationRuntimeArtifacts",
-                Some(Resource::Artifacts(None)),
-            ),
-            (
-                "ServiceEndpoints('X')",
-                Some(Resource::ServiceEndpoints(Some("X".into()))),
-            ),
-            (
-                "MessageProcessingLogs('AGabc')/Status",
-                Some(Resource::Property {
-                    set: PropertyOf::Logs,
-                    key: guid(),
-                    name: "Status",
-                }),
-            ),
-            (
-                "ServiceEndpoints('X')/Url",
-                Some(Resource::Property {
-                    set: PropertyOf::ServiceEndpoints,
-                    key: "X".into(),
-                    name: "Url",
-                }),
-            ),
-            ("Nothing", None),
-            ("MessageProcessingLogs('AGabc')/Statuss", None),
-            ("MessageProcessingLogs('AGabc')/Status('x')", None),
-            ("MessageStoreEntries('AGabc.request')/ContentType", None),
-            ("MessageProcessingLogs('AGabc')/Nope", None),
-        ] {
-            assert_eq!(parse(path).unwrap(), expected, "{path}");
-        }
-        assert!(parse("MessageProcessingLogs(AGabc)").is_err());
-        assert!(parse("MessageProcessingLogs('AGabc'").is_err());
-        for (set, key, through) in [
-            (
-                "MessageStoreEntries",
-                "('<MessageGuid>.request')",
-                "/MessageStoreEntries",
-            ),
-            (
-                "MessageProcessingLogErrorInformations",
-                "('<MessageGuid>')",
-                "/ErrorInformation",
-            ),
-        ] {
-            let error = parse(set).unwrap_err().0;
-            assert!(
-                error.contains(&format!("{set}{key}")) && error.ends_with(through),
-                "{error}"
-            );
-        }
-    }
-}
+#[path = "path_tests.rs"]
+mod tests;

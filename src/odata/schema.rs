@@ -186,3 +186,116 @@ pub static ERROR_INFORMATION: Schema = Schema {
     ],
     properties: &["MessageGuid", "Type", "LastErrorModelStepId"],
 };
+
+/// `AuditLogs`: what was done to or with iflowd (CPI's audit log), plus iflowd's own `Details`.
+pub static AUDIT_LOG: Schema = Schema {
+    set: "AuditLogs",
+    fields: &[
+        field("ChangeId", Kind::String, false),
+        field("Action", Kind::String, false),
+        field("Timestamp", Kind::DateTime, false),
+        field("UserName", Kind::String, true),
+        field("UserType", Kind::String, false),
+        field("ObjectName", Kind::String, false),
+        field("Source", Kind::String, true),
+        field("Details", Kind::String, false),
+    ],
+    properties: &[
+        "ChangeId",
+        "Action",
+        "Timestamp",
+        "UserName",
+        "UserType",
+        "ObjectName",
+        "Source",
+        "Details",
+    ],
+};
+
+/// `KeystoreEntries`: the certificates and keys iflowd holds (CPI's keystore), keyed like CPI's
+/// by the alias in hexadecimal.
+pub static KEYSTORE_ENTRY: Schema = Schema {
+    set: "KeystoreEntries",
+    fields: &[
+        field("Hexalias", Kind::String, false),
+        field("Alias", Kind::String, false),
+        field("Type", Kind::String, false),
+        field("Owner", Kind::String, false),
+        field("KeyType", Kind::String, true),
+        field("KeySize", Kind::Int, true),
+        field("SignatureAlgorithm", Kind::String, true),
+        field("SerialNumber", Kind::String, true),
+        field("Subject", Kind::String, true),
+        field("Issuer", Kind::String, true),
+        field("ValidNotBefore", Kind::DateTime, true),
+        field("ValidNotAfter", Kind::DateTime, true),
+        field("FingerprintSha256", Kind::String, false),
+        field("LastModifiedTime", Kind::DateTime, false),
+    ],
+    properties: &[
+        "Hexalias",
+        "Alias",
+        "Type",
+        "Owner",
+        "KeyType",
+        "KeySize",
+        "SignatureAlgorithm",
+        "SerialNumber",
+        "Subject",
+        "Issuer",
+        "ValidNotBefore",
+        "ValidNotAfter",
+        "FingerprintSha256",
+        "LastModifiedTime",
+    ],
+};
+
+/// `IntegrationPackages`: the packages the endpoints are grouped in (`[deployment]`). As in
+/// CPI, `CreationDate` and `ModifiedDate` are strings of epoch milliseconds.
+pub static INTEGRATION_PACKAGE: Schema = Schema {
+    set: "IntegrationPackages",
+    fields: &[
+        field("Id", Kind::String, false),
+        field("Name", Kind::String, false),
+        field("Description", Kind::String, false),
+        field("ShortText", Kind::String, false),
+        field("Version", Kind::String, false),
+        field("Vendor", Kind::String, false),
+        field("Mode", Kind::String, false),
+        field("SupportedPlatform", Kind::String, false),
+        field("PartnerContent", Kind::Boolean, false),
+        field("UpdateAvailable", Kind::Boolean, false),
+        field("CreatedBy", Kind::String, false),
+        field("CreationDate", Kind::String, false),
+        field("ModifiedBy", Kind::String, false),
+        field("ModifiedDate", Kind::String, false),
+    ],
+    properties: &[
+        "Id",
+        "Name",
+        "Description",
+        "ShortText",
+        "Version",
+        "Vendor",
+        "Mode",
+        "SupportedPlatform",
+        "PartnerContent",
+        "UpdateAvailable",
+        "CreatedBy",
+        "CreationDate",
+        "ModifiedBy",
+        "ModifiedDate",
+    ],
+};
+
+/// `MessageProcessingLogCustomHeaderProperties`: the facts an iFlow sets on a message for
+/// search, here each event's type, userId and eventId; read through their message.
+pub static CUSTOM_HEADER_PROPERTY: Schema = Schema {
+    set: "MessageProcessingLogCustomHeaderProperties",
+    fields: &[
+        field("Id", Kind::String, false),
+        field("Name", Kind::String, false),
+        field("Value", Kind::String, true),
+    ],
+    properties: &["Id", "Name", "Value"],
+};

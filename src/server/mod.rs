@@ -37,6 +37,7 @@ use tokio::net::TcpListener;
 use tokio::sync::OwnedSemaphorePermit;
 
 use crate::app::App;
+use crate::audit::AuditEvent;
 #[cfg(doc)]
 use crate::http::ConnectionInfo;
 use crate::http::router;
@@ -56,13 +57,20 @@ pub async fn serve(
 }
 
 /// Serves `app` on every listener until `shutdown` completes, then stops accepting, lets requests
-/// in flight finish for up to `limits.shutdown_timeout_ms`, and returns.
+/// in flight finish for up to `limits.shutdown_timeout_ms`, and returns. The audit log records
+/// the start (before the first accept) and the stop (after the last connection).
 pub async fn serve_listeners(
     listeners: Vec<Listener>,
     app: App,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let limits = app.limits().clone();
+    let audit = app.audit().clone();
+    let addresses: Vec<_> = listeners
+        .iter()
+        .filter_map(|l| Some((l.local_addr().ok()?, l.is_tls())))
+        .collect();
+    audit.record(AuditEvent::started(&addresses)).await;
     let mut connections = Connections::new(router(app), &limits);
     let mut admission = Admission::new(limits.max_connections);
     let mut errors = AcceptErrors::default();
@@ -89,6 +97,7 @@ pub async fn serve_listeners(
     drop(listeners);
     let timeout = Duration::from_millis(limits.shutdown_timeout_ms);
     connections.shut_down(timeout).await;
+    audit.record(AuditEvent::stopped()).await;
     Ok(())
 }
 

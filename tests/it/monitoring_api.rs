@@ -168,8 +168,12 @@ async fn metadata_declares_exactly_what_the_entries_carry() {
                 "MessageProcessingLogs",
                 "MessageProcessingLogErrorInformations",
                 "MessageStoreEntries",
+                "MessageProcessingLogCustomHeaderProperties",
                 "IntegrationRuntimeArtifacts",
-                "ServiceEndpoints"
+                "ServiceEndpoints",
+                "IntegrationPackages",
+                "KeystoreEntries",
+                "AuditLogs",
             ]
             .map(String::from)
         )
@@ -199,9 +203,32 @@ async fn metadata_declares_exactly_what_the_entries_carry() {
     assert_eq!(keys(&artifacts[0]), declared["IntegrationRuntimeArtifact"]);
     let endpoints = app.api_results("ServiceEndpoints").await;
     assert_eq!(keys(&endpoints[0]), declared["ServiceEndpoint"]);
+    let headers = app
+        .api_results(&format!(
+            "MessageProcessingLogs('{id}')/CustomHeaderProperties"
+        ))
+        .await;
+    assert_eq!(
+        keys(&headers[0]),
+        declared["MessageProcessingLogCustomHeaderProperty"]
+    );
+    let packages = app.api_results("IntegrationPackages").await;
+    assert_eq!(keys(&packages[0]), declared["IntegrationPackage"]);
+    let audit = app.api_results("AuditLogs").await;
+    assert_eq!(keys(&audit[0]), declared["AuditLog"]);
+    // KeystoreEntry: keystore.rs (it needs [tls]).
 
     let service = app.api("").await;
-    assert_eq!(service["d"]["EntitySets"].as_array().unwrap().len(), 5);
+    let listed: BTreeSet<String> = service["d"]["EntitySets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        listed, sets,
+        "the service document lists what $metadata declares"
+    );
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Extension, RawQuery, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
@@ -21,9 +22,11 @@ use super::page;
 use super::session::{self, COOKIE, LIFETIME, random_token, same_secret};
 use super::viewer::{Viewer, cross_site, session_id};
 use crate::app::App;
+use crate::audit::FailedLogin;
+use crate::auth::AuthError;
 use crate::config::MONITORING_ROLE;
 use crate::http::ConnectionInfo;
-use crate::http::origin::origin;
+use crate::http::origin::{client_address, origin};
 
 /// The login form's double-submit cookie.
 const LOGIN_COOKIE: &str = "iflowd_login";
@@ -107,6 +110,22 @@ fn login_form(token: &str, next: &str, problem: Option<&str>) -> Markup {
     }
 }
 
+/// Records a refused login in the audit log: the name given, never the password.
+async fn refused(app: &App, parts: &Parts, user: &str, error: &AuthError) {
+    let source = parts
+        .extensions
+        .get::<ConnectionInfo>()
+        .and_then(|c| client_address(app.proxy(), &parts.headers, c));
+    app.audit()
+        .login_failed(FailedLogin {
+            user: Some(user),
+            object: parts.uri.path(),
+            source,
+            reason: &error.to_string(),
+        })
+        .await;
+}
+
 /// `POST /monitor/login`.
 pub async fn submit(
     State(app): State<App>,
@@ -144,8 +163,9 @@ pub async fn submit(
     let (user, password) = (field("user").unwrap_or(""), field("password").unwrap_or(""));
     let principal = match app.auth().password(user, password).await {
         Ok(principal) => principal,
-        Err(_) => {
+        Err(error) => {
             tracing::info!("monitor login refused: wrong user name or password");
+            refused(&app, &parts, user, &error).await;
             return form_page(
                 StatusCode::UNAUTHORIZED,
                 next,

@@ -84,7 +84,7 @@ async fn identify(app: &App, monitor: &Monitor, parts: &Parts) -> Result<Viewer,
     let scripted = parts.headers.contains_key(header::AUTHORIZATION)
         || connection.client_certificate.is_some();
     if scripted {
-        return match access::caller(app, &parts.headers, &connection).await {
+        return match access::caller(app, &parts.headers, &connection, parts.uri.path()).await {
             Ok(principal) => Ok(Viewer {
                 principal,
                 session: None,

@@ -1,6 +1,7 @@
 //! The collections made from the configuration rather than read from the store:
-//! `IntegrationRuntimeArtifacts` and `ServiceEndpoints`, one entry per endpoint, queried in
-//! memory with the same options as the log.
+//! `IntegrationRuntimeArtifacts` and `ServiceEndpoints` (one entry per endpoint),
+//! `IntegrationPackages` (one per package the endpoints are in) and `KeystoreEntries` (the
+//! certificates and keys read at start-up), queried in memory with the same options as the log.
 
 use axum::response::Response;
 use serde_json::{Value, json};
@@ -8,15 +9,21 @@ use serde_json::{Value, json};
 use super::error::ODataError;
 use super::json::{self as shape, ARTIFACT_TYPE, Cell, Row};
 use super::{Call, json_response};
+use crate::clock::epoch_millis;
 use crate::config::Adapter;
+use crate::keystore::hex_alias;
 use crate::odata::Scope;
-use crate::odata::schema::{INTEGRATION_RUNTIME_ARTIFACT, SERVICE_ENDPOINT, Schema};
+use crate::odata::schema::{
+    INTEGRATION_PACKAGE, INTEGRATION_RUNTIME_ARTIFACT, KEYSTORE_ENTRY, SERVICE_ENDPOINT, Schema,
+};
 
 /// A collection kept in memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Collection {
     Artifacts,
     ServiceEndpoints,
+    Packages,
+    KeystoreEntries,
 }
 
 impl Collection {
@@ -24,41 +31,52 @@ impl Collection {
         match self {
             Self::Artifacts => &INTEGRATION_RUNTIME_ARTIFACT,
             Self::ServiceEndpoints => &SERVICE_ENDPOINT,
+            Self::Packages => &INTEGRATION_PACKAGE,
+            Self::KeystoreEntries => &KEYSTORE_ENTRY,
         }
     }
 
-    /// The entries, by endpoint name.
     fn rows(self, call: &Call<'_>) -> Vec<Row> {
+        match self {
+            Self::Artifacts | Self::ServiceEndpoints => self.endpoint_rows(call),
+            Self::Packages => package_rows(call),
+            Self::KeystoreEntries => keystore_rows(call),
+        }
+    }
+
+    /// An artifact or a service endpoint per endpoint, by endpoint name.
+    fn endpoint_rows(self, call: &Call<'_>) -> Vec<Row> {
         let mut endpoints: Vec<_> = call.app.endpoints().iter().collect();
         endpoints.sort_by(|a, b| a.name.cmp(&b.name));
-        let text = |s: &str| Cell::Text(s.to_owned());
+        let deployment = call.app.deployment();
+        let version = || Cell::text(&deployment.version);
         let deployed = Cell::date(call.app.started_at());
         endpoints
             .into_iter()
             .map(|e| match self {
-                Self::Artifacts => vec![
-                    ("Id", text(&e.name)),
-                    ("Version", text("1.0.0")),
-                    ("Name", text(&e.name)),
-                    ("Type", text(ARTIFACT_TYPE)),
-                    ("DeployedBy", text("iflowd")),
-                    ("DeployedOn", deployed.clone()),
-                    ("Status", text("STARTED")),
-                ],
                 Self::ServiceEndpoints => vec![
-                    ("Id", text(&e.name)),
-                    ("Name", text(&e.name)),
-                    ("Title", text(&e.name)),
-                    ("Version", text("1.0.0")),
+                    ("Id", Cell::text(&*e.name)),
+                    ("Name", Cell::text(&*e.name)),
+                    ("Title", Cell::text(&*e.name)),
+                    ("Version", version()),
                     (
                         "Protocol",
-                        text(match e.adapter {
+                        Cell::text(match e.adapter {
                             Adapter::Soap => "SOAP",
                             Adapter::Https => "REST",
                         }),
                     ),
                     ("Url", Cell::Text(format!("{}{}", call.origin, e.path))),
                     ("LastUpdated", deployed.clone()),
+                ],
+                _ => vec![
+                    ("Id", Cell::text(&*e.name)),
+                    ("Version", version()),
+                    ("Name", Cell::text(&*e.name)),
+                    ("Type", Cell::text(ARTIFACT_TYPE)),
+                    ("DeployedBy", Cell::text(&deployment.deployed_by)),
+                    ("DeployedOn", deployed.clone()),
+                    ("Status", Cell::text("STARTED")),
                 ],
             })
             .collect()
@@ -100,4 +118,80 @@ impl Collection {
             .ok_or_else(|| ODataError::not_found(format!("{} has no entry '{id}'", schema.set)))?;
         Ok(shape::row(schema, row, &call.service, select))
     }
+}
+
+/// One package per distinct package of the endpoints, by id; its dates are the start, as CPI
+/// writes them: epoch milliseconds as text.
+fn package_rows(call: &Call<'_>) -> Vec<Row> {
+    let mut packages: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for endpoint in call.app.endpoints().iter() {
+        packages
+            .entry(call.app.package_of(&endpoint.name))
+            .or_default()
+            .push(&endpoint.name);
+    }
+    let deployment = call.app.deployment();
+    let started = epoch_millis(call.app.started_at()).to_string();
+    packages
+        .into_iter()
+        .map(|(id, mut endpoints)| {
+            endpoints.sort_unstable();
+            vec![
+                ("Id", Cell::text(id)),
+                ("Name", Cell::text(id)),
+                (
+                    "Description",
+                    Cell::Text(format!("iflowd endpoints: {}", endpoints.join(", "))),
+                ),
+                (
+                    "ShortText",
+                    Cell::Text(format!("{} endpoint(s)", endpoints.len())),
+                ),
+                ("Version", Cell::text(&deployment.version)),
+                ("Vendor", Cell::text("iflowd")),
+                ("Mode", Cell::text("READ_ONLY")),
+                ("SupportedPlatform", Cell::text("SAP Cloud Integration")),
+                ("PartnerContent", Cell::Bool(false)),
+                ("UpdateAvailable", Cell::Bool(false)),
+                ("CreatedBy", Cell::text(&deployment.deployed_by)),
+                ("CreationDate", Cell::text(&started)),
+                ("ModifiedBy", Cell::text(&deployment.deployed_by)),
+                ("ModifiedDate", Cell::text(&started)),
+            ]
+        })
+        .collect()
+}
+
+/// The keystore as read at start-up, in its order.
+fn keystore_rows(call: &Call<'_>) -> Vec<Row> {
+    call.app
+        .keystore()
+        .entries()
+        .iter()
+        .map(|entry| {
+            let date = |at: Option<time::OffsetDateTime>| at.map_or(Cell::Null, Cell::date);
+            vec![
+                ("Hexalias", Cell::Text(hex_alias(&entry.alias))),
+                ("Alias", Cell::text(&entry.alias)),
+                ("Type", Cell::text(entry.kind.as_str())),
+                ("Owner", Cell::text("Tenant")),
+                ("KeyType", Cell::optional(entry.key_type.as_deref())),
+                (
+                    "KeySize",
+                    entry.key_size.map_or(Cell::Null, |n| Cell::Int(n.into())),
+                ),
+                (
+                    "SignatureAlgorithm",
+                    Cell::optional(entry.signature_algorithm.as_deref()),
+                ),
+                ("SerialNumber", Cell::optional(entry.serial.as_deref())),
+                ("Subject", Cell::optional(entry.subject.as_deref())),
+                ("Issuer", Cell::optional(entry.issuer.as_deref())),
+                ("ValidNotBefore", date(entry.not_before)),
+                ("ValidNotAfter", date(entry.not_after)),
+                ("FingerprintSha256", Cell::text(&entry.fingerprint_sha256)),
+                ("LastModifiedTime", Cell::date(entry.modified)),
+            ]
+        })
+        .collect()
 }

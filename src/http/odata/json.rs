@@ -7,11 +7,11 @@ use super::metadata::{NAMESPACE, type_name};
 use crate::clock::epoch_millis;
 use crate::odata::eval::Value as FilterValue;
 use crate::odata::schema::{
-    ERROR_INFORMATION, MESSAGE_PROCESSING_LOG, MESSAGE_STORE_ENTRY, Schema,
+    CUSTOM_HEADER_PROPERTY, ERROR_INFORMATION, MESSAGE_PROCESSING_LOG, MESSAGE_STORE_ENTRY, Schema,
 };
 use crate::odata::whole_millisecond;
 use crate::odata::{Direction, QueryOptions};
-use crate::store::{Entry, ErrorInfo, PayloadInfo};
+use crate::store::{Entry, ErrorInfo, HeaderProperty, PayloadInfo};
 
 /// `LogLevel` of every entry: iflowd keeps no step-by-step trace.
 pub const LOG_LEVEL: &str = "INFO";
@@ -81,7 +81,11 @@ pub fn log_entry(entry: &Entry, service: &str, select: Option<&[&'static str]>) 
         }
     }
     if select.is_none() {
-        for navigation in ["ErrorInformation", "MessageStoreEntries"] {
+        for navigation in [
+            "ErrorInformation",
+            "MessageStoreEntries",
+            "CustomHeaderProperties",
+        ] {
             object.insert(
                 navigation.into(),
                 json!({ "__deferred": { "uri": format!("{uri}/{navigation}") } }),
@@ -122,6 +126,35 @@ pub fn store_entry(guid: &str, info: &PayloadInfo, service: &str) -> Value {
     })
 }
 
+/// The id of a message's custom header property: `<MessageGuid>.<n>`, `n` from 1.
+pub fn custom_header_id(guid: &str, position: usize) -> String {
+    format!("{guid}.{position}")
+}
+
+/// Splits a custom header property's id into message and position.
+pub fn parse_custom_header_id(id: &str) -> Option<(&str, usize)> {
+    let (guid, position) = id.rsplit_once('.')?;
+    let position = position.parse::<usize>().ok().filter(|p| *p > 0)?;
+    Some((guid, position))
+}
+
+/// The `position`th custom header property of message `guid`.
+pub fn custom_header(
+    guid: &str,
+    position: usize,
+    property: &HeaderProperty,
+    service: &str,
+) -> Value {
+    let id = custom_header_id(guid, position);
+    let uri = format!("{service}/{}({})", CUSTOM_HEADER_PROPERTY.set, key(&id));
+    json!({
+        "__metadata": metadata(&CUSTOM_HEADER_PROPERTY, &uri),
+        "Id": id,
+        "Name": property.name,
+        "Value": property.value,
+    })
+}
+
 pub fn error_information(guid: &str, error: &ErrorInfo, service: &str) -> Value {
     let uri = format!(
         "{service}/MessageProcessingLogErrorInformations({})",
@@ -144,6 +177,9 @@ pub enum Cell {
     Text(String),
     /// Made by [`Cell::date`].
     Date(OffsetDateTime),
+    Int(i64),
+    Bool(bool),
+    Null,
 }
 
 impl Cell {
@@ -152,26 +188,44 @@ impl Cell {
     pub fn date(at: OffsetDateTime) -> Self {
         Self::Date(whole_millisecond(at))
     }
+
+    pub fn text(text: impl Into<String>) -> Self {
+        Self::Text(text.into())
+    }
+
+    /// `value` as text, or null.
+    pub fn optional(value: Option<impl Into<String>>) -> Self {
+        value.map_or(Self::Null, Self::text)
+    }
 }
 
-/// An entry kept in memory (artifacts, service endpoints): property name and value, in schema
-/// order; the first property is the key.
+/// An entry kept in memory (artifacts, service endpoints, keystore entries, packages): property
+/// name and value, in schema order; the first property is the key.
 pub type Row = Vec<(&'static str, Cell)>;
 
 fn filter_value<'a>(row: &'a Row, path: &str) -> FilterValue<'a> {
     match row.iter().find(|(name, _)| *name == path) {
         Some((_, Cell::Text(text))) => FilterValue::Text(text),
         Some((_, Cell::Date(at))) => FilterValue::DateTime(*at),
-        None => FilterValue::Null,
+        Some((_, Cell::Int(n))) => FilterValue::Int(*n),
+        Some((_, Cell::Bool(b))) => FilterValue::Bool(*b),
+        Some((_, Cell::Null)) | None => FilterValue::Null,
     }
 }
 
+/// The order of two values of one property; null first, as in the store.
 fn compare(a: &Cell, b: &Cell) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
     match (a, b) {
         (Cell::Text(a), Cell::Text(b)) => a.cmp(b),
         (Cell::Date(a), Cell::Date(b)) => a.cmp(b),
-        (Cell::Text(_), Cell::Date(_)) => std::cmp::Ordering::Less,
-        (Cell::Date(_), Cell::Text(_)) => std::cmp::Ordering::Greater,
+        (Cell::Int(a), Cell::Int(b)) => a.cmp(b),
+        (Cell::Bool(a), Cell::Bool(b)) => a.cmp(b),
+        (Cell::Null, Cell::Null) => Ordering::Equal,
+        (Cell::Null, _) => Ordering::Less,
+        (_, Cell::Null) => Ordering::Greater,
+        // One property holds one type; another mix cannot happen.
+        _ => Ordering::Equal,
     }
 }
 
@@ -221,6 +275,9 @@ pub fn row(schema: &Schema, row: &Row, service: &str, select: Option<&[&'static 
             let value = match cell {
                 Cell::Text(text) => json!(text),
                 Cell::Date(at) => date(*at),
+                Cell::Int(n) => json!(n),
+                Cell::Bool(b) => json!(b),
+                Cell::Null => Value::Null,
             };
             object.insert((*name).into(), value);
         }

@@ -1,5 +1,6 @@
 //! The message log's resources: `MessageProcessingLogs` (pages, `$count`, one entry), an
-//! entry's `ErrorInformation` and its stored bodies (`MessageStoreEntries`).
+//! entry's `ErrorInformation`, its stored bodies (`MessageStoreEntries`) and its
+//! `CustomHeaderProperties`.
 
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -30,7 +31,7 @@ fn no_message(guid: &str) -> ODataError {
 
 /// Awaits a store read. A query the store cannot run is the caller's 400; any other failure is
 /// logged once, here, counted, and a 500 that tells no internals.
-async fn read<T>(
+pub(super) async fn read<T>(
     call: &Call<'_>,
     future: impl Future<Output = Result<T, StoreError>>,
 ) -> Result<T, ODataError> {
@@ -87,7 +88,7 @@ pub async fn page(call: &Call<'_>) -> Result<Response, ODataError> {
 }
 
 /// The query of the next page: every option as given, with `$skip` and `$top` moved on.
-fn next_query(query: Option<&str>, skip: u64, top: Option<u64>) -> String {
+pub(super) fn next_query(query: Option<&str>, skip: u64, top: Option<u64>) -> String {
     let mut next = form_urlencoded::Serializer::new(String::new());
     for (key, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
         if key != "$skip" && key != "$top" {
@@ -198,5 +199,32 @@ pub async fn store_entry(
     let info = list.iter().find(|i| i.kind == kind).ok_or_else(not_found)?;
     Ok(json_response(json!({
         "d": shape::store_entry(guid, info, &call.service)
+    })))
+}
+
+/// `MessageProcessingLogs('<guid>')/CustomHeaderProperties`: the message's name/value pairs.
+pub async fn custom_headers(call: &Call<'_>, guid: &str) -> Result<Response, ODataError> {
+    call.options(&MESSAGE_PROCESSING_LOG, Scope::Value)?;
+    let properties = read(call, store(call)?.custom_headers(guid))
+        .await?
+        .ok_or_else(|| no_message(guid))?;
+    let results: Vec<Value> = (1..)
+        .zip(&properties)
+        .map(|(position, property)| shape::custom_header(guid, position, property, &call.service))
+        .collect();
+    Ok(json_response(json!({ "d": { "results": results } })))
+}
+
+/// `MessageProcessingLogCustomHeaderProperties('<guid>.<n>')`.
+pub async fn custom_header(call: &Call<'_>, id: &str) -> Result<Response, ODataError> {
+    call.options(&MESSAGE_PROCESSING_LOG, Scope::Value)?;
+    let missing = || ODataError::not_found(format!("there is no custom header property '{id}'"));
+    let (guid, position) = shape::parse_custom_header_id(id).ok_or_else(missing)?;
+    let properties = read(call, store(call)?.custom_headers(guid))
+        .await?
+        .ok_or_else(missing)?;
+    let property = properties.get(position - 1).ok_or_else(missing)?;
+    Ok(json_response(json!({
+        "d": shape::custom_header(guid, position, property, &call.service)
     })))
 }

@@ -4,12 +4,71 @@
 use std::fmt::Write;
 
 use crate::odata::schema::{
-    ERROR_INFORMATION, INTEGRATION_RUNTIME_ARTIFACT, MESSAGE_PROCESSING_LOG, MESSAGE_STORE_ENTRY,
+    AUDIT_LOG, CUSTOM_HEADER_PROPERTY, ERROR_INFORMATION, INTEGRATION_PACKAGE,
+    INTEGRATION_RUNTIME_ARTIFACT, KEYSTORE_ENTRY, MESSAGE_PROCESSING_LOG, MESSAGE_STORE_ENTRY,
     SERVICE_ENDPOINT, Schema,
 };
 
 /// The namespace of the entity types, CPI's.
 pub const NAMESPACE: &str = "com.sap.hci.api";
+
+/// Every entity set, as the service document lists them.
+pub const ENTITY_SETS: [&str; 9] = [
+    "MessageProcessingLogs",
+    "MessageProcessingLogErrorInformations",
+    "MessageStoreEntries",
+    "MessageProcessingLogCustomHeaderProperties",
+    "IntegrationRuntimeArtifacts",
+    "ServiceEndpoints",
+    "IntegrationPackages",
+    "KeystoreEntries",
+    "AuditLogs",
+];
+
+/// Every entity type: its schema, its key, whether it has a stream (`$value`), and its
+/// navigations (name, the association's target role).
+const TYPES: [(&Schema, &str, bool, &[&str]); 9] = [
+    (
+        &MESSAGE_PROCESSING_LOG,
+        "MessageGuid",
+        false,
+        &[
+            "ErrorInformation",
+            "MessageStoreEntries",
+            "CustomHeaderProperties",
+        ],
+    ),
+    (&ERROR_INFORMATION, "MessageGuid", true, &[]),
+    (&MESSAGE_STORE_ENTRY, "Id", true, &[]),
+    (&CUSTOM_HEADER_PROPERTY, "Id", false, &[]),
+    (&INTEGRATION_RUNTIME_ARTIFACT, "Id", false, &[]),
+    (&SERVICE_ENDPOINT, "Id", false, &[]),
+    (&INTEGRATION_PACKAGE, "Id", false, &[]),
+    (&KEYSTORE_ENTRY, "Hexalias", false, &[]),
+    (&AUDIT_LOG, "ChangeId", false, &[]),
+];
+
+/// The navigations of `MessageProcessingLog`: name, target type, multiplicity, target set.
+const NAVIGATIONS: [(&str, &str, &str, &str); 3] = [
+    (
+        "ErrorInformation",
+        "MessageProcessingLogErrorInformation",
+        "0..1",
+        "MessageProcessingLogErrorInformations",
+    ),
+    (
+        "MessageStoreEntries",
+        "MessageStoreEntry",
+        "*",
+        "MessageStoreEntries",
+    ),
+    (
+        "CustomHeaderProperties",
+        "MessageProcessingLogCustomHeaderProperty",
+        "*",
+        "MessageProcessingLogCustomHeaderProperties",
+    ),
+];
 
 /// Entity type names, by entity set.
 pub fn type_name(schema: &Schema) -> &'static str {
@@ -17,12 +76,16 @@ pub fn type_name(schema: &Schema) -> &'static str {
         "MessageProcessingLogs" => "MessageProcessingLog",
         "MessageProcessingLogErrorInformations" => "MessageProcessingLogErrorInformation",
         "MessageStoreEntries" => "MessageStoreEntry",
+        "MessageProcessingLogCustomHeaderProperties" => "MessageProcessingLogCustomHeaderProperty",
         "IntegrationRuntimeArtifacts" => "IntegrationRuntimeArtifact",
+        "IntegrationPackages" => "IntegrationPackage",
+        "KeystoreEntries" => "KeystoreEntry",
+        "AuditLogs" => "AuditLog",
         _ => "ServiceEndpoint",
     }
 }
 
-fn entity_type(out: &mut String, schema: &Schema, key: &str, stream: bool, navigation: &str) {
+fn entity_type(out: &mut String, schema: &Schema, key: &str, stream: bool, navigations: &[&str]) {
     let stream = if stream { r#" m:HasStream="true""# } else { "" };
     let _ = write!(
         out,
@@ -48,13 +111,61 @@ fn entity_type(out: &mut String, schema: &Schema, key: &str, stream: bool, navig
             }
         }
     }
-    out.push_str(navigation);
+    for name in navigations {
+        let _ = write!(
+            out,
+            r#"<NavigationProperty Name="{name}" Relationship="{NAMESPACE}.MessageProcessingLog_{name}" FromRole="MessageProcessingLog" ToRole="{name}"/>"#
+        );
+    }
     out.push_str("</EntityType>");
+}
+
+/// The associations of the log's navigations, and the container with every set.
+fn associations_and_container(out: &mut String) {
+    for (name, target, multiplicity, _) in NAVIGATIONS {
+        let _ = write!(
+            out,
+            concat!(
+                r#"<Association Name="MessageProcessingLog_{name}">"#,
+                r#"<End Type="{ns}.MessageProcessingLog" Multiplicity="1" Role="MessageProcessingLog"/>"#,
+                r#"<End Type="{ns}.{target}" Multiplicity="{multiplicity}" Role="{name}"/>"#,
+                r#"</Association>"#,
+            ),
+            ns = NAMESPACE,
+            name = name,
+            target = target,
+            multiplicity = multiplicity,
+        );
+    }
+    out.push_str(r#"<EntityContainer Name="EntityContainer" m:IsDefaultEntityContainer="true">"#);
+    for (schema, ..) in TYPES {
+        let _ = write!(
+            out,
+            r#"<EntitySet Name="{}" EntityType="{NAMESPACE}.{}"/>"#,
+            schema.set,
+            type_name(schema)
+        );
+    }
+    for (name, _, _, set) in NAVIGATIONS {
+        let _ = write!(
+            out,
+            concat!(
+                r#"<AssociationSet Name="MessageProcessingLog_{name}" Association="{ns}.MessageProcessingLog_{name}">"#,
+                r#"<End EntitySet="MessageProcessingLogs" Role="MessageProcessingLog"/>"#,
+                r#"<End EntitySet="{set}" Role="{name}"/>"#,
+                r#"</AssociationSet>"#,
+            ),
+            ns = NAMESPACE,
+            name = name,
+            set = set,
+        );
+    }
+    out.push_str("</EntityContainer>");
 }
 
 /// The whole document.
 pub fn document() -> String {
-    let mut out = String::with_capacity(8 * 1024);
+    let mut out = String::with_capacity(12 * 1024);
     out.push_str(r#"<?xml version="1.0" encoding="utf-8"?>"#);
     out.push_str(r#"<edmx:Edmx Version="1.0" xmlns:edmx="http://schemas.microsoft.com/ado/2007/06/edmx" xmlns:m="http://schemas.microsoft.com/ado/2007/08/dataservices/metadata">"#);
     out.push_str(r#"<edmx:DataServices m:DataServiceVersion="2.0">"#);
@@ -62,23 +173,9 @@ pub fn document() -> String {
         out,
         r#"<Schema Namespace="{NAMESPACE}" xmlns="http://schemas.microsoft.com/ado/2008/09/edm">"#
     );
-    entity_type(
-        &mut out,
-        &MESSAGE_PROCESSING_LOG,
-        "MessageGuid",
-        false,
-        &format!(
-            concat!(
-                r#"<NavigationProperty Name="ErrorInformation" Relationship="{ns}.MessageProcessingLog_ErrorInformation" FromRole="MessageProcessingLog" ToRole="ErrorInformation"/>"#,
-                r#"<NavigationProperty Name="MessageStoreEntries" Relationship="{ns}.MessageProcessingLog_MessageStoreEntries" FromRole="MessageProcessingLog" ToRole="MessageStoreEntries"/>"#,
-            ),
-            ns = NAMESPACE
-        ),
-    );
-    entity_type(&mut out, &ERROR_INFORMATION, "MessageGuid", true, "");
-    entity_type(&mut out, &MESSAGE_STORE_ENTRY, "Id", true, "");
-    entity_type(&mut out, &INTEGRATION_RUNTIME_ARTIFACT, "Id", false, "");
-    entity_type(&mut out, &SERVICE_ENDPOINT, "Id", false, "");
+    for (schema, key, stream, navigations) in TYPES {
+        entity_type(&mut out, schema, key, stream, navigations);
+    }
     out.push_str(concat!(
         r#"<ComplexType Name="IntegrationArtifact">"#,
         r#"<Property Name="Id" Type="Edm.String" Nullable="false"/>"#,
@@ -86,35 +183,29 @@ pub fn document() -> String {
         r#"<Property Name="Type" Type="Edm.String" Nullable="false"/>"#,
         r#"</ComplexType>"#,
     ));
-    let _ = write!(
-        out,
-        concat!(
-            r#"<Association Name="MessageProcessingLog_ErrorInformation">"#,
-            r#"<End Type="{ns}.MessageProcessingLog" Multiplicity="1" Role="MessageProcessingLog"/>"#,
-            r#"<End Type="{ns}.MessageProcessingLogErrorInformation" Multiplicity="0..1" Role="ErrorInformation"/>"#,
-            r#"</Association>"#,
-            r#"<Association Name="MessageProcessingLog_MessageStoreEntries">"#,
-            r#"<End Type="{ns}.MessageProcessingLog" Multiplicity="1" Role="MessageProcessingLog"/>"#,
-            r#"<End Type="{ns}.MessageStoreEntry" Multiplicity="*" Role="MessageStoreEntries"/>"#,
-            r#"</Association>"#,
-            r#"<EntityContainer Name="EntityContainer" m:IsDefaultEntityContainer="true">"#,
-            r#"<EntitySet Name="MessageProcessingLogs" EntityType="{ns}.MessageProcessingLog"/>"#,
-            r#"<EntitySet Name="MessageProcessingLogErrorInformations" EntityType="{ns}.MessageProcessingLogErrorInformation"/>"#,
-            r#"<EntitySet Name="MessageStoreEntries" EntityType="{ns}.MessageStoreEntry"/>"#,
-            r#"<EntitySet Name="IntegrationRuntimeArtifacts" EntityType="{ns}.IntegrationRuntimeArtifact"/>"#,
-            r#"<EntitySet Name="ServiceEndpoints" EntityType="{ns}.ServiceEndpoint"/>"#,
-            r#"<AssociationSet Name="MessageProcessingLog_ErrorInformation" Association="{ns}.MessageProcessingLog_ErrorInformation">"#,
-            r#"<End EntitySet="MessageProcessingLogs" Role="MessageProcessingLog"/>"#,
-            r#"<End EntitySet="MessageProcessingLogErrorInformations" Role="ErrorInformation"/>"#,
-            r#"</AssociationSet>"#,
-            r#"<AssociationSet Name="MessageProcessingLog_MessageStoreEntries" Association="{ns}.MessageProcessingLog_MessageStoreEntries">"#,
-            r#"<End EntitySet="MessageProcessingLogs" Role="MessageProcessingLog"/>"#,
-            r#"<End EntitySet="MessageStoreEntries" Role="MessageStoreEntries"/>"#,
-            r#"</AssociationSet>"#,
-            r#"</EntityContainer>"#,
-        ),
-        ns = NAMESPACE
-    );
+    associations_and_container(&mut out);
     out.push_str("</Schema></edmx:DataServices></edmx:Edmx>");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_service_document_and_metadata_name_the_same_sets() {
+        let sets: Vec<&str> = TYPES.iter().map(|(schema, ..)| schema.set).collect();
+        let mut listed = ENTITY_SETS.to_vec();
+        listed.sort_unstable();
+        let mut declared = sets.clone();
+        declared.sort_unstable();
+        assert_eq!(listed, declared);
+        let document = document();
+        for set in sets {
+            assert!(
+                document.contains(&format!(r#"<EntitySet Name="{set}""#)),
+                "{set}"
+            );
+        }
+    }
 }

@@ -10,17 +10,24 @@
 //!     .../ErrorInformation[/$value]                 the error, or its text
 //!     .../MessageStoreEntries                       stored bodies: <guid>.request, <guid>.response
 //! GET /api/v1/MessageStoreEntries('<id>')[/$value]  a stored body (MessagePayloadsRead)
+//!     .../CustomHeaderProperties                    each event's type, userId and eventId
 //! GET /api/v1/IntegrationRuntimeArtifacts[('<id>')] one per endpoint, STARTED
 //! GET /api/v1/ServiceEndpoints[('<id>')]            URL and protocol per endpoint
-//! GET /api/v1/<one of the three above>('<key>')/<Property>   one property: {"d": {"Status": ...}}
+//! GET /api/v1/IntegrationPackages[('<id>')]         the packages the endpoints are in
+//! GET /api/v1/KeystoreEntries[('<hexalias>')]       certificates and keys held
+//! GET /api/v1/AuditLogs[('<ChangeId>')]             the audit log
+//! GET /api/v1/<a collection above>('<key>')/<Property>   one property: {"d": {"Status": ...}}
 //! ```
 //!
 //! Callers authenticate like senders (the same [`crate::auth::Authenticator`]) and need the role
-//! `MonitoringDataRead`; bodies also need `MessagePayloadsRead`. Query strings are parsed by
-//! [`crate::odata`] (which bounds them); the message log's resources are read in `logs.rs`,
-//! through the store's own query (`query.rs` translates), the endpoints' in `in_memory.rs`.
-//! Errors are OData error bodies (`error.rs`).
+//! `MonitoringDataRead`; bodies also need `MessagePayloadsRead`; `KeystoreEntries` (certificate
+//! expiry, what health collectors watch) takes `HealthCheckMonitoringDataRead` instead, as do the
+//! service document and `$metadata`. Query strings are parsed by [`crate::odata`] (which bounds
+//! them); the message log's resources are read in `logs.rs`, through the store's own query
+//! (`query.rs` translates), the audit log's in `audit.rs`, the configuration's in
+//! `in_memory.rs`. Errors are OData error bodies (`error.rs`).
 
+mod audit;
 mod error;
 mod in_memory;
 mod json;
@@ -41,7 +48,7 @@ use super::origin::origin;
 use super::{ConnectionInfo, access, unauthorized};
 use crate::app::App;
 use crate::auth::{AuthError, Principal};
-use crate::config::MONITORING_ROLE;
+use crate::config::{HEALTH_CHECK_ROLE, MONITORING_ROLE};
 use crate::odata::path::{self, PropertyOf, Resource};
 use crate::odata::schema::{MESSAGE_PROCESSING_LOG, Schema};
 use crate::odata::{QueryOptions, Scope};
@@ -92,11 +99,12 @@ async fn serve(app: &App, request: &Parts) -> Result<Response, ODataError> {
         .get::<ConnectionInfo>()
         .cloned()
         .unwrap_or_default();
-    let principal = match access::caller(app, &request.headers, &connection).await {
-        Ok(principal) => principal,
-        Err(error) => return Ok(unauthorized_answer(app, &error)),
-    };
-    if !principal.has_role(MONITORING_ROLE) {
+    let principal =
+        match access::caller(app, &request.headers, &connection, request.uri.path()).await {
+            Ok(principal) => principal,
+            Err(error) => return Ok(unauthorized_answer(app, &error)),
+        };
+    if !principal.has_role(MONITORING_ROLE) && !principal.has_role(HEALTH_CHECK_ROLE) {
         return Err(ODataError::forbidden(&principal.name, MONITORING_ROLE));
     }
     if request.method != Method::GET && request.method != Method::HEAD {
@@ -110,6 +118,9 @@ async fn serve(app: &App, request: &Parts) -> Result<Response, ODataError> {
         ));
     }
     let resource = resource(request.uri.path())?;
+    if !readable(&resource, &principal) {
+        return Err(ODataError::forbidden(&principal.name, MONITORING_ROLE));
+    }
     let origin = origin(app.proxy(), &request.headers, &request.uri, &connection);
     let call = Call {
         app,
@@ -120,6 +131,23 @@ async fn serve(app: &App, request: &Parts) -> Result<Response, ODataError> {
         query: request.uri.query(),
     };
     dispatch(&call, resource).await
+}
+
+/// Whether `principal` (who holds one of the monitoring roles) may read `resource`: everything
+/// with `MonitoringDataRead`; with only `HealthCheckMonitoringDataRead`, the keystore (and the
+/// documents that describe the service).
+fn readable(resource: &Resource, principal: &Principal) -> bool {
+    principal.has_role(MONITORING_ROLE)
+        || matches!(
+            resource,
+            Resource::Service
+                | Resource::Metadata
+                | Resource::KeystoreEntries(_)
+                | Resource::Property {
+                    set: PropertyOf::KeystoreEntries,
+                    ..
+                }
+        )
 }
 
 /// A 401 as an OData error body, with the challenges an endpoint would send.
@@ -158,10 +186,9 @@ async fn dispatch(call: &Call<'_>, resource: Resource) -> Result<Response, OData
     match resource {
         Resource::Service => {
             call.options(&MESSAGE_PROCESSING_LOG, Scope::Value)?;
-            Ok(json_response(json!({ "d": { "EntitySets": [
-                "MessageProcessingLogs", "MessageProcessingLogErrorInformations",
-                "MessageStoreEntries", "IntegrationRuntimeArtifacts", "ServiceEndpoints"
-            ] } })))
+            Ok(json_response(
+                json!({ "d": { "EntitySets": metadata::ENTITY_SETS } }),
+            ))
         }
         Resource::Metadata => Ok(with_version(
             (
@@ -180,8 +207,13 @@ async fn dispatch(call: &Call<'_>, resource: Resource) -> Result<Response, OData
         Resource::StoreEntry { id, of, value } => {
             logs::store_entry(call, &id, of.as_deref(), value).await
         }
+        Resource::CustomHeaders(guid) => logs::custom_headers(call, &guid).await,
+        Resource::CustomHeader(id) => logs::custom_header(call, &id).await,
         Resource::Artifacts(id) => Collection::Artifacts.serve(call, id),
         Resource::ServiceEndpoints(id) => Collection::ServiceEndpoints.serve(call, id),
+        Resource::Packages(id) => Collection::Packages.serve(call, id),
+        Resource::KeystoreEntries(id) => Collection::KeystoreEntries.serve(call, id),
+        Resource::AuditLogs(id) => audit::serve(call, id).await,
         Resource::Property { set, key, name } => property(call, set, &key, name).await,
     }
 }
@@ -199,6 +231,9 @@ async fn property(
         PropertyOf::Logs => logs::entry(call, key, select).await?,
         PropertyOf::Artifacts => Collection::Artifacts.entry(call, key, select)?,
         PropertyOf::ServiceEndpoints => Collection::ServiceEndpoints.entry(call, key, select)?,
+        PropertyOf::Packages => Collection::Packages.entry(call, key, select)?,
+        PropertyOf::KeystoreEntries => Collection::KeystoreEntries.entry(call, key, select)?,
+        PropertyOf::AuditLogs => audit::entry(call, key, select).await?,
     };
     let mut property = serde_json::Map::new();
     property.insert(name.into(), entry[name].take());

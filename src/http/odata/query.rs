@@ -83,7 +83,7 @@ fn decided(holds: bool) -> Filter {
     }
 }
 
-fn op(op: CompareOp) -> Op {
+pub(super) fn op(op: CompareOp) -> Op {
     match op {
         CompareOp::Eq => Op::Eq,
         CompareOp::Ne => Op::Ne,
@@ -94,7 +94,7 @@ fn op(op: CompareOp) -> Op {
     }
 }
 
-fn value(literal: &Literal) -> Value {
+pub(super) fn value(literal: &Literal) -> Value {
     match literal {
         Literal::Null => Value::Null,
         Literal::Text(text) => Value::Text(text.clone()),
