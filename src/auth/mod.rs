@@ -86,6 +86,15 @@ impl AuthError {
     }
 }
 
+/// Why a client certificate got no token; the token endpoint's `invalid_client`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CertificateRefused {
+    #[error("the client certificate '{0}' is the certificate_subject of no OAuth client")]
+    Unknown(String),
+    #[error("the client certificate '{subject}' does not belong to client '{id}'")]
+    OtherClient { subject: String, id: String },
+}
+
 struct Account {
     name: String,
     name_digest: [u8; 32],
@@ -119,6 +128,8 @@ pub struct Authenticator {
     verified: VerifiedCache,
     tokens: Option<TokenService>,
     certificate_users: Vec<(DistinguishedName, Principal)>,
+    /// OAuth clients with a `certificate_subject` (CPI's `client_x509`).
+    certificate_clients: Vec<(DistinguishedName, OAuthClient)>,
 }
 
 impl Authenticator {
@@ -156,6 +167,7 @@ impl Authenticator {
             verified: VerifiedCache::default(),
             tokens: None,
             certificate_users,
+            certificate_clients: Vec::new(),
         }
     }
 
@@ -171,12 +183,27 @@ impl Authenticator {
         Ok(auth)
     }
 
-    /// Adds OAuth clients (their id and secret also work as Basic credentials).
+    /// Adds OAuth clients (their id and secret also work as Basic credentials; their
+    /// certificate, when they have a `certificate_subject`, at the token endpoint and on direct
+    /// calls).
     pub fn with_clients(mut self, clients: &[OAuthClientConfig]) -> Self {
+        self.certificate_clients
+            .extend(clients.iter().filter_map(|client| {
+                // Validation has parsed every subject already.
+                let subject =
+                    DistinguishedName::parse(client.certificate_subject.as_deref()?).ok()?;
+                let oauth = OAuthClient {
+                    id: client.id.clone(),
+                    roles: Arc::new(client.roles.iter().cloned().collect()),
+                    token_lifetime_s: client.token_lifetime_s,
+                };
+                Some((subject, oauth))
+            }));
         self.accounts.extend(clients.iter().map(|client| {
             let secret = match (&client.secret, &client.secret_hash) {
                 (_, Some(hash)) => Secret::Argon2(hash.clone()),
                 (Some(secret), None) => Secret::Plain(sha256(secret.expose_secret().as_bytes())),
+                // A certificate-only client has no secret that could match.
                 (None, None) => Secret::Never,
             };
             account(
@@ -241,12 +268,44 @@ impl Authenticator {
         holders
     }
 
-    /// The user a verified client certificate is mapped to (`certificate_subject`), if any.
+    /// The user or OAuth client a verified client certificate is mapped to
+    /// (`certificate_subject`), if any.
     pub fn certificate_user(&self, certificate: &ClientCertificate) -> Option<Principal> {
-        self.certificate_users
+        let user = self
+            .certificate_users
             .iter()
             .find(|(subject, _)| *subject == certificate.subject)
-            .map(|(_, principal)| principal.clone())
+            .map(|(_, principal)| principal.clone());
+        user.or_else(|| {
+            let client = self.certificate_client(certificate, None).ok()?;
+            Some(Principal {
+                name: client.id,
+                roles: client.roles,
+            })
+        })
+    }
+
+    /// The OAuth client whose `certificate_subject` is the verified certificate's subject, for
+    /// the token endpoint (CPI's `client_x509`); when the request names a client (`id`), it
+    /// must be that one.
+    pub fn certificate_client(
+        &self,
+        certificate: &ClientCertificate,
+        id: Option<&str>,
+    ) -> Result<OAuthClient, CertificateRefused> {
+        let client = self
+            .certificate_clients
+            .iter()
+            .find(|(subject, _)| *subject == certificate.subject)
+            .map(|(_, client)| client)
+            .ok_or_else(|| CertificateRefused::Unknown(certificate.subject.to_string()))?;
+        match id {
+            Some(id) if id != client.id => Err(CertificateRefused::OtherClient {
+                subject: certificate.subject.to_string(),
+                id: id.to_owned(),
+            }),
+            _ => Ok(client.clone()),
+        }
     }
 
     /// Checks an OAuth client's id and secret, for the token endpoint. A user (not a client) is

@@ -20,6 +20,10 @@ pub struct OAuthClientConfig {
     pub secret: Option<SecretString>,
     /// An argon2 PHC string, as printed by `iflowd hash-password`.
     pub secret_hash: Option<String>,
+    /// CPI's `client_x509`: the subject DN of a client certificate (verified against `[tls]
+    /// client_ca`) that authenticates this client without a secret, at the token endpoint and
+    /// on direct calls. Give this, a secret, or both.
+    pub certificate_subject: Option<String>,
     /// Roles granted; a token carries them as scopes `<app_name>.<role>`.
     #[serde(default = "defaults::roles")]
     pub roles: Vec<String>,

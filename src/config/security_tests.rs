@@ -76,7 +76,17 @@ fn bad_oauth_tls_and_certificate_settings_are_explained() {
         ),
         (
             "[[oauth_clients]]\nid = \"sb\"\n".into(),
-            "oauth_clients[0] ('sb') needs a secret or a secret_hash",
+            "oauth_clients[0] ('sb') needs a secret, a secret_hash or a certificate_subject",
+        ),
+        (
+            "[[oauth_clients]]\nid = \"sb\"\ncertificate_subject = \"CN=x\"\n".into(),
+            "oauth_clients[0].certificate_subject needs client certificates: set [tls] client_ca",
+        ),
+        (
+            format!(
+                "[[users]]\nname = \"c\"\ncertificate_subject = \"CN=x, O=y\"\n[[oauth_clients]]\nid = \"sb\"\ncertificate_subject = \"o=Y,cn=X\"\n{TLS_WITH_CA}"
+            ),
+            "oauth_clients[0].certificate_subject 'o=Y,cn=X' is also the certificate_subject of users[0]",
         ),
         (
             "[[oauth_clients]]\nid = \"sb\"\nsecret = \"s\"\nsecret_hash = \"x\"\n".into(),
@@ -151,6 +161,22 @@ fn bad_oauth_tls_and_certificate_settings_are_explained() {
             "expected {expected:?} in: {error}"
         );
     }
+}
+
+const TLS_WITH_CA: &str = "[tls]\ncert = \"c\"\nkey = \"k\"\nclient_ca = \"ca\"\n";
+
+#[test]
+fn a_client_may_authenticate_by_certificate_alone() {
+    let text = format!(
+        "[[oauth_clients]]\nid = \"sb-x509\"\ncertificate_subject = \"CN=collector, O=ACME\"\nroles = [\"MonitoringDataRead\"]\n{TLS_WITH_CA}"
+    );
+    let config = load_text(&text).unwrap().config;
+    let client = &config.oauth_clients[0];
+    assert!(client.secret.is_none() && client.secret_hash.is_none());
+    assert_eq!(
+        client.certificate_subject.as_deref(),
+        Some("CN=collector, O=ACME")
+    );
 }
 
 #[test]

@@ -47,7 +47,10 @@ fn validate_oauth_clients(config: &Config, errors: &mut Vec<String>) {
             (Some(_), Some(_)) => errors.push(format!(
                 "{key} ('{id}') sets both secret and secret_hash; keep one"
             )),
-            (None, None) => errors.push(format!("{key} ('{id}') needs a secret or a secret_hash")),
+            (None, None) if client.certificate_subject.is_none() => errors.push(format!(
+                "{key} ('{id}') needs a secret, a secret_hash or a certificate_subject"
+            )),
+            (None, None) => {}
             (Some(secret), None) if secret.expose_secret().is_empty() => {
                 errors.push(format!("{key}.secret of '{id}' must not be empty"));
             }
@@ -123,19 +126,32 @@ fn check_token_path(path: &str) -> Result<(), &'static str> {
 
 fn validate_certificates(config: &Config, errors: &mut Vec<String>) {
     let client_ca = config.tls.as_ref().and_then(|t| t.client_ca.as_ref());
-    let mut subjects = HashMap::new();
-    for (i, user) in config.users.iter().enumerate() {
-        let Some(subject) = &user.certificate_subject else {
+    // Each subject names one user or client: the key of the one that had it first.
+    let mut subjects: HashMap<DistinguishedName, String> = HashMap::new();
+    let users = config
+        .users
+        .iter()
+        .enumerate()
+        .map(|(i, u)| (format!("users[{i}]"), &u.certificate_subject));
+    let clients = config
+        .oauth_clients
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (format!("oauth_clients[{i}]"), &c.certificate_subject));
+    for (owner, subject) in users.chain(clients) {
+        let Some(subject) = subject else {
             continue;
         };
-        let key = format!("users[{i}].certificate_subject");
+        let key = format!("{owner}.certificate_subject");
         match DistinguishedName::parse(subject) {
             Err(e) => errors.push(format!("{key}: {e}")),
             Ok(dn) => {
-                if let Some(first) = subjects.insert(dn, i) {
+                if let Some(first) = subjects.get(&dn) {
                     errors.push(format!(
-                        "{key} '{subject}' is also the certificate_subject of users[{first}]"
+                        "{key} '{subject}' is also the certificate_subject of {first}"
                     ));
+                } else {
+                    subjects.insert(dn, owner);
                 }
             }
         }

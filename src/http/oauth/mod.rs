@@ -4,8 +4,11 @@
 //! ISC sends the client id and secret in an `Authorization: Basic` header at run time
 //! (`client_secret_basic`) but in the form body when the connection is validated on saving
 //! (`client_secret_post`), so both are accepted; when both are present they must agree.
-//! `grant_type` and `scope` may come in the form body or the query string. Answers are the JSON
-//! of RFC 6749 §5.1, errors those of §5.2, never cached.
+//! Without a secret, a client certificate verified during the TLS handshake authenticates the
+//! client whose `certificate_subject` it has (CPI's `client_x509`, RFC 8705's mutual-TLS client
+//! authentication); a `client_id` sent with it must name that client. `grant_type` and `scope`
+//! may come in the form body or the query string. Answers are the JSON of RFC 6749 §5.1, errors
+//! those of §5.2, never cached. Refused client credentials are recorded in the audit log.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -13,12 +16,15 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+
+mod client;
 
 use super::body::{self, BodyError};
 use crate::app::App;
-use crate::auth::{AuthError, OAuthClient, TokenService, parse_basic};
+use crate::auth::{OAuthClient, TokenService};
+use client::client;
 
 /// A token request is a few parameters; anything longer is not one.
 const MAX_FORM_BYTES: usize = 8 * 1024;
@@ -102,11 +108,11 @@ async fn issue(app: &App, request: Request) -> Result<Response, OAuthError> {
             ));
         }
     }
-    let credentials = Credentials::of(&parts.headers, &params.form)?;
-    let client = authenticate(app, &credentials).await?;
-    let tokens = app.auth().tokens().ok_or_else(|| {
-        OAuthError::invalid_client("no OAuth clients are configured", credentials.from_header)
-    })?;
+    let client = client(app, &parts, &params.form).await?;
+    let tokens = app
+        .auth()
+        .tokens()
+        .ok_or_else(|| OAuthError::invalid_client("no OAuth clients are configured", false))?;
     let scopes = scopes(params.get("scope")?, &client, tokens)?;
     let issued = tokens
         .issue(&client.id, scopes, client.token_lifetime_s)
@@ -183,92 +189,6 @@ impl Parameters {
             (None, None) => Ok(None),
         }
     }
-}
-
-/// The client's id and secret, and whether they came in the Basic header (then a refusal
-/// carries a `WWW-Authenticate` challenge).
-struct Credentials {
-    id: String,
-    secret: String,
-    from_header: bool,
-}
-
-impl Credentials {
-    /// Client authentication: the Basic header, the form body, or both when they agree.
-    fn of(headers: &HeaderMap, form: &HashMap<String, String>) -> Result<Self, OAuthError> {
-        let header_credentials = match headers.get(header::AUTHORIZATION) {
-            None => None,
-            Some(value) => Some(parse_basic(value).map_err(|e| {
-                let reason = match e {
-                    AuthError::UnsupportedScheme => {
-                        "client authentication at the token endpoint uses the Basic scheme"
-                            .to_owned()
-                    }
-                    other => other.to_string(),
-                };
-                OAuthError::invalid_client(reason, true)
-            })?),
-        };
-        let body_credentials = match (form.get("client_id"), form.get("client_secret")) {
-            (Some(id), Some(secret)) => Some((id.clone(), secret.clone())),
-            (None, None) => None,
-            (Some(_), None) => {
-                return Err(OAuthError::invalid_client(
-                    "client_secret is missing; public clients are not supported",
-                    false,
-                ));
-            }
-            (None, Some(_)) => return Err(OAuthError::invalid_request("client_id is missing")),
-        };
-        let from_header = header_credentials.is_some();
-        let (id, secret) = match (header_credentials, body_credentials) {
-            (Some(h), Some(b)) if h != b => {
-                return Err(OAuthError::invalid_request(
-                    "client credentials are in both the Authorization header and the body, and they differ",
-                ));
-            }
-            (Some(credentials), _) | (None, Some(credentials)) => credentials,
-            (None, None) => {
-                return Err(OAuthError::invalid_client(
-                    "client authentication required: send the client id and secret in an Authorization: Basic header or as client_id and client_secret in the body",
-                    true,
-                ));
-            }
-        };
-        Ok(Self {
-            id,
-            secret,
-            from_header,
-        })
-    }
-}
-
-/// The client the credentials name, if the secret is right.
-async fn authenticate(app: &App, credentials: &Credentials) -> Result<OAuthClient, OAuthError> {
-    let Credentials {
-        id,
-        secret,
-        from_header,
-    } = credentials;
-    let mut client = app.auth().authenticate_client(id, secret).await;
-    if client.is_err() && *from_header {
-        // RFC 6749 §2.3.1 has clients form-encode id and secret before the Basic encoding; most
-        // do not. Try the decoded form too when it differs.
-        let decode = |s: &str| -> String {
-            form_urlencoded::parse(format!("v={}", s.replace('&', "%26")).as_bytes())
-                .next()
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default()
-        };
-        let (decoded_id, decoded_secret) = (decode(id), decode(secret));
-        if decoded_id != *id || decoded_secret != *secret {
-            client = app
-                .auth()
-                .authenticate_client(&decoded_id, &decoded_secret)
-                .await;
-        }
-    }
-    client.map_err(|_| OAuthError::invalid_client("wrong client id or secret", *from_header))
 }
 
 /// The scopes to grant: all of the client's roles as scopes, or those `requested` (each must be
