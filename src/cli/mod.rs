@@ -1,5 +1,5 @@
 //! The command line: `iflowd serve`, `check-config`, `parse`, `messages`, `hash-password`,
-//! `healthcheck`, `cert`, `send`.
+//! `healthcheck`, `cert`, `send`, `service-key`.
 
 mod cert;
 mod healthcheck;
@@ -7,6 +7,7 @@ mod messages;
 mod parse;
 mod send;
 mod serve;
+mod service_key;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -71,6 +72,15 @@ enum Command {
     /// Post envelopes to an endpoint like SuccessFactors does (Basic, or OAuth client
     /// credentials then Bearer); exits 0 when every post was acknowledged.
     Send(send::SendArgs),
+    /// Print the service key (the JSON of a BTP Process Integration Runtime key) of an OAuth
+    /// client, with iflowd's URLs, for a monitoring tool to be configured with.
+    ServiceKey {
+        /// The client's id (`[[oauth_clients]] id`).
+        client_id: String,
+        /// The configuration that defines it.
+        #[arg(long, short, env = "IFLOWD_CONFIG")]
+        config: Option<PathBuf>,
+    },
 }
 
 /// Runs the command line; `main` only calls this.
@@ -85,6 +95,9 @@ pub fn main() -> ExitCode {
         Command::Healthcheck { url } => healthcheck::run(url.as_deref()),
         Command::Cert { hosts, out, force } => cert::run(&hosts, &out, force),
         Command::Send(args) => send::run(args),
+        Command::ServiceKey { client_id, config } => {
+            service_key::run(&client_id, config.as_deref())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -134,7 +134,8 @@ fn print_banner(address: SocketAddr, http_address: Option<SocketAddr>, loaded: &
     );
 }
 
-fn base_url(address: SocketAddr, tls: bool) -> String {
+/// `scheme://host:port` of a listener (`localhost` for an unspecified address).
+pub(super) fn base_url(address: SocketAddr, tls: bool) -> String {
     let host = if address.ip().is_unspecified() {
         format!("localhost:{}", address.port())
     } else {
