@@ -4,6 +4,7 @@
 Usage:
     odata_client.py URL --user USER --password PASSWORD browse --flow NAME
     odata_client.py URL --user USER --password PASSWORD pages --flow NAME
+    odata_client.py URL --user USER --password PASSWORD sets --flow NAME
 
 URL is the service root, e.g. http://127.0.0.1:8080/api/v1/. pyodata reads URL$metadata (with the
 same Basic credentials as every call) and builds the entity sets, their types, keys and
@@ -20,6 +21,12 @@ IntegrationRuntimeArtifacts (and a filter on the DeployedOn the API showed) and 
 and the 400 a $expand gets.
 
 pages: NAME's entries ($select, $orderby, $inlinecount), following every __next link.
+
+sets: the other sets a monitoring tool reads, each as $metadata describes it. The first COMPLETED
+entry of NAME and its CustomHeaderProperties (navigation); AuditLogs, newest first, those with
+Action LOGIN_FAILED and a UserName since the oldest record ($filter on time, user and action),
+one by its key and a property read on demand; KeystoreEntries (and one by its key);
+IntegrationPackages (and a property read on demand).
 
 Prints one JSON object on its last line and exits 0; on any error prints {"error", "httpStatus",
 "odataError"} (the HTTP status and the OData error message when there was an answer) and exits 1.
@@ -212,6 +219,56 @@ def browse(service, flow):
     return report
 
 
+def sets(service, flow):
+    report = {"schema": describe_schema(service)}
+    logs = service.entity_sets.MessageProcessingLogs
+    entry = logs.get_entities().filter(Status="COMPLETED", IntegrationFlowName=flow).top(1).execute()
+    if entry:
+        headers = entry[0].nav("CustomHeaderProperties").get_entities().execute()
+        names = property_names(service, "MessageProcessingLogCustomHeaderProperties")
+        report["customHeaders"] = {
+            "MessageGuid": entry[0].MessageGuid,
+            "properties": [plain(h, names) for h in headers],
+        }
+
+    audit = service.entity_sets.AuditLogs
+    names = property_names(service, "AuditLogs")
+    everything = audit.get_entities().execute()
+    report["auditLogs"] = [plain(r, names) for r in everything]
+    oldest = min(r.Timestamp for r in everything)
+    failed = audit.get_entities()
+    failed = failed.filter(
+        GetEntitySetFilter.and_(
+            failed.Action == "LOGIN_FAILED",
+            failed.UserName == "mallory",
+            failed.Timestamp >= oldest,
+        )
+    ).count(inline=True).execute()
+    report["failedLogins"] = {
+        "totalCount": failed.total_count,
+        "records": [plain(r, names) for r in failed],
+    }
+    if failed:
+        one = audit.get_entity(failed[0].ChangeId).select("ChangeId").execute()
+        report["auditByKey"] = {"ChangeId": one.ChangeId, "Source (read on demand)": one.Source}
+
+    keystore = service.entity_sets.KeystoreEntries
+    names = property_names(service, "KeystoreEntries")
+    entries = keystore.get_entities().execute()
+    report["keystore"] = [plain(e, names) for e in entries]
+    if entries:
+        report["keystoreByKey"] = keystore.get_entity(entries[0].Hexalias).execute().Alias
+
+    packages = service.entity_sets.IntegrationPackages
+    names = property_names(service, "IntegrationPackages")
+    listed = packages.get_entities().execute()
+    report["packages"] = [plain(p, names) for p in listed]
+    if listed:
+        one = packages.get_entity(listed[0].Id).select("Id").execute()
+        report["packageVersionOnDemand"] = one.Version
+    return report
+
+
 def pages(service, flow):
     logs = service.entity_sets.MessageProcessingLogs
     first = (
@@ -244,7 +301,7 @@ def main():
     parser.add_argument("--user", required=True)
     parser.add_argument("--password", required=True)
     parser.add_argument("--timeout", type=float, default=30)
-    parser.add_argument("scenario", choices=["browse", "pages"])
+    parser.add_argument("scenario", choices=["browse", "pages", "sets"])
     parser.add_argument("--flow", required=True)
     args = parser.parse_args()
 
@@ -252,7 +309,7 @@ def main():
     session.auth = (args.user, args.password)
     try:
         service = pyodata.Client(args.url, session, config=Config(retain_null=True))
-        run = browse if args.scenario == "browse" else pages
+        run = {"browse": browse, "pages": pages, "sets": sets}[args.scenario]
         report = run(service, args.flow)
         report["requests"] = session.urls
         print(json.dumps(report))

@@ -4,7 +4,8 @@
 //! entity sets, types, keys and navigations from `/api/v1/$metadata`, and the script walks the
 //! message log as a monitoring user would. These tests send known calls first, then check what
 //! the library reports: the entries, their statuses and counts, dates decoded as dates, the error
-//! and stored bodies reached through the navigations, the artifacts and the endpoints.
+//! and stored bodies reached through the navigations, the artifacts and the endpoints; and every
+//! other set (audit log, keystore, packages, custom header properties) as `$metadata` names it.
 
 use std::process::{Command, Output};
 
@@ -128,16 +129,7 @@ async fn pyodata_reads_the_message_log_through_metadata_filters_keys_and_navigat
     assert_succeeded(&output, &r);
 
     // The model pyodata built from $metadata.
-    assert_eq!(
-        r["schema"]["entitySets"],
-        json!([
-            "IntegrationRuntimeArtifacts",
-            "MessageProcessingLogErrorInformations",
-            "MessageProcessingLogs",
-            "MessageStoreEntries",
-            "ServiceEndpoints"
-        ])
-    );
+    assert_eq!(r["schema"]["entitySets"], all_sets());
     assert_eq!(
         r["schema"]["keys"]["MessageProcessingLogs"],
         json!(["MessageGuid"])
@@ -145,7 +137,11 @@ async fn pyodata_reads_the_message_log_through_metadata_filters_keys_and_navigat
     assert_eq!(r["schema"]["keys"]["MessageStoreEntries"], json!(["Id"]));
     assert_eq!(
         r["schema"]["navigations"]["MessageProcessingLogs"],
-        json!(["ErrorInformation", "MessageStoreEntries"])
+        json!([
+            "CustomHeaderProperties",
+            "ErrorInformation",
+            "MessageStoreEntries"
+        ])
     );
 
     // COMPLETED in ISC_Events, newest first, one per page: $filter, $orderby, $top, $skip, count.
@@ -332,6 +328,112 @@ async fn pyodata_reads_the_message_log_through_metadata_filters_keys_and_navigat
             "no request with {wanted}: {requests:#?}"
         );
     }
+    app.stop().await;
+}
+
+/// Every entity set, as pyodata lists them (sorted).
+fn all_sets() -> Value {
+    json!([
+        "AuditLogs",
+        "IntegrationPackages",
+        "IntegrationRuntimeArtifacts",
+        "KeystoreEntries",
+        "MessageProcessingLogCustomHeaderProperties",
+        "MessageProcessingLogErrorInformations",
+        "MessageProcessingLogs",
+        "MessageStoreEntries",
+        "ServiceEndpoints"
+    ])
+}
+
+#[tokio::test]
+async fn pyodata_reads_the_audit_log_keystore_packages_and_custom_headers_from_metadata() {
+    // An OAuth client, so that the keystore holds the token signing key.
+    let config = format!(
+        "{}{ENDPOINTS}\n[[oauth_clients]]\nid = \"sb-x\"\nsecret = \"x-secret\"\n",
+        users_toml()
+    );
+    let app = TestApp::spawn(&config).await;
+    let (status, id) = call(&app, EVENTS, "odata-sets", 2).await;
+    assert_eq!(status, 200);
+    for password in ["first-guess", "second-guess"] {
+        assert_eq!(
+            app.api_as("mallory", password, "AuditLogs").await.status(),
+            401
+        );
+    }
+
+    let (output, r) = pyodata(&app, USER, PASSWORD, "sets", "ISC_Events").await;
+    assert_succeeded(&output, &r);
+    let schema = &r["schema"];
+    assert_eq!(schema["entitySets"], all_sets());
+    for (set, key) in [
+        ("AuditLogs", "ChangeId"),
+        ("KeystoreEntries", "Hexalias"),
+        ("IntegrationPackages", "Id"),
+        ("MessageProcessingLogCustomHeaderProperties", "Id"),
+    ] {
+        assert_eq!(schema["keys"][set], json!([key]), "{set}");
+    }
+
+    let headers = &r["customHeaders"];
+    assert_eq!(headers["MessageGuid"], id.as_str());
+    let pairs: Vec<(&str, &str)> = headers["properties"]
+        .as_array()
+        .expect("properties")
+        .iter()
+        .map(|p| (p["Name"].as_str().unwrap(), p["Value"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        pairs[1..3],
+        [("userId", "100000"), ("eventId", "ev-0")],
+        "{headers}"
+    );
+    assert_eq!(pairs.len(), 6);
+
+    let audit = r["auditLogs"].as_array().expect("audit logs");
+    let actions: Vec<&str> = audit
+        .iter()
+        .map(|a| a["Action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "LOGIN_FAILED",
+            "LOGIN_FAILED",
+            "START",
+            "CONFIGURATION_LOADED"
+        ],
+        "newest first"
+    );
+    assert!(audit.iter().all(|a| a["_dates"] == json!(["Timestamp"])));
+    let failed = &r["failedLogins"];
+    assert_eq!(failed["totalCount"], 2, "{failed}");
+    for record in failed["records"].as_array().unwrap() {
+        assert_eq!(record["UserName"], "mallory");
+        assert_eq!(record["ObjectName"], "/api/v1/AuditLogs");
+        assert_eq!(record["Details"], "refused: wrong user name or password");
+    }
+    assert_eq!(r["auditByKey"]["Source (read on demand)"], "127.0.0.1");
+
+    let keystore = r["keystore"].as_array().expect("keystore");
+    assert_eq!(keystore.len(), 1, "{keystore:?}");
+    let key = &keystore[0];
+    assert_eq!(key["Alias"], "oauth_signing_key");
+    assert_eq!(key["Type"], "SecretKey");
+    assert_eq!(key["KeySize"], 256);
+    assert_eq!(key["ValidNotAfter"], Value::Null);
+    assert_eq!(key["_dates"], json!(["LastModifiedTime"]));
+    assert_eq!(r["keystoreByKey"], "oauth_signing_key");
+
+    let packages = r["packages"].as_array().expect("packages");
+    assert_eq!(packages.len(), 1);
+    assert_eq!(packages[0]["Id"], "iflowd");
+    assert_eq!(
+        packages[0]["Description"],
+        "iflowd endpoints: Drilled, ISC_Events"
+    );
+    assert_eq!(r["packageVersionOnDemand"], "1.0.0");
     app.stop().await;
 }
 
