@@ -51,7 +51,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_message_log.sql"),
     include_str!("migrations/0002_bodies.sql"),
     include_str!("migrations/0003_message_events.sql"),
-    include_str!("migrations/0005_audit_log_event_ids.sql"),
+    include_str!("migrations/0004_audit_log_event_ids.sql"),
 ];
 
 impl From<rusqlite::Error> for StoreError {
