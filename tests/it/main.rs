@@ -41,6 +41,7 @@ mod request_logging;
 mod restart;
 mod routing;
 mod send;
+mod serve_signals;
 mod server_lifecycle;
 mod service_key;
 mod soap_endpoint;
