@@ -23,7 +23,8 @@
 //! built once at start-up), [`audit`] (who did what: start, stop, refused credentials),
 //! [`message`] (message ids and context), [`tls`] (HTTPS and client certificates),
 //! [`keystore`] (the certificates and keys held, as CPI's keystore lists them), [`clock`] (the
-//! log's time), [`cli`] and [`telemetry`].
+//! log's time), [`excerpt`] (what an error may repeat of a sender's input), [`cli`] and
+//! [`telemetry`].
 
 pub mod app;
 pub mod audit;
@@ -33,6 +34,7 @@ pub mod clock;
 pub mod config;
 pub mod endpoint;
 pub mod event;
+pub mod excerpt;
 pub mod handler;
 pub mod http;
 pub mod keystore;

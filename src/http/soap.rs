@@ -24,6 +24,7 @@ use crate::auth::Principal;
 use crate::clock;
 use crate::config::Limits;
 use crate::endpoint::Endpoint;
+use crate::excerpt::Excerpt;
 use crate::message::MessageId;
 use crate::message_log::{Identity, MessageFacts, Summary};
 use crate::soap::response::{FaultCode, fault};
@@ -35,7 +36,7 @@ pub async fn dispatch(State(app): State<App>, request: Request) -> Response {
         return ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
-            format!("no endpoint answers {path}; SOAP endpoints live under /cxf/, HTTPS endpoints under /http/"),
+            format!("no endpoint answers {}; SOAP endpoints live under /cxf/, HTTPS endpoints under /http/", Excerpt(path)),
         )
         .into_response();
     };
@@ -45,7 +46,11 @@ pub async fn dispatch(State(app): State<App>, request: Request) -> Response {
         let mut response = ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
-            format!("{method} is not supported here: POST a SOAP request, or GET {path}?wsdl for the WSDL"),
+            format!(
+                "{} is not supported here: POST a SOAP request, or GET {}?wsdl for the WSDL",
+                Excerpt(method.as_str()),
+                Excerpt(path)
+            ),
         )
         .into_response();
         response
@@ -146,6 +151,7 @@ fn not_soap(content_type: &str) -> Refusal {
     } else {
         content_type
     };
+    let shown = Excerpt(shown);
     let reason = format!(
         "Content-Type {shown} is not SOAP; send text/xml (SOAP 1.1) or application/soap+xml (SOAP 1.2)"
     );

@@ -31,7 +31,7 @@ use tokio::sync::watch;
 
 pub use crate::store::Payload;
 pub use facts::MessageFacts;
-pub use summary::Summary;
+pub use summary::{REFUSED_BODY_KEPT, Summary};
 
 use crate::clock;
 use crate::message::{Ack, MessageId};
@@ -261,17 +261,21 @@ impl MessageLog {
     }
 
     /// Writes the final entry of a call that ends without running the chain, as `summary` says,
-    /// with the `request` body when there is one. Durable when this returns `Ok`.
+    /// with the `request` body when there is one (of a refusal, at most its first
+    /// [`REFUSED_BODY_KEPT`] bytes). Durable when this returns `Ok`.
     pub async fn record(
         &self,
         who: &Identity<'_>,
         facts: &MessageFacts,
         request: Option<&Payload>,
-        summary: Summary,
+        mut summary: Summary,
     ) -> Result<(), StoreError> {
         let status = summary.status;
         if let Some(store) = &self.store {
             let mut entry = self.entry(who, facts, status, request);
+            if let Some(request) = &mut entry.request {
+                summary.bound_request(request);
+            }
             entry.log_end = Some(clock::now());
             entry.error = summary.error;
             entry.ack = summary.ack.as_ref().map(ack::to_json);

@@ -8,6 +8,12 @@ use crate::store::{ErrorInfo, Payload, Status};
 
 use super::Original;
 
+/// The most of a refused call's request body its entry keeps, in bytes: enough to see what was
+/// sent, while a sender that repeats a body the size of the limit (1 MiB by default) cannot make
+/// every refusal cost the log that much. The entry's error text says when the body was cut, and
+/// how long it was.
+pub const REFUSED_BODY_KEPT: usize = 16 * 1024;
+
 /// A call's final entry, before it is written: by [`super::MessageLog::finish`] for a call that
 /// ran its chain, by [`super::MessageLog::record`] for one that ended at once.
 pub struct Summary {
@@ -18,6 +24,8 @@ pub struct Summary {
     /// The answer as sent.
     pub(super) answer: Payload,
     pub(super) refers_to: Option<Reference>,
+    /// Keep at most this many bytes of the request body (refusals: [`REFUSED_BODY_KEPT`]).
+    pub(super) request_kept: Option<usize>,
 }
 
 /// Another entry an entry refers to (`OriginalMessageGuid`).
@@ -35,6 +43,35 @@ impl Summary {
             ack: None,
             answer,
             refers_to: None,
+            request_kept: None,
+        }
+    }
+
+    /// Cuts `request` to what this entry keeps of it, and says so in the error text when it
+    /// did.
+    pub(super) fn bound_request(&mut self, request: &mut Payload) {
+        let Some(kept) = self.request_kept else {
+            return;
+        };
+        let length = request.body.len();
+        if length <= kept {
+            return;
+        }
+        request.body = request.body.slice(..kept);
+        let note = format!(
+            "the request body ({length} bytes) is kept only in part: its first {kept} bytes"
+        );
+        match &mut self.error {
+            Some(error) => {
+                error.text.push_str("; ");
+                error.text.push_str(&note);
+            }
+            None => {
+                self.error = Some(ErrorInfo {
+                    text: note,
+                    step: None,
+                })
+            }
         }
     }
 
@@ -59,13 +96,16 @@ impl Summary {
     }
 
     /// A call refused before any handler ran (its media type, size or time, or its body):
-    /// `FAILED` with the reason.
+    /// `FAILED` with the reason, keeping at most [`REFUSED_BODY_KEPT`] bytes of its request.
     pub fn refused(reason: String, answer: Payload) -> Self {
         let error = ErrorInfo {
             text: reason,
             step: None,
         };
-        Self::new(Status::Failed, Some(error), answer)
+        Self {
+            request_kept: Some(REFUSED_BODY_KEPT),
+            ..Self::new(Status::Failed, Some(error), answer)
+        }
     }
 
     /// A duplicate, answered with `ack` like its `original` and not processed again:

@@ -22,6 +22,7 @@ use super::lexer::{Spanned, Token, tokenize};
 use super::literal::{in_whole_milliseconds, literal_of};
 use super::schema::{Field, Schema};
 use super::{MAX_FILTER_COMPARISONS, MAX_FILTER_DEPTH, MAX_FILTER_LENGTH, QueryError};
+use crate::excerpt::Excerpt;
 
 /// A parsed, type-checked `$filter`. `And` and `Or` hold two terms or more, in the order
 /// written; parentheses leave no node of their own.
@@ -269,7 +270,8 @@ impl Parser {
                 .map(|op| (op, at))
                 .ok_or_else(|| {
                     QueryError::new(format!(
-                        "$filter: '{word}' at position {at} is not an operator; use eq, ne, gt, ge, lt or le"
+                        "$filter: '{}' at position {at} is not an operator; use eq, ne, gt, ge, lt or le",
+                        Excerpt(&word)
                     ))
                 }),
             Some((token, at)) => Err(QueryError::new(format!(
@@ -309,7 +311,9 @@ impl Parser {
     /// The error for a word that is no property: a function OData has and iflowd does not, or
     /// a name that is not in the schema.
     fn not_a_property(&self, word: &str, at: usize) -> QueryError {
-        if FUNCTIONS.contains(&word) || matches!(self.peek(), Some((Token::Open, _))) {
+        let function = FUNCTIONS.contains(&word) || matches!(self.peek(), Some((Token::Open, _)));
+        let word = Excerpt(word);
+        if function {
             return QueryError::new(format!(
                 "$filter: the function '{word}' (position {at}) is not supported; use eq, ne, gt, ge, lt, le, and, or, not and parentheses"
             ));

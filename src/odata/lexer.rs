@@ -4,6 +4,7 @@
 //! spot.
 
 use super::QueryError;
+use crate::excerpt::Excerpt;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Token {
@@ -26,9 +27,9 @@ impl Token {
             Self::Open => "'('".to_owned(),
             Self::Close => "')'".to_owned(),
             Self::Comma => "','".to_owned(),
-            Self::Word(word) => format!("'{word}'"),
-            Self::Text(text) => format!("the string '{text}'"),
-            Self::Typed(prefix, text) => format!("{prefix}'{text}'"),
+            Self::Word(word) => format!("'{}'", Excerpt(word)),
+            Self::Text(text) => format!("the string '{}'", Excerpt(text)),
+            Self::Typed(prefix, text) => format!("{}'{}'", Excerpt(prefix), Excerpt(text)),
             Self::Number(n) => format!("the number {n}"),
         }
     }
@@ -80,7 +81,8 @@ pub fn tokenize(input: &str) -> Result<Vec<Spanned>, QueryError> {
                 }
                 let number = digits.parse::<i64>().map_err(|_| {
                     QueryError::new(format!(
-                        "$filter: '{digits}' at position {at} is not a number"
+                        "$filter: '{}' at position {at} is not a number",
+                        Excerpt(&digits)
                     ))
                 })?;
                 tokens.push((Token::Number(number), at));

@@ -1,6 +1,7 @@
 //! `$filter` literals: checking a token against the type of the property it is compared with,
 //! and dates, which the API keeps and shows in whole milliseconds.
 
+use crate::excerpt::Excerpt;
 use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
@@ -39,7 +40,8 @@ pub(super) fn literal_of(
         (Kind::DateTime, Token::Typed(prefix, text)) if prefix == "datetime" => {
             datetime(text).map(Literal::DateTime).ok_or_else(|| {
                 QueryError::new(format!(
-                    "$filter: datetime'{text}' (position {at}) is not a date and time; write datetime'2026-01-31T13:45:00' (UTC)"
+                    "$filter: datetime'{}' (position {at}) is not a date and time; write datetime'2026-01-31T13:45:00' (UTC)",
+                    Excerpt(text)
                 ))
             })
         }
@@ -48,7 +50,8 @@ pub(super) fn literal_of(
                 .map(Literal::DateTime)
                 .map_err(|_| {
                     QueryError::new(format!(
-                        "$filter: datetimeoffset'{text}' (position {at}) is not an RFC 3339 date and time"
+                        "$filter: datetimeoffset'{}' (position {at}) is not an RFC 3339 date and time",
+                        Excerpt(text)
                     ))
                 })
         }

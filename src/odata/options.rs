@@ -4,6 +4,7 @@
 use super::filter::{self, Expr};
 use super::schema::{Field, Schema};
 use super::{MAX_ORDERBY_PROPERTIES, QueryError};
+use crate::excerpt::Excerpt;
 
 /// What the URL addresses, which decides the options that make sense.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,7 +100,8 @@ impl QueryOptions {
                         "none" => false,
                         other => {
                             return Err(QueryError::new(format!(
-                                "$inlinecount must be allpages or none, not '{other}'"
+                                "$inlinecount must be allpages or none, not '{}'",
+                                Excerpt(other)
                             )));
                         }
                     }
@@ -115,7 +117,8 @@ impl QueryOptions {
 fn count(key: &str, value: &str) -> Result<u64, QueryError> {
     value.trim().parse::<u64>().map_err(|_| {
         QueryError::new(format!(
-            "{key} must be a whole number of 0 or more, not '{value}'"
+            "{key} must be a whole number of 0 or more, not '{}'",
+            Excerpt(value)
         ))
     })
 }
@@ -124,7 +127,8 @@ fn format(value: &str) -> Result<(), QueryError> {
     match value.trim() {
         "json" | "application/json" => Ok(()),
         other => Err(QueryError::new(format!(
-            "$format={other} is not served; this API answers JSON ($format=json)"
+            "$format={} is not served; this API answers JSON ($format=json)",
+            Excerpt(other)
         ))),
     }
 }
@@ -141,12 +145,14 @@ fn orderby(value: &str, schema: &'static Schema) -> Result<Vec<OrderBy>, QueryEr
         let mut words = item.split_whitespace();
         let Some(path) = words.next() else {
             return Err(QueryError::new(format!(
-                "$orderby '{value}' has an empty item; write e.g. LogEnd desc"
+                "$orderby '{}' has an empty item; write e.g. LogEnd desc",
+                Excerpt(value)
             )));
         };
         let field = schema.field(path).ok_or_else(|| {
             QueryError::new(format!(
-                "$orderby: '{path}' is not a property of {}",
+                "$orderby: '{}' is not a property of {}",
+                Excerpt(path),
                 schema.set
             ))
         })?;
@@ -155,13 +161,15 @@ fn orderby(value: &str, schema: &'static Schema) -> Result<Vec<OrderBy>, QueryEr
             Some("desc") => Direction::Desc,
             Some(other) => {
                 return Err(QueryError::new(format!(
-                    "$orderby: '{other}' after {path} must be asc or desc"
+                    "$orderby: '{}' after {path} must be asc or desc",
+                    Excerpt(other)
                 )));
             }
         };
         if let Some(extra) = words.next() {
             return Err(QueryError::new(format!(
-                "$orderby: unexpected '{extra}' after '{path}'; separate properties with commas"
+                "$orderby: unexpected '{}' after '{path}'; separate properties with commas",
+                Excerpt(extra)
             )));
         }
         list.push(OrderBy { field, direction });
@@ -178,10 +186,11 @@ fn select(value: &str, schema: &'static Schema) -> Result<Option<Vec<&'static st
         }
         let Some(property) = schema.properties.iter().find(|p| **p == name) else {
             return Err(QueryError::new(if name.is_empty() {
-                format!("$select '{value}' has an empty item")
+                format!("$select '{}' has an empty item", Excerpt(value))
             } else {
                 format!(
-                    "$select: '{name}' is not a property of {}; properties are {}",
+                    "$select: '{}' is not a property of {}; properties are {}",
+                    Excerpt(name),
                     schema.set,
                     schema.properties.join(", ")
                 )

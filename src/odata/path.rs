@@ -5,6 +5,7 @@ use super::schema::{
     AUDIT_LOG, INTEGRATION_PACKAGE, INTEGRATION_RUNTIME_ARTIFACT, KEYSTORE_ENTRY,
     MESSAGE_PROCESSING_LOG, SERVICE_ENDPOINT, Schema,
 };
+use crate::excerpt::Excerpt;
 
 /// What a URL addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,7 +109,10 @@ fn segment(text: &str) -> Result<Segment, QueryError> {
     };
     let name = text[..open].to_owned();
     let inner = text[open + 1..].strip_suffix(')').ok_or_else(|| {
-        QueryError::new(format!("'{text}': the key in parentheses is not closed"))
+        QueryError::new(format!(
+            "'{}': the key in parentheses is not closed",
+            Excerpt(text)
+        ))
     })?;
     let key = inner
         .strip_prefix('\'')
@@ -116,7 +120,9 @@ fn segment(text: &str) -> Result<Segment, QueryError> {
         .filter(|k| !k.is_empty())
         .ok_or_else(|| {
             QueryError::new(format!(
-                "'{text}': a key is a quoted string, e.g. {name}('AGk9HwFzq8WbJ3lNcQ1xTfR2uPZa')"
+                "'{}': a key is a quoted string, e.g. {}('AGk9HwFzq8WbJ3lNcQ1xTfR2uPZa')",
+                Excerpt(text),
+                Excerpt(&name)
             ))
         })?;
     Ok(Segment {

@@ -4,9 +4,11 @@ use std::fmt;
 
 use super::response::FaultCode;
 use super::{EVENT_V2_NS, SOAP11_NS, SOAP12_NS, SoapVersion};
+use crate::excerpt::Excerpt;
 
 /// Why a body is not an `ExternalEvent` call. Each variant reads as one sentence a sender can act
-/// on; none of them repeats parser internals beyond a byte offset.
+/// on; none of them repeats parser internals beyond a byte offset, nor more of the input than an
+/// [`Excerpt`] (the fault and the log entry's error text would otherwise repeat it whole).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
     #[error("the request body is empty; expected a SOAP envelope")]
@@ -20,10 +22,11 @@ pub enum ParseError {
     /// An encoding that is not in the WHATWG Encoding Standard (UTF-32, EBCDIC...) or that
     /// cannot be read as XML.
     #[error(
-        "the request's {place} names the encoding '{name}', which iflowd does not read (it reads UTF-8, UTF-16 and the encodings of the WHATWG Encoding Standard, ISO-8859-1 and windows-1252 among them)"
+        "the request's {place} names the encoding '{}', which iflowd does not read (it reads UTF-8, UTF-16 and the encodings of the WHATWG Encoding Standard, ISO-8859-1 and windows-1252 among them)",
+        Excerpt(.name)
     )]
     UnsupportedEncoding { name: String, place: &'static str },
-    #[error("the request is not well-formed XML (near byte {position}: {detail})")]
+    #[error("the request is not well-formed XML (near byte {position}: {})", Excerpt(.detail))]
     Malformed { position: u64, detail: String },
     /// A character XML 1.0 does not allow, written as itself (a reference to one is a
     /// [`ParseError::BadCharacterReference`]).
@@ -38,12 +41,13 @@ pub enum ParseError {
     )]
     Dtd,
     #[error(
-        "the request refers to the entity &{0};, which is not defined (only the five XML entities and character references are accepted)"
+        "the request refers to the entity &{};, which is not defined (only the five XML entities and character references are accepted)",
+        Excerpt(.0)
     )]
     UndefinedEntity(String),
-    #[error("the request contains an invalid character reference &{0};")]
+    #[error("the request contains an invalid character reference &{};", Excerpt(.0))]
     BadCharacterReference(String),
-    #[error("the request uses the namespace prefix '{0}' without declaring it")]
+    #[error("the request uses the namespace prefix '{}' without declaring it", Excerpt(.0))]
     UndeclaredPrefix(String),
     #[error("elements are nested deeper than {limit} levels")]
     TooDeep { limit: usize },
@@ -53,7 +57,7 @@ pub enum ParseError {
         in_namespace(.0.as_deref())
     )]
     VersionMismatch(Option<String>),
-    #[error("the root element is {0}, expected a SOAP 1.1 or SOAP 1.2 Envelope")]
+    #[error("the root element is {}, expected a SOAP 1.1 or SOAP 1.2 Envelope", Excerpt(.0))]
     NotAnEnvelope(String),
     /// A header block for this node marked `mustUnderstand`: iflowd processes no header block.
     #[error(
@@ -69,7 +73,8 @@ pub enum ParseError {
     #[error("the SOAP Body is empty; expected an ExternalEvent element")]
     EmptyBody,
     #[error(
-        "the SOAP Body holds {0}, expected ExternalEvent in namespace {EVENT_V2_NS} (or the legacy com.successfactors.event.notification)"
+        "the SOAP Body holds {}, expected ExternalEvent in namespace {EVENT_V2_NS} (or the legacy com.successfactors.event.notification)",
+        Excerpt(.0)
     )]
     NotExternalEvent(String),
     #[error("the request has content after the end of the SOAP Envelope")]
@@ -127,15 +132,15 @@ impl fmt::Display for EncodingSource {
 
 fn in_namespace(uri: Option<&str>) -> String {
     match uri {
-        Some(uri) => format!("in namespace {uri}"),
+        Some(uri) => format!("in namespace {}", Excerpt(uri)),
         None => "in no namespace".to_owned(),
     }
 }
 
 fn clark(namespace: Option<&str>, local: &str) -> String {
     match namespace {
-        Some(uri) => format!("{{{uri}}}{local}"),
-        None => local.to_owned(),
+        Some(uri) => format!("{{{}}}{}", Excerpt(uri), Excerpt(local)),
+        None => Excerpt(local).to_string(),
     }
 }
 

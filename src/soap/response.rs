@@ -8,6 +8,7 @@ use quick_xml::escape::escape;
 use super::ack::{Ack, iso_millis};
 use super::error::ParseError;
 use super::{EventNamespace, SOAP11_NS, SOAP12_NS, SoapVersion};
+use crate::excerpt::SHOWN;
 
 /// Who is to blame, in the words of each SOAP version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,7 +89,12 @@ pub fn rejection(version: SoapVersion, error: &ParseError) -> String {
                 }
                 header.push_str("</soap:Upgrade>");
             }
-            ParseError::MustUnderstand { namespace, local } => {
+            // A name longer than an excerpt is named in the fault string only: the header
+            // would repeat it whole.
+            ParseError::MustUnderstand { namespace, local }
+                if local.len() <= SHOWN
+                    && namespace.as_ref().is_none_or(|uri| uri.len() <= SHOWN) =>
+            {
                 header.push_str("<soap:NotUnderstood qname=\"");
                 match namespace {
                     Some(uri) => {

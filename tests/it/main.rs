@@ -7,6 +7,7 @@ mod common;
 mod access_and_handlers;
 mod answers;
 mod audit_log;
+mod bounded_input;
 mod cli;
 mod cli_tls;
 mod client_x509;

@@ -25,6 +25,7 @@ use super::body::{self, BodyError};
 use crate::app::App;
 use crate::auth::{OAuthClient, TokenService};
 use client::client;
+use crate::excerpt::Excerpt;
 
 /// A token request is a few parameters; anything longer is not one.
 const MAX_FORM_BYTES: usize = 8 * 1024;
@@ -104,7 +105,10 @@ async fn issue(app: &App, request: Request) -> Result<Response, OAuthError> {
         Some(other) => {
             return Err(OAuthError::bad_request(
                 "unsupported_grant_type",
-                format!("grant_type '{other}' is not supported; use client_credentials"),
+                format!(
+                    "grant_type '{}' is not supported; use client_credentials",
+                    Excerpt(other)
+                ),
             ));
         }
     }
@@ -213,7 +217,8 @@ fn scopes(
             return Err(OAuthError::bad_request(
                 "invalid_scope",
                 format!(
-                    "scope '{scope}' is not granted to client '{}' (it may request: {})",
+                    "scope '{}' is not granted to client '{}' (it may request: {})",
+                    Excerpt(scope),
                     client.id,
                     granted.join(" ")
                 ),
@@ -233,7 +238,8 @@ fn parameters(bytes: &[u8], place: &str) -> Result<HashMap<String, String>, OAut
     for (name, value) in form_urlencoded::parse(bytes) {
         if map.insert(name.to_string(), value.into_owned()).is_some() {
             return Err(OAuthError::invalid_request(format!(
-                "parameter '{name}' appears more than once in the {place}"
+                "parameter '{}' appears more than once in the {place}",
+                Excerpt(&name)
             )));
         }
     }

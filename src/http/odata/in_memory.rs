@@ -3,6 +3,7 @@
 //! `IntegrationPackages` (one per package the endpoints are in) and `KeystoreEntries` (the
 //! certificates and keys read at start-up), queried in memory with the same options as the log.
 
+use crate::excerpt::Excerpt;
 use axum::response::Response;
 use serde_json::{Value, json};
 
@@ -115,7 +116,9 @@ impl Collection {
         let row = rows
             .iter()
             .find(|row| matches!(row.first(), Some((_, Cell::Text(key))) if key == id))
-            .ok_or_else(|| ODataError::not_found(format!("{} has no entry '{id}'", schema.set)))?;
+            .ok_or_else(|| {
+                ODataError::not_found(format!("{} has no entry '{}'", schema.set, Excerpt(id)))
+            })?;
         Ok(shape::row(schema, row, &call.service, select))
     }
 }

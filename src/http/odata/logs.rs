@@ -2,6 +2,7 @@
 //! entry's `ErrorInformation`, its stored bodies (`MessageStoreEntries`) and its
 //! `CustomHeaderProperties`.
 
+use crate::excerpt::Excerpt;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -26,7 +27,10 @@ fn store<'a>(call: &Call<'a>) -> Result<&'a Store, ODataError> {
 }
 
 fn no_message(guid: &str) -> ODataError {
-    ODataError::not_found(format!("there is no message with MessageGuid '{guid}'"))
+    ODataError::not_found(format!(
+        "there is no message with MessageGuid '{}'",
+        Excerpt(guid)
+    ))
 }
 
 /// Awaits a store read. A query the store cannot run is the caller's 400; any other failure is
@@ -178,7 +182,8 @@ pub async fn store_entry(
     value: bool,
 ) -> Result<Response, ODataError> {
     call.options(&MESSAGE_PROCESSING_LOG, Scope::Value)?;
-    let not_found = || ODataError::not_found(format!("there is no stored message body '{id}'"));
+    let not_found =
+        || ODataError::not_found(format!("there is no stored message body '{}'", Excerpt(id)));
     let (guid, kind) = shape::parse_store_entry_id(id).ok_or_else(not_found)?;
     if let Some(of) = of.filter(|of| *of != guid) {
         return Err(ODataError::not_found(format!(

@@ -49,6 +49,7 @@ use super::{ConnectionInfo, access, unauthorized};
 use crate::app::App;
 use crate::auth::{AuthError, Principal};
 use crate::config::{HEALTH_CHECK_ROLE, MONITORING_ROLE};
+use crate::excerpt::Excerpt;
 use crate::odata::path::{self, PropertyOf, Resource};
 use crate::odata::schema::{MESSAGE_PROCESSING_LOG, Schema};
 use crate::odata::{QueryOptions, Scope};
@@ -113,7 +114,7 @@ async fn serve(app: &App, request: &Parts) -> Result<Response, ODataError> {
             "MethodNotAllowed",
             format!(
                 "{} is not supported: the monitoring API is read-only (GET)",
-                request.method
+                Excerpt(request.method.as_str())
             ),
         ));
     }
@@ -177,7 +178,8 @@ fn resource(path: &str) -> Result<Resource, ODataError> {
         .map_err(|e| ODataError::bad_request(e.0))?
         .ok_or_else(|| {
             ODataError::not_found(format!(
-                "/api/v1/{decoded} names no resource; see /api/v1/$metadata"
+                "/api/v1/{} names no resource; see /api/v1/$metadata",
+                Excerpt(&decoded)
             ))
         })
 }
