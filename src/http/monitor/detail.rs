@@ -19,6 +19,7 @@ use super::xml::{self, DISPLAY_LIMIT};
 use crate::app::App;
 use crate::config::PAYLOADS_ROLE;
 use crate::event::Envelope;
+use crate::excerpt::Excerpt;
 use crate::soap::Pair;
 use crate::store::ErrorInfo;
 
@@ -52,7 +53,7 @@ pub async fn page(
     let message = match log::message(&app, &guid).await {
         Ok(Some(message)) => message,
         Ok(None) => {
-            let text = format!("There is no message with the id '{guid}'.");
+            let text = format!("There is no message with the id '{}'.", Excerpt(&guid));
             return page::error(&viewer, StatusCode::NOT_FOUND, "No such message", &text);
         }
         Err(error) => return log_error(&viewer, error),
@@ -319,7 +320,11 @@ pub async fn download(
     let payload = match payload {
         Ok(Some(payload)) => payload,
         Ok(None) => {
-            let message = format!("Message '{guid}' has no stored body '{kind}'.");
+            let message = format!(
+                "Message '{}' has no stored body '{}'.",
+                Excerpt(&guid),
+                Excerpt(&kind)
+            );
             return page::error(&viewer, StatusCode::NOT_FOUND, "No such body", &message);
         }
         Err(error) => return log_error(&viewer, error),

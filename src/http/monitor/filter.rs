@@ -5,6 +5,7 @@ use time::macros::format_description;
 use time::{Duration, OffsetDateTime, PrimitiveDateTime};
 
 use crate::event::EventKind;
+use crate::excerpt::Excerpt;
 use crate::store::Status;
 
 /// Entries per page of the list.
@@ -64,10 +65,9 @@ impl Criteria {
             let text = || Some(value.to_owned());
             match &*key {
                 "status" => {
-                    criteria.status =
-                        Some(Status::parse(value).ok_or_else(|| {
-                            format!("status '{value}' is not one of {}", statuses())
-                        })?);
+                    criteria.status = Some(Status::parse(value).ok_or_else(|| {
+                        format!("status '{}' is not one of {}", Excerpt(value), statuses())
+                    })?);
                 }
                 "endpoint" => criteria.endpoint = text(),
                 "kind" => {
@@ -76,7 +76,7 @@ impl Criteria {
                             .into_iter()
                             .find(|k| k.as_str() == value)
                             .ok_or_else(|| {
-                                format!("event kind '{value}' is not one of {}", kinds())
+                                format!("event kind '{}' is not one of {}", Excerpt(value), kinds())
                             })?,
                     );
                 }
@@ -89,7 +89,10 @@ impl Criteria {
                         .find(|(k, _, _)| *k == value)
                         .map(|(k, _, _)| *k)
                         .ok_or_else(|| {
-                            format!("period '{value}' is not one of 15m, 1h, 24h, 7d, all, custom")
+                            format!(
+                                "period '{}' is not one of 15m, 1h, 24h, 7d, all, custom",
+                                Excerpt(value)
+                            )
                         })?;
                 }
                 "from" => criteria.from = Some(moment("from", value)?),
@@ -97,7 +100,7 @@ impl Criteria {
                 "page" => {
                     criteria.page = value
                         .parse()
-                        .map_err(|_| format!("page '{value}' is not a number"))?;
+                        .map_err(|_| format!("page '{}' is not a number", Excerpt(value)))?;
                 }
                 _ => {}
             }
@@ -157,7 +160,12 @@ fn moment(field: &str, value: &str) -> Result<OffsetDateTime, String> {
     PrimitiveDateTime::parse(value, long)
         .or_else(|_| PrimitiveDateTime::parse(value, short))
         .map(PrimitiveDateTime::assume_utc)
-        .map_err(|_| format!("{field} '{value}' is not a time like 2026-03-01T09:30 (UTC)"))
+        .map_err(|_| {
+            format!(
+                "{field} '{}' is not a time like 2026-03-01T09:30 (UTC)",
+                Excerpt(value)
+            )
+        })
 }
 
 /// A time as a `datetime-local` field shows it.

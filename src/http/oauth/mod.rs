@@ -24,8 +24,8 @@ mod client;
 use super::body::{self, BodyError};
 use crate::app::App;
 use crate::auth::{OAuthClient, TokenService};
-use client::client;
 use crate::excerpt::Excerpt;
+use client::client;
 
 /// A token request is a few parameters; anything longer is not one.
 const MAX_FORM_BYTES: usize = 8 * 1024;

@@ -11,6 +11,7 @@ use super::logs::{PAGE_SIZE, next_query, read};
 use super::metadata::{NAMESPACE, type_name};
 use super::query::{op, value};
 use super::{Call, json_response};
+use crate::excerpt::Excerpt;
 use crate::odata::schema::AUDIT_LOG;
 use crate::odata::{Direction, Expr, QueryOptions, Scope};
 use crate::store::audit::{AuditField, AuditFilter, change_id};
@@ -147,7 +148,7 @@ pub async fn entry(
     id: &str,
     select: Option<&[&'static str]>,
 ) -> Result<Value, ODataError> {
-    let missing = || ODataError::not_found(format!("AuditLogs has no entry '{id}'"));
+    let missing = || ODataError::not_found(format!("AuditLogs has no entry '{}'", Excerpt(id)));
     let change = id.parse::<i64>().map_err(|_| missing())?;
     let query = AuditQuery {
         filter: Some(AuditFilter::Id(change)),
