@@ -91,6 +91,7 @@ impl Default for StoreConfig {
             payload_retention_days: 30,
             duplicate_window_days: 90,
             duplicate_wait_ms: 30_000,
+            max_size_mb: None,
         }
     }
 }

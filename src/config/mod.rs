@@ -127,6 +127,10 @@ pub struct StoreConfig {
     /// for that first delivery to end (then it is answered as its duplicate, or processed if
     /// the first failed). Past it, the copy gets a fault the sender retries. 0 answers at once.
     pub duplicate_wait_ms: u64,
+    /// The most the log may take on disk, in MiB (its database's pages in use plus its WAL):
+    /// above it, the oldest bodies and then the oldest entries are deleted, as soon as it is
+    /// crossed. None: no limit, only the days above.
+    pub max_size_mb: Option<u32>,
 }
 
 /// Bounds that keep a slow, silent or oversized client from holding the server.

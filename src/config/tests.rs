@@ -249,6 +249,10 @@ fn the_store_settings_are_checked_against_each_other() {
             "[store]\nduplicate_wait_ms = 600001\n",
             "store.duplicate_wait_ms (600001) must be at most 600000 (10 minutes)",
         ),
+        (
+            "[store]\nmax_size_mb = 0\n",
+            "store.max_size_mb must be at least 1",
+        ),
         ("data_dir = \"\"\n", "data_dir must not be empty"),
         ("[store]\npayload = false\n", "unknown field `payload`"),
     ] {

@@ -66,10 +66,14 @@ fn validate_store(config: &Config, errors: &mut Vec<String>) {
     }
     let store = &config.store;
     for (key, value) in [
-        ("retention_days", store.retention_days),
-        ("payload_retention_days", store.payload_retention_days),
-        ("duplicate_window_days", store.duplicate_window_days),
-    ] {
+        ("retention_days", Some(store.retention_days)),
+        ("payload_retention_days", Some(store.payload_retention_days)),
+        ("duplicate_window_days", Some(store.duplicate_window_days)),
+        ("max_size_mb", store.max_size_mb),
+    ]
+    .into_iter()
+    .filter_map(|(key, value)| Some((key, value?)))
+    {
         if value == 0 {
             errors.push(format!("store.{key} must be at least 1"));
         }

@@ -2,7 +2,8 @@
 //! faults and JSON errors.
 //!
 //! ```text
-//! GET  /health            200 {"status":"UP"}
+//! GET  /health            200 {"status":"UP"}; 503 {"status":"DOWN",...} while the message
+//!                         log cannot be written
 //! GET  /metrics           Prometheus (OpenMetrics) text
 //! GET  /, /monitor/...    the monitor: the message log in a browser          (monitor/)
 //! GET  /api/v1/...        the OData monitoring API                        (odata/)
@@ -33,7 +34,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -46,6 +47,7 @@ pub use reply::{ClientFault, CloseConnection, DUPLICATE_OF_HEADER, MESSAGE_ID_HE
 
 use crate::app::App;
 use crate::auth::ClientCertificate;
+use crate::store::Health;
 
 /// The whole route table. Tests call it in process; [`crate::server::serve`] puts it on a socket.
 ///
@@ -117,8 +119,25 @@ pub struct ConnectionInfo {
     pub local: Option<SocketAddr>,
 }
 
-async fn health() -> axum::Json<serde_json::Value> {
-    axum::Json(serde_json::json!({ "status": "UP" }))
+/// `{"status":"UP"}`, unless the message log cannot be written now (its disk is full or
+/// failing): then 503 and `{"status":"DOWN","store":{"status":"DOWN","error":...,"since":...}}`,
+/// since no call can be acknowledged. It turns back by itself once the log can be written.
+async fn health(State(app): State<App>) -> Response {
+    match app.store().map(|store| store.health()) {
+        None | Some(Health::Writable) => {
+            axum::Json(serde_json::json!({ "status": "UP" })).into_response()
+        }
+        Some(Health::Unwritable { reason, since }) => {
+            let since = since
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default();
+            let body = serde_json::json!({
+                "status": "DOWN",
+                "store": { "status": "DOWN", "error": reason, "since": since },
+            });
+            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
+        }
+    }
 }
 
 /// Unauthenticated, like `/health`: what a Prometheus scraper reads.

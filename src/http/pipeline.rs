@@ -28,7 +28,7 @@ use crate::app::App;
 use crate::endpoint::{Endpoint, Outcome};
 use crate::message::{Ack, Message, MessageContext, MessageId};
 use crate::message_log::{
-    Admission, Identity, MessageFacts, MessageLog, Original, Payload, Started, Summary,
+    Admission, Identity, MessageFacts, MessageLog, Original, Payload, Started, StoreError, Summary,
 };
 use crate::soap::SoapVersion;
 
@@ -79,7 +79,10 @@ pub async fn run(app: App, call: Call, body: Bytes) -> Reply {
                 .already_running(&message, &facts, &running, waited)
                 .await
         }
-        Admission::Unrecorded => {
+        Admission::Unrecorded(StoreError::Unwritable(_)) => {
+            Reply::log_unwritable(endpoint.adapter, message.envelope.soap_version, &id, false)
+        }
+        Admission::Unrecorded(_) => {
             Reply::internal_error(endpoint.adapter, message.envelope.soap_version, &id)
         }
     }
@@ -124,9 +127,9 @@ impl Recording<'_> {
             Ok(()) => reply,
             // The chain ran, but without a durable COMPLETED entry the sender must not be told
             // so: it retries, and the message is processed again (at least once, never lost).
-            Err(_) => match outcome {
+            Err(error) => match outcome {
                 Outcome::Accepted { message, .. } | Outcome::Failed { message, .. } => {
-                    self.internal_error(message)
+                    self.store_failure(message, &error, true)
                 }
                 Outcome::Rejected { .. } => reply,
             },
@@ -162,7 +165,7 @@ impl Recording<'_> {
             .await
         {
             Ok(()) => reply,
-            Err(_) => self.internal_error(message),
+            Err(error) => self.store_failure(message, &error, false),
         }
     }
 
@@ -191,8 +194,16 @@ impl Recording<'_> {
         reply
     }
 
-    fn internal_error(&self, message: &Message) -> Reply {
+    /// The answer when the log could not take the call's entry: what the sender is told
+    /// depends on why (a disk that refuses writes, or another failure); `entry` says whether the
+    /// call has one (its `PROCESSING` entry).
+    fn store_failure(&self, message: &Message, error: &StoreError, entry: bool) -> Reply {
         let version = message.envelope.soap_version;
-        Reply::internal_error(self.endpoint.adapter, version, self.who.id)
+        match error {
+            StoreError::Unwritable(_) => {
+                Reply::log_unwritable(self.endpoint.adapter, version, self.who.id, entry)
+            }
+            _ => Reply::internal_error(self.endpoint.adapter, version, self.who.id),
+        }
     }
 }

@@ -131,6 +131,27 @@ impl Reply {
         Self::failure(adapter, version, &text, id)
     }
 
+    /// The message log's disk refuses writes, so the call cannot be acknowledged: a failure in
+    /// CPI's shape (a `Server` fault, HTTP 500) saying so, which the sender retries. It names the
+    /// entry only when the call has one (`entry`: its `PROCESSING` entry was written, its
+    /// completion could not be).
+    pub fn log_unwritable(
+        adapter: Adapter,
+        version: SoapVersion,
+        id: &MessageId,
+        entry: bool,
+    ) -> Self {
+        let mut text = "The message log cannot be written now (its disk is full or failing), so this message was not accepted. Send it again later.".to_owned();
+        if entry {
+            text.push_str(&format!(" The MPL ID for the failed message is : {id}"));
+        }
+        let mut reply = Self::failure(adapter, version, &text, id);
+        if !entry {
+            reply.id = None;
+        }
+        reply
+    }
+
     /// Turns an endpoint's outcome into the answer the sender expects.
     pub fn of_outcome(endpoint: &Endpoint, outcome: &Outcome) -> Self {
         match outcome {

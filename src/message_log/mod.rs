@@ -29,16 +29,14 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
-pub use crate::store::Payload;
+pub use crate::store::{Payload, StoreError};
 pub use facts::MessageFacts;
 pub use summary::{REFUSED_BODY_KEPT, Summary};
 
 use crate::clock;
 use crate::message::{Ack, MessageId};
 use crate::metrics::Metrics;
-use crate::store::{
-    self, Completion, EntryKey, NewEntry, NewOrDuplicate, Status, Store, StoreError,
-};
+use crate::store::{self, Completion, EntryKey, NewEntry, NewOrDuplicate, Status, Store};
 use claims::{Busy, Claim, Claims};
 
 /// A call as its entry names it: its message id, where, who, and when it started.
@@ -62,8 +60,9 @@ pub enum Admission {
         running: MessageId,
         waited: Duration,
     },
-    /// The log could not be written; nothing was recorded.
-    Unrecorded,
+    /// The log could not be written (why: `StoreError::Unwritable` when its disk refuses
+    /// writes); nothing was recorded.
+    Unrecorded(StoreError),
 }
 
 /// A call whose `PROCESSING` entry is written, until [`MessageLog::finish`] completes it.
@@ -180,7 +179,7 @@ impl MessageLog {
             Ok(NewOrDuplicate::Duplicate(original)) => Admission::Duplicate(Original::of(original)),
             Err(error) => {
                 self.store_failed("begin", &error);
-                Admission::Unrecorded
+                Admission::Unrecorded(error)
             }
         }
     }
@@ -241,10 +240,14 @@ impl MessageLog {
                 ack: acknowledgement.as_ref().map(ack::to_json),
                 response: self.kept(summary.answer),
             };
-            store
-                .finish(completion)
-                .await
-                .inspect_err(|e| self.store_failed("finish", e))?;
+            let chain_error = completion.error.clone();
+            if let Err(error) = store.finish(completion).await {
+                self.store_failed("finish", &error);
+                if let StoreError::Unwritable(_) = error {
+                    complete_later(store, key, status, chain_error);
+                }
+                return Err(error);
+            }
         }
         // Durable: the copies waiting on the claim may now be answered as its duplicates.
         if let Some(claim) = claim
@@ -333,9 +336,51 @@ impl MessageLog {
         self.keep_bodies.then_some(body)
     }
 
-    /// Logs a store failure once, where it is handled, and counts it.
+    /// Logs a store failure once, where it is handled, and counts it. A disk that refuses
+    /// writes is logged by the store when it starts and ends refusing, not for every call it
+    /// refuses (a flood of calls would otherwise fill the same disk with log lines).
     fn store_failed(&self, operation: &str, error: &StoreError) {
-        tracing::error!(operation, %error, "message log write or read failed");
+        match error {
+            StoreError::Unwritable(_) => {
+                tracing::debug!(operation, %error, "message log write refused")
+            }
+            _ => tracing::error!(operation, %error, "message log write or read failed"),
+        }
         self.metrics.store_error(operation);
     }
+}
+
+/// Completes, once the log can be written again, an entry whose completion its disk refused:
+/// `FAILED`, since the sender was answered with a failure, saying how the chain ended. Without
+/// it the entry would stay `PROCESSING` until the next start. Tried every
+/// [`store::RETRY_INTERVAL`] until it is written or the store is dropped.
+fn complete_later(store: &Store, key: EntryKey, status: Status, error: Option<store::ErrorInfo>) {
+    let chain = match &error {
+        Some(error) => format!("the chain ended: {}", error.text),
+        None => format!("the chain ended {status}"),
+    };
+    let deferred = Completion {
+        key,
+        status: Status::Failed,
+        log_end: clock::now(),
+        error: Some(store::ErrorInfo {
+            text: format!(
+                "{chain}; but the message log could not be written then (its disk was full or failing), so the sender was answered with a failure and is to send the message again"
+            ),
+            step: error.and_then(|e| e.step),
+        }),
+        ack: None,
+        response: None,
+    };
+    let store = std::sync::Arc::downgrade(store);
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(store::RETRY_INTERVAL).await;
+            let Some(store) = store.upgrade() else { return };
+            match store.finish(deferred.clone()).await {
+                Err(StoreError::Unwritable(_)) => {}
+                Ok(()) | Err(_) => return,
+            }
+        }
+    });
 }

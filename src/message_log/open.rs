@@ -33,14 +33,18 @@ impl MessageLog {
             return Ok((log, None));
         }
         let store = store::open(data_dir).await?;
-        let abandoned = store.abandon_processing(crate::clock::now()).await?;
-        for (endpoint, count) in &abandoned {
-            tracing::warn!(
-                endpoint,
-                count,
-                "messages left PROCESSING by the previous run are now ABANDONED"
-            );
-            metrics.abandoned(endpoint, *count);
+        match store.abandon_processing(crate::clock::now()).await {
+            Ok(abandoned) => count_abandoned(&abandoned, &metrics),
+            // A full disk: iflowd starts, its calls are answered with a fault until the log can
+            // be written, and the abandonment is done then, before any call gets an entry.
+            Err(StoreError::Unwritable(reason)) => {
+                tracing::error!(
+                    %reason,
+                    "the message log cannot be written: iflowd starts, and answers calls with a fault until it can"
+                );
+                retry_abandonment(&store, metrics.clone());
+            }
+            Err(error) => return Err(error),
         }
         let purges = start_purge(&store, settings, metrics.clone());
         let log = Self::new(
@@ -54,19 +58,69 @@ impl MessageLog {
     }
 }
 
-/// Starts the hourly retention purge; its results are logged and its failures counted.
+/// Logs and counts the entries a previous run left `PROCESSING`, now `ABANDONED`.
+fn count_abandoned(abandoned: &store::Abandoned, metrics: &Metrics) {
+    for (endpoint, count) in abandoned {
+        tracing::warn!(
+            endpoint,
+            count,
+            "messages left PROCESSING by the previous run are now ABANDONED"
+        );
+        metrics.abandoned(endpoint, *count);
+    }
+}
+
+/// Tries the start-up abandonment again every [`store::RETRY_INTERVAL`] until the log takes it
+/// (the store takes no call's entry before), or the store is dropped.
+fn retry_abandonment(store: &Store, metrics: Metrics) {
+    let store = std::sync::Arc::downgrade(store);
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(store::RETRY_INTERVAL).await;
+            let Some(store) = store.upgrade() else { return };
+            match store.abandon_processing(crate::clock::now()).await {
+                Ok(abandoned) => {
+                    count_abandoned(&abandoned, &metrics);
+                    return;
+                }
+                Err(StoreError::Unwritable(_)) => {}
+                Err(error) => {
+                    tracing::error!(%error, "the start-up abandonment failed; trying again");
+                    metrics.store_error("abandon");
+                }
+            }
+        }
+    });
+}
+
+/// Starts the retention purge (hourly, and as soon as the log is over `max_size_mb`); its
+/// results are logged and its failures counted.
 fn start_purge(store: &Store, settings: &StoreConfig, metrics: Metrics) -> watch::Receiver<u64> {
     let retention = Retention {
         entries: time::Duration::days(settings.retention_days.into()),
         payloads: time::Duration::days(settings.payload_retention_days.into()),
+        max_size: settings.max_size_mb.map(|mb| u64::from(mb) * 1024 * 1024),
     };
     spawn_purge(store, retention, move |result| match result {
-        Ok(purged) if purged.entries + purged.payloads > 0 => tracing::info!(
+        Ok(purged) if purged.entries_over_size + purged.payloads_over_size > 0 => {
+            tracing::warn!(
+                entries = purged.entries + purged.entries_over_size,
+                payloads = purged.payloads + purged.payloads_over_size,
+                entries_over_size = purged.entries_over_size,
+                payloads_over_size = purged.payloads_over_size,
+                "retention purge: the message log was over max_size_mb, its oldest bodies and entries are deleted"
+            )
+        }
+        Ok(purged) if purged.any() => tracing::info!(
             entries = purged.entries,
             payloads = purged.payloads,
             "retention purge"
         ),
         Ok(_) => {}
+        Err(StoreError::Unwritable(reason)) => {
+            tracing::warn!(%reason, "retention purge skipped: the message log cannot be written now");
+            metrics.store_error("purge");
+        }
         Err(error) => {
             tracing::error!(%error, "retention purge failed");
             metrics.store_error("purge");

@@ -4,7 +4,9 @@
 //! ([`Backend::begin`], [`Backend::insert`], [`Backend::finish`]), the reads of the monitoring
 //! API and `iflowd messages` ([`Backend::list`] of a [`query`], the store's own query language,
 //! and the lookups by `MessageGuid`), the audit log beside it ([`Backend::audit`],
-//! [`Backend::audit_log`] of an [`audit::AuditQuery`]), and the upkeep ([`Backend::abandon_processing`] at start-up, [`Backend::purge`]). A [`Store`] is a
+//! [`Backend::audit_log`] of an [`audit::AuditQuery`]), the upkeep
+//! ([`Backend::abandon_processing`] at start-up, [`Backend::purge`], [`Backend::size`]), and
+//! whether the log takes writes now ([`Backend::health`]). A [`Store`] is a
 //! shared handle on one. It is an interface with one implementation so far, [`sqlite`], because
 //! the next backend (PostgreSQL, for several instances sharing one log) is to be an
 //! implementation of it rather than a fork of the message log; everything about SQL stays
@@ -15,6 +17,13 @@
 //! returns; a `PROCESSING` entry ([`Backend::begin`]) survives a crash of iflowd when it
 //! returns and is durable with the next final write at the latest; the duplicate lookup and
 //! the insert of [`Backend::begin`] see the same log; and a write that fails fails alone.
+//!
+//! A disk that refuses writes (full, or failing) is a state the log is in, not the end of it:
+//! each write that cannot be made fails with [`StoreError::Unwritable`] (the sender is told so
+//! and retries), the next write is tried again, and the first that succeeds ends the state, with
+//! no restart; [`Backend::health`] says which state the log is in, for `/health`. A log that
+//! cannot be written when iflowd starts is opened all the same, and its start-up work is done
+//! once it can be.
 
 pub mod audit;
 mod entry;
@@ -27,18 +36,23 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
+use tokio::sync::watch;
 
 pub use audit::{AuditAction, AuditPage, AuditQuery, AuditRecord, NewAuditRecord};
 pub use entry::{
     Completion, Entry, EntryKey, ErrorInfo, EventFacts, HeaderProperty, MAX_HEADER_EVENTS,
     MAX_HEADER_VALUE_CHARS, NewEntry, NewOrDuplicate, Original, Payload, PayloadInfo, Status,
 };
-pub use purge::{Purged, Retention, spawn_purge};
+pub use purge::{Purged, Retention, SIZE_CHECK_INTERVAL, spawn_purge};
 pub use query::{ListQuery, Page};
 pub use sqlite::DATABASE_FILE;
 
 /// Entries a previous run left in `PROCESSING`, now `ABANDONED`, counted by endpoint.
 pub type Abandoned = std::collections::BTreeMap<String, u64>;
+
+/// How often a log that cannot be written tries again by itself (its start-up work, a probe
+/// write), so that it becomes writable without waiting for a call.
+pub const RETRY_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A shared handle on the message log's storage. Clones share the backend.
 pub type Store = Arc<dyn Backend>;
@@ -103,9 +117,33 @@ pub trait Backend: Send + Sync {
     async fn abandon_processing(&self, now: OffsetDateTime) -> Result<Abandoned, StoreError>;
 
     /// Deletes entries (with their bodies) and audit records older than `retention.entries` and
-    /// bodies older than `retention.payloads`, as of `now`. Entries still `PROCESSING` are
-    /// never deleted.
+    /// bodies older than `retention.payloads`, as of `now`; then, while the log is larger than
+    /// `retention.max_size` (as [`Backend::size`] counts), the oldest bodies and after them the
+    /// oldest entries, down to nine tenths of it. Entries still `PROCESSING` are never deleted.
     async fn purge(&self, now: OffsetDateTime, retention: Retention) -> Result<Purged, StoreError>;
+
+    /// The bytes the log takes, as `[store] max_size_mb` counts them (see the backend).
+    async fn size(&self) -> Result<u64, StoreError>;
+
+    /// Whether the log takes writes now.
+    fn health(&self) -> Health;
+
+    /// Counts the write batches the log has committed or refused since it was opened: a task
+    /// that acts on new writes (the size-based purge) waits for it to change.
+    fn writes(&self) -> watch::Receiver<u64>;
+}
+
+/// Whether the log takes writes, as `/health` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    Writable,
+    /// Its disk refused the last write (or the log could not be opened for writing at
+    /// start-up): `reason` says why, `since` since when. Writes are still tried, and the first
+    /// that succeeds makes the log writable again.
+    Unwritable {
+        reason: String,
+        since: OffsetDateTime,
+    },
 }
 
 /// A storage failure. Clone, because one failed commit is the answer of every write in its batch.
@@ -122,6 +160,10 @@ pub enum StoreError {
     /// query's fault, not the log's (see [`query`]).
     #[error("the message log cannot run this query: {0}")]
     TooComplex(String),
+    /// The log's disk refuses writes (it is full, or failing): nothing was written. A later
+    /// write may succeed; [`Backend::health`] says whether the log is writable now.
+    #[error("the message log cannot be written now: {0}")]
+    Unwritable(String),
     #[error("the message log's worker thread stopped unexpectedly")]
     Gone,
 }

@@ -33,8 +33,9 @@ fn no_message(guid: &str) -> ODataError {
     ))
 }
 
-/// Awaits a store read. A query the store cannot run is the caller's 400; any other failure is
-/// logged once, here, counted, and a 500 that tells no internals.
+/// Awaits a store read. A query the store cannot run is the caller's 400; a log whose disk
+/// fails (or that is not set up yet, on a full disk) a 503; any other failure is logged once,
+/// here, counted, and a 500 that tells no internals.
 pub(super) async fn read<T>(
     call: &Call<'_>,
     future: impl Future<Output = Result<T, StoreError>>,
@@ -44,6 +45,15 @@ pub(super) async fn read<T>(
             tracing::info!(%reason, "a monitoring query was too complex for the message log");
             ODataError::bad_request(
                 "the query is too complex for the message log to run; use fewer comparisons, less nesting or fewer $orderby properties",
+            )
+        }
+        StoreError::Unwritable(reason) => {
+            tracing::warn!(%reason, "the message log cannot be read now");
+            call.app.metrics().store_error("read");
+            ODataError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+                "the message log cannot be read now: its disk is full or failing".to_owned(),
             )
         }
         error => {

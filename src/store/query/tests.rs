@@ -213,6 +213,7 @@ async fn a_deleted_entry_takes_its_events_along() {
     let retention = crate::store::Retention {
         entries: time::Duration::ZERO,
         payloads: time::Duration::ZERO,
+        max_size: None,
     };
     store.purge(later, retention).await.unwrap();
     let user = Filter::HasEvent(EventMatch::UserId("1001".into()));

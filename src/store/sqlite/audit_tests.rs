@@ -149,6 +149,7 @@ async fn the_retention_purge_takes_old_audit_records_too() {
     let retention = Retention {
         entries: Duration::days(90),
         payloads: Duration::days(30),
+        max_size: None,
     };
     store.purge(now, retention).await.unwrap();
     assert_eq!(

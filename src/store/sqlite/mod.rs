@@ -11,18 +11,28 @@
 //! the WAL itself, once per group of commits and outside SQLite's write lock, which is what
 //! `FULL` would do per commit and inside the lock.
 //!
+//! A disk that refuses writes is handled in `pressure.rs`: writes fail with
+//! [`StoreError::Unwritable`] while it does, the WAL is checkpointed to give its space back, and
+//! the log becomes writable again by itself; a log that cannot be set up at start-up (a full
+//! disk) is opened all the same and set up once it can be.
+//!
 //! The schema is created and upgraded by the migrations in `migrations/`, embedded in the binary
 //! and applied at start-up in order, tracked by SQLite's `user_version`. `write.rs` holds the
-//! statements that write entries, `query.rs` those that read them, `audit.rs` the audit log's, `setup.rs` the connections'
-//! settings, the migrations and the start-up abandonment.
+//! statements that write entries, `query.rs` those that read them, `audit.rs` the audit log's,
+//! `setup.rs` the connections' settings, the migrations and the start-up abandonment, `size.rs`
+//! the log's size and the purge down to it, `pressure.rs` a disk that refuses writes.
 
 mod audit;
 #[cfg(test)]
 mod audit_tests;
+mod pressure;
 mod query;
 mod setup;
+mod size;
 #[cfg(test)]
 pub(super) mod tests;
+#[cfg(test)]
+mod tests_pressure;
 mod write;
 mod writer;
 
@@ -32,15 +42,17 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use rusqlite::Connection;
 use time::OffsetDateTime;
+use tokio::sync::watch;
 
 use super::audit::{AuditPage, AuditQuery, NewAuditRecord};
 use super::query::{TallyCount, TallyQuery};
 use super::{
-    Abandoned, Backend, Completion, Entry, EntryKey, ErrorInfo, HeaderProperty, ListQuery,
+    Abandoned, Backend, Completion, Entry, EntryKey, ErrorInfo, HeaderProperty, Health, ListQuery,
     NewEntry, NewOrDuplicate, Page, Payload, PayloadInfo, Purged, Retention, StoreError,
 };
 use crate::clock::epoch_millis;
-use setup::{abandon_processing, configure_writer, migrate, open_reader};
+use pressure::{Condition, is_disk_error};
+use setup::{SetupError, abandon_processing, configure_writer, open_reader, prepare};
 use writer::{Durability, Writer, Written};
 
 /// The database file inside the data directory.
@@ -56,7 +68,11 @@ const MIGRATIONS: &[&str] = &[
 
 impl From<rusqlite::Error> for StoreError {
     fn from(error: rusqlite::Error) -> Self {
-        Self::Database(error.to_string())
+        if is_disk_error(&error) {
+            Self::Unwritable(error.to_string())
+        } else {
+            Self::Database(error.to_string())
+        }
     }
 }
 
@@ -71,6 +87,30 @@ struct Shared {
     path: PathBuf,
     writer: Writer,
     readers: Mutex<Vec<Connection>>,
+    condition: Condition,
+}
+
+impl Shared {
+    /// Runs `f` on a pooled reader connection; a log that is not set up yet (see
+    /// `pressure.rs`) has nothing to read.
+    fn with_reader<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        if !self.condition.ready() {
+            return Err(StoreError::Unwritable(
+                "the message log is not set up yet".to_owned(),
+            ));
+        }
+        let pooled = writer::lock(&self.readers).pop();
+        let connection = match pooled {
+            Some(connection) => connection,
+            None => open_reader(&self.path)?,
+        };
+        let result = f(&connection).map_err(StoreError::from);
+        writer::lock(&self.readers).push(connection);
+        result
+    }
 }
 
 impl Sqlite {
@@ -83,6 +123,9 @@ impl Sqlite {
             .map_err(|_| StoreError::Gone)?
     }
 
+    /// Opens the writer connection and sets the log up. When the disk refuses the set-up (it
+    /// is full), the log is opened all the same, not set up, and the upkeep task (see
+    /// `pressure.rs`) sets it up once the disk takes writes; any other failure is an error.
     fn open_blocking(data_dir: &Path) -> Result<Self, StoreError> {
         let path = data_dir.join(DATABASE_FILE);
         let failed = |message: String| StoreError::Open {
@@ -92,14 +135,26 @@ impl Sqlite {
         std::fs::create_dir_all(data_dir).map_err(|e| failed(e.to_string()))?;
         let mut connection = Connection::open(&path).map_err(|e| failed(e.to_string()))?;
         configure_writer(&connection).map_err(|e| failed(e.to_string()))?;
-        migrate(&mut connection).map_err(failed)?;
-        Ok(Self {
-            shared: Arc::new(Shared {
-                writer: Writer::new(connection, &path),
-                path,
-                readers: Mutex::new(Vec::new()),
-            }),
-        })
+        let setup = match prepare(&mut connection) {
+            Ok(()) => Ok(()),
+            Err(SetupError::Disk(message)) => {
+                tracing::error!(
+                    path = %path.display(),
+                    error = message,
+                    "the message log cannot be set up (is its disk full?); iflowd starts, and sets it up once the disk takes writes"
+                );
+                Err(message)
+            }
+            Err(SetupError::Failed(message)) => return Err(failed(message)),
+        };
+        let shared = Arc::new(Shared {
+            writer: Writer::new(connection, &path),
+            path,
+            readers: Mutex::new(Vec::new()),
+            condition: Condition::new(setup),
+        });
+        pressure::spawn_upkeep(&shared);
+        Ok(Self { shared })
     }
 
     /// Opens an existing log for reading only (the `iflowd messages` command): no directory or
@@ -135,6 +190,7 @@ impl Sqlite {
                 path: path.clone(),
                 writer: Writer::new(open_reader(&path)?, &path),
                 readers: Mutex::new(vec![reader]),
+                condition: Condition::new(Ok(())),
             }),
         })
     }
@@ -163,17 +219,7 @@ impl Sqlite {
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, StoreError> {
-        self.blocking(move |shared| {
-            let pooled = writer::lock(&shared.readers).pop();
-            let connection = match pooled {
-                Some(connection) => connection,
-                None => open_reader(&shared.path)?,
-            };
-            let result = f(&connection).map_err(StoreError::from);
-            writer::lock(&shared.readers).push(connection);
-            result
-        })
-        .await
+        self.blocking(move |shared| shared.with_reader(f)).await
     }
 
     /// The latest `COMPLETED` delivery of `application_message_id` on `flow` that started at or
@@ -299,13 +345,35 @@ impl Backend for Sqlite {
             .map_err(StoreError::TooComplex)
     }
 
+    /// Also the end of the start-up work: until this has succeeded once (after it failed for
+    /// want of disk), writes wait for it, so that no entry of this run is marked `ABANDONED`.
     async fn abandon_processing(&self, now: OffsetDateTime) -> Result<Abandoned, StoreError> {
         let now = epoch_millis(now);
         self.blocking(move |shared| {
-            shared
-                .writer
-                .with_connection(|db| abandon_processing(db, now))
-                .map_err(StoreError::from)
+            let condition = &shared.condition;
+            let result = shared.writer.with_connection(|db| {
+                if !condition.ready() {
+                    prepare(db).map_err(|e| match e {
+                        SetupError::Disk(message) => StoreError::Unwritable(message),
+                        SetupError::Failed(message) => StoreError::Database(message),
+                    })?;
+                    condition.set_ready();
+                }
+                abandon_processing(db, now).map_err(StoreError::from)
+            });
+            match &result {
+                Ok(_) => {
+                    condition.owe_abandonment(false);
+                    condition.took_write();
+                }
+                Err(StoreError::Unwritable(reason)) => {
+                    condition.owe_abandonment(true);
+                    condition.refuse(reason);
+                }
+                Err(_) => {}
+            }
+            condition.wrote();
+            result
         })
         .await
     }
@@ -314,11 +382,27 @@ impl Backend for Sqlite {
         let entries_before = epoch_millis(now - retention.entries);
         let payloads_before = epoch_millis(now - retention.payloads);
         self.blocking(move |shared| {
-            shared
+            shared.condition.check_writes()?;
+            let mut purged = shared
                 .writer
-                .with_connection(|db| write::purge(db, entries_before, payloads_before))
-                .map_err(StoreError::from)
+                .with_connection(|db| write::purge(db, entries_before, payloads_before))?;
+            if let Some(max) = retention.max_size {
+                size::purge_to(shared, max, &mut purged)?;
+            }
+            Ok(purged)
         })
         .await
+    }
+
+    async fn size(&self) -> Result<u64, StoreError> {
+        self.blocking(size::of).await
+    }
+
+    fn health(&self) -> Health {
+        self.shared.condition.health()
+    }
+
+    fn writes(&self) -> watch::Receiver<u64> {
+        self.shared.condition.writes()
     }
 }

@@ -2,27 +2,74 @@
 //! left unfinished.
 
 use std::path::Path;
+use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, params};
 
 use super::super::{Abandoned, StoreError};
 use super::MIGRATIONS;
+use super::pressure::{is_disk_error, truncate_wal};
 
+/// How long a connection waits for another's lock before it gives up.
+pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Pages the WAL may hold before a commit checkpoints it (SQLite's `wal_autocheckpoint`): about
+/// 4 MB of 4 KB pages. The WAL file is cut back to [`WAL_SIZE_LIMIT`] when it starts over.
+const WAL_AUTOCHECKPOINT: u32 = 1000;
+const WAL_SIZE_LIMIT: u64 = 4 * 1024 * 1024;
+
+/// Why the log could not be set up: the disk refused (the log opens all the same and is set
+/// up later, see `pressure.rs`), or anything else (iflowd does not start).
+#[derive(Debug, thiserror::Error)]
+pub(super) enum SetupError {
+    #[error("{0}")]
+    Disk(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl SetupError {
+    fn of(error: &rusqlite::Error, context: &str) -> Self {
+        let message = format!("{context}{error}");
+        if is_disk_error(error) {
+            Self::Disk(message)
+        } else {
+            Self::Failed(message)
+        }
+    }
+}
+
+/// The writer connection's own settings that do not read the database (the others are in
+/// [`prepare`]: reading a database in WAL mode takes its `-shm` file, which a full disk may
+/// have no room for).
 pub(super) fn configure_writer(connection: &Connection) -> rusqlite::Result<()> {
-    let mode: String = connection.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+    stable_plans(connection)?;
+    connection.busy_timeout(BUSY_TIMEOUT)
+}
+
+/// Puts the database in WAL mode with the writer's settings and brings the schema up to date,
+/// then checkpoints what the WAL holds from the previous run. These read and write the disk, so
+/// on a full one they fail with a [`SetupError::Disk`]; they can be run again.
+pub(super) fn prepare(connection: &mut Connection) -> Result<(), SetupError> {
+    let mode: String = connection
+        .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+        .map_err(|e| SetupError::of(&e, ""))?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(rusqlite::Error::InvalidParameterName(format!(
+        return Err(SetupError::Failed(format!(
             "the database refused WAL mode (journal_mode is {mode})"
         )));
     }
-    stable_plans(connection)?;
-    connection.execute_batch(
-        "PRAGMA synchronous = NORMAL;
-         PRAGMA wal_autocheckpoint = 10000;
-         PRAGMA journal_size_limit = 67108864;
-         PRAGMA foreign_keys = ON;
-         PRAGMA busy_timeout = 5000;",
-    )
+    connection
+        .execute_batch(&format!(
+            "PRAGMA synchronous = NORMAL;
+             PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT};
+             PRAGMA journal_size_limit = {WAL_SIZE_LIMIT};
+             PRAGMA foreign_keys = ON;"
+        ))
+        .map_err(|e| SetupError::of(&e, ""))?;
+    migrate(connection)?;
+    truncate_wal(connection);
+    Ok(())
 }
 
 pub(super) fn open_reader(path: &Path) -> Result<Connection, StoreError> {
@@ -31,7 +78,8 @@ pub(super) fn open_reader(path: &Path) -> Result<Connection, StoreError> {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     stable_plans(&connection)?;
-    connection.execute_batch("PRAGMA query_only = ON; PRAGMA busy_timeout = 5000;")?;
+    connection.busy_timeout(BUSY_TIMEOUT)?;
+    connection.execute_batch("PRAGMA query_only = ON;")?;
     Ok(connection)
 }
 
@@ -47,16 +95,16 @@ fn stable_plans(connection: &Connection) -> rusqlite::Result<()> {
 }
 
 /// Applies the migrations not yet applied, each in its own transaction.
-pub(super) fn migrate(connection: &mut Connection) -> Result<(), String> {
+fn migrate(connection: &mut Connection) -> Result<(), SetupError> {
     let done: i64 = connection
         .query_row("PRAGMA user_version", [], |row| row.get(0))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| SetupError::of(&e, ""))?;
     let done = usize::try_from(done).unwrap_or(usize::MAX);
     if done > MIGRATIONS.len() {
-        return Err(format!(
+        return Err(SetupError::Failed(format!(
             "the schema is at version {done}, newer than this iflowd knows ({}); use a newer iflowd",
             MIGRATIONS.len()
-        ));
+        )));
     }
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(done) {
         let mut step = || -> rusqlite::Result<()> {
@@ -69,7 +117,7 @@ pub(super) fn migrate(connection: &mut Connection) -> Result<(), String> {
             )?;
             tx.commit()
         };
-        step().map_err(|e| format!("migration {} failed: {e}", index + 1))?;
+        step().map_err(|e| SetupError::of(&e, &format!("migration {} failed: ", index + 1)))?;
     }
     Ok(())
 }

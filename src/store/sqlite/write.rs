@@ -191,5 +191,9 @@ pub(super) fn purge(
     )?;
     super::audit::purge(&tx, entries_before)?;
     tx.commit()?;
-    Ok(Purged { entries, payloads })
+    Ok(Purged {
+        entries,
+        payloads,
+        ..Purged::default()
+    })
 }

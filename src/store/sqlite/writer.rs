@@ -27,7 +27,9 @@
 //!
 //! So nobody learns that a final entry was written before it is on the disk: "committed before
 //! answered", also after a power cut. A write that fails (a constraint, say) is taken out and the
-//! rest of its batch committed without it, so it fails alone.
+//! rest of its batch committed without it, so it fails alone. A disk that refuses the batch
+//! (full, failing) fails all of it with [`StoreError::Unwritable`]; while it does, each batch is
+//! preceded by a checkpoint that gives the WAL's space back (see `pressure.rs`).
 //!
 //! While a leader runs on the blocking pool, tokio's paused test clock does not jump ahead
 //! (`spawn_blocking` holds it), so store writes take no virtual time in tests.
@@ -41,6 +43,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::super::{Original, StoreError};
 use super::Shared;
+use super::pressure::{is_disk_error, truncate_wal};
 
 /// One write: a closure over the transaction. It may run more than once (when another write of
 /// its batch fails, the batch is retried without that one), so it is `Fn`.
@@ -158,7 +161,8 @@ impl Writer {
         f(&mut lock(&self.connection))
     }
 
-    /// Syncs the WAL file to the disk.
+    /// Syncs the WAL file to the disk. A sync that fails (`ENOSPC` or `EIO` from a disk that
+    /// could not take the written pages) means the disk refused the write.
     fn sync_wal(&self) -> Result<(), StoreError> {
         let mut wal = lock(&self.wal);
         if wal.is_none() {
@@ -169,7 +173,7 @@ impl Writer {
         }
         match wal.as_ref() {
             Some(file) => file.sync_data().map_err(|e| {
-                StoreError::Database(format!("cannot sync {}: {e}", self.wal_path.display()))
+                StoreError::Unwritable(format!("cannot sync {}: {e}", self.wal_path.display()))
             }),
             None => Ok(()),
         }
@@ -210,7 +214,7 @@ fn lead_commits(shared: &Arc<Shared>) {
             .into_iter()
             .map(|(op, durability, reply)| (op, (durability, reply)))
             .unzip();
-        let results = commit(&mut lock(&writer.connection), &ops);
+        let results = commit_batch(shared, &ops);
         let mut to_sync = Vec::new();
         let mut ready = Vec::new();
         for ((durability, reply), result) in rest.into_iter().zip(results) {
@@ -221,7 +225,43 @@ fn lead_commits(shared: &Arc<Shared>) {
         }
         writer.hand_out(ready);
         wait_for_sync(shared, to_sync);
+        if shared.condition.under_pressure() {
+            // The disk is nearly full: the WAL gives its space to the database after each batch.
+            truncate_wal(&lock(&writer.connection));
+        }
     }
+}
+
+/// Commits a batch, unless the log is not set up or owes its abandonment; when the disk refused
+/// the previous batch, a checkpoint first gives the WAL's space back. Records whether the disk
+/// took this one.
+fn commit_batch(shared: &Shared, ops: &[WriteOp]) -> Vec<Result<Written, StoreError>> {
+    let condition = &shared.condition;
+    if let Err(error) = condition.check_writes() {
+        return ops.iter().map(|_| Err(error.clone())).collect();
+    }
+    let mut connection = lock(&shared.writer.connection);
+    if condition.refused() {
+        truncate_wal(&connection);
+    }
+    let results = commit(&mut connection, ops);
+    let refused = results.iter().find_map(|result| match result {
+        Err(StoreError::Unwritable(reason)) => Some(reason.clone()),
+        _ => None,
+    });
+    match refused {
+        Some(reason) => {
+            condition.refuse(&reason);
+            // What the WAL holds is committed: copy it into the database while the space it
+            // took is still there, and give the file back.
+            truncate_wal(&connection);
+        }
+        None if results.iter().any(Result::is_ok) => condition.took_write(),
+        None => {}
+    }
+    drop(connection);
+    condition.wrote();
+    results
 }
 
 /// Queues results for the next sync, starting a sync leader if none runs.
@@ -249,6 +289,9 @@ fn lead_syncs(shared: &Arc<Shared>) {
             return;
         }
         let synced = writer.sync_wal();
+        if let Err(StoreError::Unwritable(reason)) = &synced {
+            shared.condition.refuse(reason);
+        }
         writer.hand_out(match synced {
             Ok(()) => waiting,
             Err(error) => waiting
@@ -274,6 +317,8 @@ fn commit(connection: &mut Connection, ops: &[WriteOp]) -> Vec<Result<Written, S
                 }
                 match op(&tx) {
                     Ok(w) => written.push(Some(w)),
+                    // The disk refuses the batch, not this write: every write fails with it.
+                    Err(error) if is_disk_error(&error) => return Err(error),
                     Err(error) => {
                         failed[i] = Some(StoreError::from(error));
                         return Ok(Err(i));

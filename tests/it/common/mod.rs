@@ -9,6 +9,7 @@ pub mod oauth;
 pub mod pki;
 pub mod process;
 pub mod raw;
+pub mod tmpfs;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
