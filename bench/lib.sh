@@ -66,6 +66,19 @@ wait_health() {
   die "no answer on $url within 10 s"
 }
 
+# Like wait_health, but any HTTP answer will do: a server that started on a full disk answers
+# /health with 503 (bench/reliability.sh).
+wait_listening() {
+  local url=$1 pid=$2 log=${3:-}
+  for _ in $(seq 1 100); do
+    [[ $(curl -s -o /dev/null -w '%{http_code}' "$url" 2>/dev/null) != 000 ]] && return 0
+    kill -0 "$pid" 2>/dev/null || { show_log "$log"; die "the server (pid $pid) exited during start-up"; }
+    sleep 0.1
+  done
+  show_log "$log"
+  die "no answer on $url within 10 s"
+}
+
 # The last lines of the log file $1, if there is one, on standard error.
 show_log() {
   [[ -n $1 && -s $1 ]] || return 0
