@@ -16,6 +16,7 @@ use crate::handler::{BuildError, Chain, Handler, build_handlers, timed};
 use crate::keystore::{Keystore, KeystoreError};
 use crate::message_log::MessageLog;
 use crate::metrics::Metrics;
+use crate::queue::Queue;
 use crate::store::{Store, StoreError};
 
 /// A cheap-to-clone handle on everything a request needs. The configuration-made parts never
@@ -38,6 +39,8 @@ struct Shared {
     deployment: DeploymentConfig,
     /// Endpoint name → the package it is in.
     packages: HashMap<String, String>,
+    /// The delivery queue; `None` without a store.
+    queue: Option<Queue>,
     started_at: OffsetDateTime,
     purges: Option<watch::Receiver<u64>>,
     token_path: Option<String>,
@@ -61,8 +64,9 @@ impl App {
     /// Handlers that touch the outside world (opening files...) do it here, the OAuth signing key
     /// is read or created here, and the store is opened (and migrated) here, so a broken handler
     /// or data directory stops start-up instead of failing the first request. Entries a previous
-    /// run left `PROCESSING` become `ABANDONED`, the retention purge starts, and the audit log
-    /// records the configuration loaded.
+    /// run left `PROCESSING` become `ABANDONED` (queued messages are queued again), the retention
+    /// purge starts, so does the delivery queue's scheduler, and the audit log records the
+    /// configuration loaded.
     pub async fn build(config: &Config) -> Result<Self, StartError> {
         let handlers = build_handlers(&config.handlers).await?;
         let metrics = Metrics::new(config.endpoints.iter().map(|e| e.name.as_str()));
@@ -77,6 +81,16 @@ impl App {
         let auth = Authenticator::from_config(config)?;
         let started_at = crate::clock::now();
         let keystore = watched_keystore(config, &auth, started_at, &metrics)?;
+        let queue = message_log.store().map(|store| {
+            Queue::start(
+                Arc::clone(store),
+                endpoints.iter().cloned(),
+                Self::event_types_of(config),
+                metrics.clone(),
+                &config.queue,
+                &config.store,
+            )
+        });
         let app = Self {
             shared: Arc::new(Shared {
                 endpoints: EndpointTable::new(endpoints),
@@ -89,6 +103,7 @@ impl App {
                 keystore,
                 deployment: config.deployment.clone(),
                 packages: packages(config),
+                queue,
                 started_at,
                 purges,
                 token_path: (!config.oauth_clients.is_empty())
@@ -134,6 +149,19 @@ impl App {
     /// The message log (which may have no store behind it).
     pub fn message_log(&self) -> &MessageLog {
         &self.shared.message_log
+    }
+
+    /// The delivery queue, unless `[store] enabled = false`.
+    pub fn queue(&self) -> Option<&Queue> {
+        self.shared.queue.as_ref()
+    }
+
+    /// Stops the delivery queue: running attempts get up to `timeout` to finish (see
+    /// [`Queue::shut_down`]).
+    pub async fn shut_down_queue(&self, timeout: std::time::Duration) {
+        if let Some(queue) = &self.shared.queue {
+            queue.shut_down(timeout).await;
+        }
     }
 
     /// The message log's store, unless `[store] enabled = false`.
@@ -259,6 +287,8 @@ fn endpoint(
             .filter_map(|dn| DistinguishedName::parse(dn).ok())
             .collect(),
         must_understand: config.must_understand.unwrap_or(soap.must_understand),
+        delivery: config.delivery,
+        retry: config.retry,
         chain: Chain::new(steps),
     }))
 }

@@ -15,6 +15,8 @@
 //! * [`message_log`]: the message processing log as a call sees it: duplicates, `PROCESSING`,
 //!   the final status; kept by [`store`] (one `Backend` interface; SQLite behind it, where raw SQL
 //!   stops).
+//! * [`queue`]: the delivery queue of `async` endpoints (and replays): workers, retries,
+//!   escalation, all kept in the store.
 //!
 //! The monitoring API reads the same store: [`odata`] parses its query options into typed
 //! values, [`http`] serves it under `/api/v1/` and the Prometheus [`metrics`] at `/metrics`.
@@ -42,6 +44,7 @@ pub mod message;
 pub mod message_log;
 pub mod metrics;
 pub mod odata;
+pub mod queue;
 pub mod server;
 pub mod soap;
 pub mod store;

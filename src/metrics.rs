@@ -20,7 +20,7 @@ use prometheus_client::registry::{Metric, Registry};
 
 use time::OffsetDateTime;
 
-use crate::store::Status;
+use crate::store::{Depth, QueueState, Status};
 
 /// The `Content-Type` of [`Metrics::render`]: OpenMetrics text, which Prometheus reads.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -52,8 +52,25 @@ struct OperationLabels {
     operation: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QueueLabels {
+    endpoint: String,
+    state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AttemptLabels {
+    endpoint: String,
+    outcome: String,
+}
+
 /// The store operations whose failures are counted, each series present from the start.
-pub const STORE_OPERATIONS: &[&str] = &["begin", "insert", "finish", "read", "purge", "audit"];
+pub const STORE_OPERATIONS: &[&str] = &[
+    "begin", "insert", "finish", "read", "purge", "audit", "enqueue", "claim", "attempt", "requeue",
+];
+
+/// How an attempt of a queued message ended, as `iflowd_queue_attempts` counts it.
+pub const ATTEMPT_OUTCOMES: &[&str] = &["completed", "failed", "interrupted"];
 
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
@@ -78,6 +95,58 @@ struct Shared {
     certificate_expiry: Family<AliasLabels, Gauge>,
     /// Each certificate's gauge and the moment it expires: the gauge is set when rendered.
     certificates: Mutex<Vec<(Gauge, OffsetDateTime)>>,
+    queue: QueueMetrics,
+}
+
+/// The delivery queue's families.
+struct QueueMetrics {
+    depth: Family<QueueLabels, Gauge>,
+    attempts: Family<AttemptLabels, Counter>,
+    escalations: Family<EndpointLabels, Counter>,
+}
+
+impl QueueMetrics {
+    /// Registers the queue's families, every endpoint's series present (at zero).
+    fn register<'a>(registry: &mut Registry, endpoints: impl Iterator<Item = &'a str>) -> Self {
+        let queue = Self {
+            depth: register(
+                registry,
+                "iflowd_queue_depth",
+                "Queued messages by endpoint and state (queued: waiting for an attempt; running: an attempt holds it; retry: waiting for the next attempt after a failed one), read from the message log when scraped",
+                Family::default(),
+            ),
+            attempts: register(
+                registry,
+                "iflowd_queue_attempts",
+                "Attempts of queued messages that ended, by endpoint and outcome (completed, failed, interrupted: iflowd stopped or the lease ran out)",
+                Family::default(),
+            ),
+            escalations: register(
+                registry,
+                "iflowd_queue_escalations",
+                "Queued messages ESCALATED after their last failed attempt (the dead letters)",
+                Family::default(),
+            ),
+        };
+        for endpoint in endpoints {
+            for state in QueueState::ALL {
+                queue.depth.get_or_create_owned(&QueueLabels {
+                    endpoint: endpoint.to_owned(),
+                    state: state.as_str().to_owned(),
+                });
+            }
+            for outcome in ATTEMPT_OUTCOMES {
+                queue.attempts.get_or_create_owned(&AttemptLabels {
+                    endpoint: endpoint.to_owned(),
+                    outcome: (*outcome).to_owned(),
+                });
+            }
+            queue.escalations.get_or_create_owned(&EndpointLabels {
+                endpoint: endpoint.to_owned(),
+            });
+        }
+        queue
+    }
 }
 
 /// Pre-made handles for one endpoint.
@@ -112,6 +181,7 @@ impl EndpointMetrics {
             Status::Failed,
             Status::Discarded,
             Status::Abandoned,
+            Status::Escalated,
         ];
         let messages = final_statuses
             .into_iter()
@@ -139,7 +209,7 @@ impl Metrics {
         let messages = register(
             &mut registry,
             "iflowd_messages",
-            "Messages by endpoint and final status (COMPLETED, FAILED, DISCARDED; ABANDONED: left PROCESSING by the previous run, counted at start-up)",
+            "Messages by endpoint and final status (COMPLETED, FAILED, DISCARDED, ESCALATED: a queued message's last attempt failed; ABANDONED: a synchronous one left PROCESSING by the previous run, counted at start-up)",
             Family::<MessageLabels, Counter>::default(),
         );
         let requests = register(
@@ -189,6 +259,8 @@ impl Metrics {
                 operation: (*operation).to_owned(),
             });
         }
+        let endpoints: Vec<&str> = endpoints.into_iter().collect();
+        let queue = QueueMetrics::register(&mut registry, endpoints.iter().copied());
         let endpoints = endpoints
             .into_iter()
             .map(|name| {
@@ -207,6 +279,7 @@ impl Metrics {
                 handler_failures,
                 certificate_expiry,
                 certificates: Mutex::new(Vec::new()),
+                queue,
             }),
         }
     }
@@ -287,6 +360,59 @@ impl Metrics {
                 operation: operation.to_owned(),
             })
             .inc();
+    }
+
+    /// Counts an attempt of a queued message of `endpoint` that ended with `outcome` (one of
+    /// [`ATTEMPT_OUTCOMES`]).
+    pub fn attempt(&self, endpoint: &str, outcome: &str, count: u64) {
+        self.shared
+            .queue
+            .attempts
+            .get_or_create(&AttemptLabels {
+                endpoint: endpoint.to_owned(),
+                outcome: outcome.to_owned(),
+            })
+            .inc_by(count);
+    }
+
+    /// Counts a queued message of `endpoint` that was escalated.
+    pub fn escalated(&self, endpoint: &str) {
+        self.shared
+            .queue
+            .escalations
+            .get_or_create(&EndpointLabels {
+                endpoint: endpoint.to_owned(),
+            })
+            .inc();
+        self.message(endpoint, Status::Escalated);
+    }
+
+    /// Sets `iflowd_queue_depth` to `depth`: every series it does not name is zero.
+    pub fn set_queue_depth(&self, depth: &Depth) {
+        let family = &self.shared.queue.depth;
+        for endpoint in self.shared.endpoints.keys() {
+            for state in QueueState::ALL {
+                let key = (endpoint.clone(), state);
+                let count = depth.get(&key).copied().unwrap_or(0);
+                family
+                    .get_or_create(&QueueLabels {
+                        endpoint: endpoint.clone(),
+                        state: state.as_str().to_owned(),
+                    })
+                    .set(i64::try_from(count).unwrap_or(i64::MAX));
+            }
+        }
+        // Messages of endpoints no longer configured are still queued: show them too.
+        for ((endpoint, state), count) in depth {
+            if !self.shared.endpoints.contains_key(endpoint) {
+                family
+                    .get_or_create(&QueueLabels {
+                        endpoint: endpoint.clone(),
+                        state: state.as_str().to_owned(),
+                    })
+                    .set(i64::try_from(*count).unwrap_or(i64::MAX));
+            }
+        }
     }
 
     /// The handles for the handler `name` of `endpoint`'s chain (see

@@ -18,6 +18,9 @@ pub const PAYLOADS_ROLE: &str = "MessagePayloadsRead";
 /// Reads the health-check data (certificate expiry, and the queues' state) without the rest of
 /// the monitoring data: CPI's role for health-monitoring collectors (SAP Cloud ALM).
 pub const HEALTH_CHECK_ROLE: &str = "HealthCheckMonitoringDataRead";
+/// Replays stored messages and retries escalated ones through the monitoring API (iflowd's own
+/// role; CPI has none for this), in addition to [`MONITORING_ROLE`].
+pub const REPLAY_ROLE: &str = "MessageReplay";
 
 pub fn listen() -> SocketAddr {
     SocketAddr::from((Ipv4Addr::LOCALHOST, 8080))
@@ -31,14 +34,15 @@ pub fn roles() -> Vec<String> {
     vec![role()]
 }
 
-/// The built-in user of a run without `[[users]]`: it may send, and read the log, payloads and
-/// the health-check data.
+/// The built-in user of a run without `[[users]]`: it may send, read the log, payloads and the
+/// health-check data, and replay messages.
 pub fn default_user_roles() -> Vec<String> {
     vec![
         role(),
         MONITORING_ROLE.to_owned(),
         PAYLOADS_ROLE.to_owned(),
         HEALTH_CHECK_ROLE.to_owned(),
+        REPLAY_ROLE.to_owned(),
     ]
 }
 

@@ -115,6 +115,8 @@ pub fn load(path: Option<&Path>, env: &Env) -> Result<Loaded, ConfigError> {
             client_certificates: Vec::new(),
             must_understand: None,
             package: None,
+            delivery: super::Delivery::default(),
+            retry: super::RetryConfig::default(),
         });
     }
 

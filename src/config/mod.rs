@@ -20,6 +20,7 @@ mod nats;
 #[cfg(test)]
 mod nats_tests;
 mod proxy;
+mod queue;
 mod security;
 #[cfg(test)]
 mod security_tests;
@@ -42,7 +43,7 @@ use crate::soap::MustUnderstand;
 
 pub use defaults::{
     DEFAULT_ENDPOINT_ADDRESS, DEFAULT_ENDPOINT_NAME, DEFAULT_ROLE, DEFAULT_USER, HEALTH_CHECK_ROLE,
-    MONITORING_ROLE, PAYLOADS_ROLE,
+    MONITORING_ROLE, PAYLOADS_ROLE, REPLAY_ROLE,
 };
 pub use deployment::DeploymentConfig;
 pub use env::{Env, EnvVars};
@@ -54,6 +55,7 @@ pub use handlers::{
 pub use load::{ConfigError, Loaded, load};
 pub use nats::{NatsAuth, NatsConfig, NatsConnect, NatsPayload, NatsTls};
 pub use proxy::{ProxyConfig, PublicUrl, TrustedProxy};
+pub use queue::{Delivery, MAX_ATTEMPTS, MAX_INTERVAL_MS, MAX_WORKERS, QueueConfig, RetryConfig};
 pub use security::{ClientAuth, OAuthClientConfig, OAuthConfig, TlsConfig};
 pub use subject::{SubjectField, SubjectPart, SubjectTemplate};
 pub use template::{Field, Part, Template};
@@ -74,6 +76,9 @@ pub struct Config {
     pub store: StoreConfig,
     #[serde(default)]
     pub limits: Limits,
+    /// The workers of the delivery queue (`delivery = "async"` endpoints, replays).
+    #[serde(default)]
+    pub queue: QueueConfig,
     #[serde(default)]
     pub log: LogConfig,
     #[serde(default)]
@@ -226,6 +231,12 @@ pub struct EndpointConfig {
     /// Overrides `[soap] must_understand` for this endpoint.
     #[serde(default)]
     pub must_understand: Option<MustUnderstand>,
+    /// `sync` (the chain runs while the sender waits) or `async` (acknowledged once queued).
+    #[serde(default)]
+    pub delivery: Delivery,
+    /// How queued messages of this endpoint are retried (async deliveries and replays).
+    #[serde(default)]
+    pub retry: RetryConfig,
 }
 
 /// How SOAP requests are read (`[soap]`).

@@ -34,6 +34,7 @@ pub fn validate(config: &Config) -> Vec<String> {
     validate_endpoints(config, &mut errors);
     validate_handlers(&config.handlers, &mut errors);
     validate_events(config, &mut errors);
+    super::queue::validate_queue(config, &mut errors);
     super::validate_security::validate(config, &mut errors);
     super::deployment::validate(config, &mut errors);
     errors

@@ -14,7 +14,7 @@ use std::sync::Arc;
 pub use table::EndpointTable;
 
 use crate::auth::DistinguishedName;
-use crate::config::Adapter;
+use crate::config::{Adapter, Delivery, RetryConfig};
 use crate::event::{Envelope, EventTypes};
 use crate::handler::{Chain, ChainFailure};
 use crate::message::{Ack, Message, MessageContext};
@@ -33,6 +33,10 @@ pub struct Endpoint {
     /// What a header block marked `mustUnderstand` does (`[soap]`, or the endpoint's own).
     pub must_understand: soap::MustUnderstand,
     pub chain: Chain,
+    /// Whether the chain runs before the answer (`sync`) or from the delivery queue (`async`).
+    pub delivery: Delivery,
+    /// How the queue retries this endpoint's messages (async deliveries and replays).
+    pub retry: RetryConfig,
 }
 
 /// How one call ended.

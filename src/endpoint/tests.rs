@@ -11,6 +11,8 @@ fn endpoint(name: &str, adapter: Adapter, address: &str) -> Arc<Endpoint> {
         client_certificates: Vec::new(),
         must_understand: crate::soap::MustUnderstand::Fault,
         chain: Chain::default(),
+        delivery: Delivery::Sync,
+        retry: RetryConfig::default(),
     })
 }
 

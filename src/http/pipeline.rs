@@ -15,7 +15,10 @@
 //!
 //! The answer leaves only after the entry saying what it was is durable: an acknowledged
 //! message is always in the log. When the log cannot be written, the sender gets a failure (and
-//! retries) instead of an acknowledgement nobody could find.
+//! retries) instead of an acknowledgement nobody could find. An `async` endpoint's call takes
+//! the queued path after `prepare` instead (`queued.rs`).
+
+mod queued;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +28,7 @@ use time::OffsetDateTime;
 
 use super::reply::Reply;
 use crate::app::App;
+use crate::config::Delivery;
 use crate::endpoint::{Endpoint, Outcome};
 use crate::message::{Ack, Message, MessageContext, MessageId};
 use crate::message_log::{
@@ -68,6 +72,9 @@ pub async fn run(app: App, call: Call, body: Bytes) -> Reply {
         Err(rejected) => return recording.rejected(&rejected).await,
     };
     let facts = MessageFacts::of(&message);
+    if endpoint.delivery == Delivery::Async {
+        return recording.enqueue(&app, endpoint, message, &facts).await;
+    }
     match recording.admit(&facts).await {
         Admission::Run(started) => {
             let outcome = endpoint.process(message).await;

@@ -19,6 +19,7 @@
 
 mod ack;
 mod claims;
+mod enqueue;
 mod facts;
 mod open;
 mod summary;
@@ -30,6 +31,7 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 
 pub use crate::store::{Payload, StoreError};
+pub use enqueue::{Enqueued, ToQueue};
 pub use facts::MessageFacts;
 pub use summary::{REFUSED_BODY_KEPT, Summary};
 

@@ -12,9 +12,10 @@ use crate::store::{self, Retention, Store, StoreError, spawn_purge};
 
 impl MessageLog {
     /// The log `settings` ask for: with `[store] enabled`, its store opened (and migrated) in
-    /// `data_dir`, the entries a previous run left `PROCESSING` marked `ABANDONED` (logged, and
-    /// counted into `metrics`), and the retention purge started; the receiver counts finished
-    /// purges. Without a store, only metrics are counted.
+    /// `data_dir`, the synchronous entries a previous run left `PROCESSING` marked `ABANDONED`
+    /// (logged, and counted into `metrics`), the queued messages it left running queued again
+    /// (their attempts counted as interrupted), and the retention purge started; the receiver
+    /// counts finished purges. Without a store, only metrics are counted.
     pub async fn open(
         settings: &StoreConfig,
         data_dir: &Path,
@@ -45,6 +46,15 @@ impl MessageLog {
                 retry_abandonment(&store, metrics.clone());
             }
             Err(error) => return Err(error),
+        }
+        let requeued = store.requeue(crate::clock::now()).await?;
+        for (endpoint, count) in &requeued {
+            tracing::warn!(
+                endpoint,
+                count,
+                "queued messages whose attempt the previous run did not finish are queued again"
+            );
+            metrics.attempt(endpoint, "interrupted", *count);
         }
         let purges = start_purge(&store, settings, metrics.clone());
         let log = Self::new(

@@ -57,8 +57,9 @@ pub async fn serve(
 }
 
 /// Serves `app` on every listener until `shutdown` completes, then stops accepting, lets requests
-/// in flight finish for up to `limits.shutdown_timeout_ms`, and returns. The audit log records
-/// the start (before the first accept) and the stop (after the last connection).
+/// in flight and the delivery queue's running attempts finish for up to
+/// `limits.shutdown_timeout_ms`, and returns. The audit log records the start (before the first
+/// accept) and the stop (after the last connection).
 pub async fn serve_listeners(
     listeners: Vec<Listener>,
     app: App,
@@ -71,6 +72,7 @@ pub async fn serve_listeners(
         .filter_map(|l| Some((l.local_addr().ok()?, l.is_tls())))
         .collect();
     audit.record(AuditEvent::started(&addresses)).await;
+    let queue = app.clone();
     let mut connections = Connections::new(router(app), &limits);
     let mut admission = Admission::new(limits.max_connections);
     let mut errors = AcceptErrors::default();
@@ -96,7 +98,11 @@ pub async fn serve_listeners(
     }
     drop(listeners);
     let timeout = Duration::from_millis(limits.shutdown_timeout_ms);
-    connections.shut_down(timeout).await;
+    // Requests in flight and the delivery queue's running attempts share the time.
+    tokio::join!(
+        connections.shut_down(timeout),
+        queue.shut_down_queue(timeout)
+    );
     audit.record(AuditEvent::stopped()).await;
     Ok(())
 }

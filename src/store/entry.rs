@@ -20,17 +20,24 @@ pub enum Status {
     Failed,
     /// A duplicate of a completed message: answered like it, not processed again.
     Discarded,
-    /// Found in `PROCESSING` at start-up: the process stopped while the chain ran.
+    /// Found in `PROCESSING` at start-up: the process stopped while the chain ran (synchronous
+    /// deliveries only; a queued message is run again instead).
     Abandoned,
+    /// Queued: an attempt failed and the next one is scheduled.
+    Retry,
+    /// Queued: the last attempt failed. The dead letter: kept, never retried by itself.
+    Escalated,
 }
 
 impl Status {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 7] = [
         Self::Processing,
         Self::Completed,
         Self::Failed,
         Self::Discarded,
         Self::Abandoned,
+        Self::Retry,
+        Self::Escalated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -40,6 +47,8 @@ impl Status {
             Self::Failed => "FAILED",
             Self::Discarded => "DISCARDED",
             Self::Abandoned => "ABANDONED",
+            Self::Retry => "RETRY",
+            Self::Escalated => "ESCALATED",
         }
     }
 

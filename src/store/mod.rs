@@ -29,6 +29,7 @@ pub mod audit;
 mod entry;
 mod purge;
 pub mod query;
+mod queue;
 mod sqlite;
 
 use std::path::Path;
@@ -45,6 +46,10 @@ pub use entry::{
 };
 pub use purge::{Purged, Retention, SIZE_CHECK_INTERVAL, spawn_purge};
 pub use query::{ListQuery, Page};
+pub use queue::{
+    Attempt, AttemptEnd, AttemptStatus, Claimed, Depth, Lease, Next, QueueState, Requeued, Retried,
+    Start,
+};
 pub use sqlite::DATABASE_FILE;
 
 /// Entries a previous run left in `PROCESSING`, now `ABANDONED`, counted by endpoint.
@@ -119,7 +124,8 @@ pub trait Backend: Send + Sync {
     /// Deletes entries (with their bodies) and audit records older than `retention.entries` and
     /// bodies older than `retention.payloads`, as of `now`; then, while the log is larger than
     /// `retention.max_size` (as [`Backend::size`] counts), the oldest bodies and after them the
-    /// oldest entries, down to nine tenths of it. Entries still `PROCESSING` are never deleted.
+    /// oldest entries, down to nine tenths of it. Entries still `PROCESSING` or `RETRY` (and the
+    /// bodies of queued messages) are never deleted.
     async fn purge(&self, now: OffsetDateTime, retention: Retention) -> Result<Purged, StoreError>;
 
     /// The bytes the log takes, as `[store] max_size_mb` counts them (see the backend).
@@ -131,6 +137,59 @@ pub trait Backend: Send + Sync {
     /// Counts the write batches the log has committed or refused since it was opened: a task
     /// that acts on new writes (the size-based purge) waits for it to change.
     fn writes(&self) -> watch::Receiver<u64>;
+
+    // The delivery queue (see `queue.rs`). A queued message's entry says `PROCESSING`, `RETRY`,
+    // `COMPLETED` or `ESCALATED`; sync entries are never queued.
+
+    /// Enqueues a message: like [`Backend::begin`] (the same duplicate lookup, which also finds
+    /// a message still queued), writes `entry` (`PROCESSING`, with its bodies) queued as `start`
+    /// says. **Durable when this returns**: the sender is acknowledged on it.
+    async fn enqueue(
+        &self,
+        entry: NewEntry,
+        duplicate_since: Option<OffsetDateTime>,
+        start: Start,
+    ) -> Result<NewOrDuplicate, StoreError>;
+
+    /// Claims up to `limit` messages whose next attempt is due at `now`, or whose lease ran out
+    /// (its open attempt then counts as interrupted), oldest due first: each gets a new attempt
+    /// (started `now`) and a lease until `lease_until`. A message is claimed by one caller only,
+    /// also among instances sharing the backend.
+    async fn claim(
+        &self,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<Claimed>, StoreError>;
+
+    /// Extends `lease` to `until`; false when it is no longer held (the message was claimed
+    /// again).
+    async fn renew(&self, lease: Lease, until: OffsetDateTime) -> Result<bool, StoreError>;
+
+    /// Records the end of the attempt `lease` holds and what becomes of its message: complete it,
+    /// schedule its retry, or escalate it ([`Next`]). False (and nothing written) when the lease
+    /// is no longer held. Need not be durable when it returns (a crash before the next sync runs
+    /// the attempt again: at least once).
+    async fn end_attempt(&self, lease: Lease, end: AttemptEnd) -> Result<bool, StoreError>;
+
+    /// At start-up, with one instance per backend (SQLite): every message left running by the
+    /// previous run is due again `now`, its open attempt interrupted. Counted by endpoint.
+    async fn requeue(&self, now: OffsetDateTime) -> Result<Requeued, StoreError>;
+
+    /// Queues an `ESCALATED` message again, due `now`, its failures reset and its attempt
+    /// numbers going on. Durable when this returns.
+    async fn retry(&self, guid: &str, now: OffsetDateTime) -> Result<Retried, StoreError>;
+
+    /// The attempts of a message, first first: `None` when there is no such message (a sync
+    /// message has none).
+    async fn attempts(&self, guid: &str) -> Result<Option<Vec<Attempt>>, StoreError>;
+
+    /// When the queue next needs a worker: the earliest due time of a waiting message or end of
+    /// a running one's lease; `None` when nothing is queued.
+    async fn next_due(&self) -> Result<Option<OffsetDateTime>, StoreError>;
+
+    /// Queued messages by endpoint and state (for `/metrics`).
+    async fn depth(&self) -> Result<Depth, StoreError>;
 }
 
 /// Whether the log takes writes, as `/health` reports it.

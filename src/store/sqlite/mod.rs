@@ -27,6 +27,7 @@ mod audit;
 mod audit_tests;
 mod pressure;
 mod query;
+mod queue;
 mod setup;
 mod size;
 #[cfg(test)]
@@ -47,8 +48,9 @@ use tokio::sync::watch;
 use super::audit::{AuditPage, AuditQuery, NewAuditRecord};
 use super::query::{TallyCount, TallyQuery};
 use super::{
-    Abandoned, Backend, Completion, Entry, EntryKey, ErrorInfo, HeaderProperty, Health, ListQuery,
-    NewEntry, NewOrDuplicate, Page, Payload, PayloadInfo, Purged, Retention, StoreError,
+    Abandoned, Attempt, AttemptEnd, Backend, Claimed, Completion, Depth, Entry, EntryKey,
+    ErrorInfo, HeaderProperty, Health, Lease, ListQuery, NewEntry, NewOrDuplicate, Page, Payload,
+    PayloadInfo, Purged, Requeued, Retention, Retried, Start, Status, StoreError,
 };
 use crate::clock::epoch_millis;
 use pressure::{Condition, is_disk_error};
@@ -64,6 +66,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_bodies.sql"),
     include_str!("migrations/0003_message_events.sql"),
     include_str!("migrations/0004_audit_log_event_ids.sql"),
+    include_str!("migrations/0005_queue.sql"),
 ];
 
 impl From<rusqlite::Error> for StoreError {
@@ -256,7 +259,7 @@ impl Backend for Sqlite {
                     {
                         return Ok(Written::Duplicate(original));
                     }
-                    write::insert(tx, &entry).map(Written::Row)
+                    write::insert(tx, &entry, None).map(Written::Row)
                 }),
                 // Nothing has been answered yet; the entry's completion syncs it.
                 Durability::Written,
@@ -270,7 +273,7 @@ impl Backend for Sqlite {
 
     async fn insert(&self, entry: NewEntry) -> Result<(), StoreError> {
         self.write(
-            Box::new(move |tx| write::insert(tx, &entry).map(Written::Row)),
+            Box::new(move |tx| write::insert(tx, &entry, None).map(Written::Row)),
             Durability::Synced,
         )
         .await
@@ -404,5 +407,128 @@ impl Backend for Sqlite {
 
     fn writes(&self) -> watch::Receiver<u64> {
         self.shared.condition.writes()
+    }
+
+    async fn enqueue(
+        &self,
+        entry: NewEntry,
+        duplicate_since: Option<OffsetDateTime>,
+        start: Start,
+    ) -> Result<NewOrDuplicate, StoreError> {
+        let since = duplicate_since.map(epoch_millis);
+        let written = self
+            .write(
+                Box::new(move |tx| queue::enqueue(tx, &entry, since, start)),
+                // The sender is acknowledged on it.
+                Durability::Synced,
+            )
+            .await?;
+        Ok(match written {
+            Written::Row(row) => NewOrDuplicate::New(EntryKey(row)),
+            Written::Duplicate(original) => NewOrDuplicate::Duplicate(original),
+        })
+    }
+
+    async fn claim(
+        &self,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<Claimed>, StoreError> {
+        let (now, until) = (epoch_millis(now), epoch_millis(lease_until));
+        self.blocking(move |shared| {
+            shared
+                .writer
+                .with_connection(|db| queue::claim(db, now, until, limit))
+                .map_err(StoreError::from)
+        })
+        .await
+    }
+
+    async fn renew(&self, lease: Lease, until: OffsetDateTime) -> Result<bool, StoreError> {
+        let until = epoch_millis(until);
+        let written = self
+            .write(
+                Box::new(move |tx| {
+                    queue::renew(tx, lease, until).map(|n| Written::Row(i64::from(n > 0)))
+                }),
+                Durability::Written,
+            )
+            .await?;
+        Ok(matches!(written, Written::Row(1)))
+    }
+
+    async fn end_attempt(&self, lease: Lease, end: AttemptEnd) -> Result<bool, StoreError> {
+        let written = self
+            .write(
+                Box::new(move |tx| {
+                    queue::end_attempt(tx, lease, &end).map(|n| Written::Row(i64::from(n > 0)))
+                }),
+                // Lazily: a crash before the next sync runs the attempt again.
+                Durability::Written,
+            )
+            .await?;
+        Ok(matches!(written, Written::Row(1)))
+    }
+
+    async fn requeue(&self, now: OffsetDateTime) -> Result<Requeued, StoreError> {
+        let now = epoch_millis(now);
+        self.blocking(move |shared| {
+            shared
+                .writer
+                .with_connection(|db| queue::requeue(db, now))
+                .map_err(StoreError::from)
+        })
+        .await
+    }
+
+    async fn retry(&self, guid: &str, now: OffsetDateTime) -> Result<Retried, StoreError> {
+        let owned = guid.to_owned();
+        let facts = self.read(move |db| queue::retry_facts(db, &owned)).await?;
+        let row = match facts {
+            None => return Ok(Retried::NoMessage),
+            Some((_, status, _)) if status != Status::Escalated => {
+                return Ok(Retried::NotEscalated(status));
+            }
+            Some((_, _, false)) => return Ok(Retried::NoBody),
+            Some((row, _, true)) => row,
+        };
+        let now = epoch_millis(now);
+        let written = self
+            .write(
+                Box::new(move |tx| {
+                    queue::retry(tx, row, now).map(|n| Written::Row(i64::from(n > 0)))
+                }),
+                Durability::Synced,
+            )
+            .await?;
+        if matches!(written, Written::Row(1)) {
+            return Ok(Retried::Queued);
+        }
+        // Changed meanwhile (retried or purged by someone else): say what it is now.
+        let owned = guid.to_owned();
+        Ok(
+            match self.read(move |db| queue::retry_facts(db, &owned)).await? {
+                None => Retried::NoMessage,
+                Some((_, status, true)) => Retried::NotEscalated(status),
+                Some((_, _, false)) => Retried::NoBody,
+            },
+        )
+    }
+
+    async fn attempts(&self, guid: &str) -> Result<Option<Vec<Attempt>>, StoreError> {
+        let guid = guid.to_owned();
+        self.read(move |db| queue::attempts(db, &guid)).await
+    }
+
+    async fn next_due(&self) -> Result<Option<OffsetDateTime>, StoreError> {
+        Ok(self
+            .read(queue::next_due)
+            .await?
+            .map(crate::clock::from_epoch_millis))
+    }
+
+    async fn depth(&self) -> Result<Depth, StoreError> {
+        self.read(queue::depth).await
     }
 }

@@ -122,13 +122,14 @@ fn migrate(connection: &mut Connection) -> Result<(), SetupError> {
     Ok(())
 }
 
-/// Marks the entries a previous run left in `PROCESSING` as `ABANDONED`; counts them by endpoint.
+/// Marks the entries a previous run left in `PROCESSING` as `ABANDONED` (synchronous ones: a
+/// queued message is queued again instead, see `queue.rs`); counts them by endpoint.
 pub(super) fn abandon_processing(connection: &Connection, now: i64) -> rusqlite::Result<Abandoned> {
     let mut abandoned = Abandoned::new();
     let mut statement = connection.prepare(
         "UPDATE messages SET status = 'ABANDONED', custom_status = 'ABANDONED', log_end = ?1,
              error_text = COALESCE(error_text, 'iflowd stopped while the message was being processed; whether its handlers finished is unknown')
-         WHERE status = 'PROCESSING'
+         WHERE status = 'PROCESSING' AND attempts IS NULL
          RETURNING integration_flow_name",
     )?;
     let mut flows = statement.query(params![now])?;

@@ -28,8 +28,9 @@ pub(super) fn of(shared: &Shared) -> Result<u64, StoreError> {
     Ok(pages + wal_size(&shared.path))
 }
 
-/// Deletes the oldest bodies, and after them the oldest entries that are not `PROCESSING`,
-/// while the log is over `max` bytes, down to nine tenths of it; counts them into `purged`.
+/// Deletes the oldest bodies (not those of queued messages), and after them the oldest entries
+/// that are not `PROCESSING` or `RETRY`, while the log is over `max` bytes, down to nine tenths
+/// of it; counts them into `purged`.
 pub(super) fn purge_to(shared: &Shared, max: u64, purged: &mut Purged) -> Result<(), StoreError> {
     let target = max / 10 * 9;
     let measure = |db: &Connection| -> Result<u64, StoreError> {
@@ -40,13 +41,18 @@ pub(super) fn purge_to(shared: &Shared, max: u64, purged: &mut Purged) -> Result
     }
     for (sql, count) in [
         (
+            // Not the request of a queued message: the queue runs it from there.
             "DELETE FROM bodies WHERE message_id IN
-                 (SELECT message_id FROM bodies ORDER BY message_id LIMIT ?1)",
+                 (SELECT message_id FROM bodies WHERE message_id NOT IN
+                      (SELECT id FROM messages WHERE next_attempt_at IS NOT NULL
+                       UNION ALL SELECT id FROM messages WHERE lease_until IS NOT NULL)
+                  ORDER BY message_id LIMIT ?1)",
             &mut purged.payloads_over_size,
         ),
         (
             "DELETE FROM messages WHERE id IN
-                 (SELECT id FROM messages WHERE status <> 'PROCESSING' ORDER BY id LIMIT ?1)",
+                 (SELECT id FROM messages WHERE status NOT IN ('PROCESSING', 'RETRY')
+                  ORDER BY id LIMIT ?1)",
             &mut purged.entries_over_size,
         ),
     ] {

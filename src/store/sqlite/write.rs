@@ -14,12 +14,15 @@ pub(super) fn find_completed(
     since: i64,
 ) -> rusqlite::Result<Option<Original>> {
     // The window is checked here rather than in SQL: a range on a bound parameter makes SQLite
-    // re-plan the statement on every call, which costs more than the lookup.
+    // re-plan the statement on every call, which costs more than the lookup. A queued message
+    // still waiting or running (attempts IS NOT NULL) counts like a completed one: it was
+    // acknowledged and will be processed.
     let latest = db
         .prepare_cached(
             "SELECT message_guid, correlation_id, ack, log_start FROM messages
              WHERE integration_flow_name = ?1 AND application_message_id = ?2
-               AND status = 'COMPLETED'
+               AND (status = 'COMPLETED'
+                    OR (status IN ('PROCESSING', 'RETRY') AND attempts IS NOT NULL))
              ORDER BY id DESC LIMIT 1",
         )?
         .query_row(params![flow, application_message_id], |row| {
@@ -51,13 +54,27 @@ pub(super) fn not_ours(index: usize, what: &str, text: &str) -> rusqlite::Error 
     )
 }
 
-pub(super) fn insert(tx: &Connection, entry: &NewEntry) -> rusqlite::Result<i64> {
+/// A new entry's place in the delivery queue (see `queue.rs`); sync entries have none.
+pub(super) struct QueueColumns {
+    pub custom_status: &'static str,
+    pub attempts: i64,
+    pub next_attempt_at: Option<i64>,
+    pub lease_until: Option<i64>,
+}
+
+/// Inserts an entry with its bodies (and, when queued, its place in the queue); its row id.
+pub(super) fn insert(
+    tx: &Connection,
+    entry: &NewEntry,
+    queue: Option<&QueueColumns>,
+) -> rusqlite::Result<i64> {
     tx.prepare_cached(
         "INSERT INTO messages (message_guid, correlation_id, transaction_id,
                  application_message_id, application_message_type, integration_flow_name, sender,
                  status, custom_status, log_start, log_end, error_text, error_step, event_count,
-                 repost, original_guid, ack)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                 repost, original_guid, ack, attempts, failures, next_attempt_at, lease_until)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, coalesce(?17, ?8), ?9, ?10, ?11, ?12, ?13,
+                 ?14, ?15, ?16, ?18, CASE WHEN ?18 IS NULL THEN NULL ELSE 0 END, ?19, ?20)",
     )?
     .execute(params![
         entry.guid.as_str(),
@@ -76,6 +93,10 @@ pub(super) fn insert(tx: &Connection, entry: &NewEntry) -> rusqlite::Result<i64>
         entry.repost,
         entry.original_guid.as_ref().map(MessageId::as_str),
         entry.ack,
+        queue.map(|q| q.custom_status),
+        queue.map(|q| q.attempts),
+        queue.and_then(|q| q.next_attempt_at),
+        queue.and_then(|q| q.lease_until),
     ])?;
     let id = tx.last_insert_rowid();
     insert_events(tx, id, &entry.events)?;
@@ -145,7 +166,7 @@ pub(super) fn finish(tx: &Connection, completion: &Completion) -> rusqlite::Resu
 /// an update of the whole row (the request is rewritten with it), and `stored_at` becomes the
 /// entry's end: both bodies then show that time as their `TimeStamp`, and their retention counts
 /// from it.
-fn store_bodies(
+pub(super) fn store_bodies(
     tx: &Connection,
     message_id: i64,
     stored_at: i64,
@@ -173,8 +194,9 @@ fn store_bodies(
 }
 
 /// Deletes bodies stored before `payloads_before` and entries that started before
-/// `entries_before` (their bodies with them), unless they are still `PROCESSING`; audit records
-/// older than `entries_before` go with them.
+/// `entries_before` (their bodies with them), unless they are still `PROCESSING` or `RETRY`; the
+/// bodies of queued messages stay while they are queued (the queue runs them from there). Audit
+/// records older than `entries_before` go with the entries.
 pub(super) fn purge(
     db: &mut Connection,
     entries_before: i64,
@@ -182,11 +204,13 @@ pub(super) fn purge(
 ) -> rusqlite::Result<Purged> {
     let tx = db.transaction()?;
     let payloads = tx.execute(
-        "DELETE FROM bodies WHERE stored_at < ?1",
+        "DELETE FROM bodies WHERE stored_at < ?1
+             AND message_id NOT IN (SELECT id FROM messages WHERE next_attempt_at IS NOT NULL)
+             AND message_id NOT IN (SELECT id FROM messages WHERE lease_until IS NOT NULL)",
         params![payloads_before],
     )?;
     let entries = tx.execute(
-        "DELETE FROM messages WHERE log_start < ?1 AND status <> 'PROCESSING'",
+        "DELETE FROM messages WHERE log_start < ?1 AND status NOT IN ('PROCESSING', 'RETRY')",
         params![entries_before],
     )?;
     super::audit::purge(&tx, entries_before)?;

@@ -1,0 +1,192 @@
+//! One attempt of a queued message: its chain, its lease kept alive meanwhile, and its end
+//! recorded with what becomes of the message.
+
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+use tokio::sync::OwnedSemaphorePermit;
+
+use super::{Shared, policy};
+use crate::clock;
+use crate::endpoint::{Endpoint, Outcome};
+use crate::message::{Message, MessageContext};
+use crate::soap::{SoapVersion, iso_millis};
+use crate::store::{AttemptEnd, Claimed, ErrorInfo, Lease, Next, Status};
+
+/// Runs an attempt of a message a worker claimed from the store: its request is parsed again
+/// first. A message that cannot run at all (its endpoint or body is gone, or the body is not an
+/// `ExternalEvent` call) ends at once.
+pub(super) async fn claimed(shared: &Arc<Shared>, claimed: Claimed, worker: OwnedSemaphorePermit) {
+    let lease = claimed.lease;
+    let Some(endpoint) = shared.endpoints.get(&claimed.endpoint).cloned() else {
+        let error = format!(
+            "endpoint '{}' is not configured (any more); the message is kept for a retry once it is",
+            claimed.endpoint
+        );
+        return give(shared, &claimed.endpoint, lease, Status::Escalated, error).await;
+    };
+    let Some(request) = claimed.request else {
+        let error = "the message's request body is no longer stored, so it cannot run".to_owned();
+        return give(shared, &claimed.endpoint, lease, Status::Escalated, error).await;
+    };
+    let version = SoapVersion::from_content_type(&request.content_type).unwrap_or(SoapVersion::V11);
+    let context = MessageContext {
+        id: claimed.guid,
+        endpoint: Arc::clone(&endpoint.name),
+        sender: claimed.sender,
+        received_at: claimed.log_start,
+        received_at_text: iso_millis(claimed.log_start),
+        raw_body: request.body,
+        content_type: request.content_type,
+    };
+    match endpoint.prepare(context, version, &shared.event_types) {
+        Ok(message) => run(shared, lease, &endpoint, claimed.failures, message, worker).await,
+        Err(rejected) => {
+            let error = match *rejected {
+                Outcome::Rejected { error, .. } => {
+                    format!("the stored request is not an ExternalEvent call: {error}")
+                }
+                _ => "the stored request cannot be read".to_owned(),
+            };
+            give(shared, &claimed.endpoint, lease, Status::Failed, error).await;
+        }
+    }
+}
+
+/// Runs the chain of `endpoint` on `message` under `lease` (`failures` failed attempts before),
+/// and records how it went. The worker is handed back as soon as the chain is done.
+pub(super) async fn run(
+    shared: &Arc<Shared>,
+    lease: Lease,
+    endpoint: &Endpoint,
+    failures: u32,
+    message: Message,
+    worker: OwnedSemaphorePermit,
+) {
+    let outcome = renewing(shared, lease, endpoint.process(message)).await;
+    drop(worker);
+    let next = match outcome {
+        Outcome::Accepted { .. } => Next::Complete {
+            keep_request: shared.keep_bodies,
+        },
+        Outcome::Failed { failure, .. } => {
+            let error = ErrorInfo {
+                text: format!("handler '{}' failed: {}", failure.handler, failure.error),
+                step: Some(failure.handler.to_string()),
+            };
+            failed(&endpoint.retry, failures + 1, error)
+        }
+        // `process` never rejects: the message parsed before it was queued.
+        Outcome::Rejected { error, .. } => Next::Give {
+            error: ErrorInfo {
+                text: error.to_string(),
+                step: None,
+            },
+            status: Status::Failed,
+            custom_status: Status::Failed.as_str().to_owned(),
+        },
+    };
+    end(shared, &endpoint.name, lease, next).await;
+}
+
+/// What becomes of a message whose `failures`-th counted attempt failed with `error`.
+fn failed(retry: &crate::config::RetryConfig, failures: u32, error: ErrorInfo) -> Next {
+    if policy::exhausted(retry, failures) {
+        return Next::Give {
+            error,
+            status: Status::Escalated,
+            custom_status: policy::custom_status("ESCALATED", retry, failures),
+        };
+    }
+    Next::Retry {
+        error,
+        at: later(clock::now(), policy::delay(retry, failures)),
+        custom_status: policy::custom_status("RETRY", retry, failures),
+    }
+}
+
+/// `now` plus `wait`, or the far future when that is beyond the calendar.
+fn later(now: OffsetDateTime, wait: std::time::Duration) -> OffsetDateTime {
+    now.checked_add(time::Duration::try_from(wait).unwrap_or(time::Duration::MAX))
+        .unwrap_or(now)
+}
+
+/// Ends an attempt that could not run the chain at all.
+async fn give(shared: &Shared, endpoint: &str, lease: Lease, status: Status, text: String) {
+    tracing::warn!(endpoint, error = %text, status = status.as_str(), "a queued message cannot run");
+    let next = Next::Give {
+        error: ErrorInfo { text, step: None },
+        status,
+        custom_status: status.as_str().to_owned(),
+    };
+    end(shared, endpoint, lease, next).await;
+}
+
+/// Records the end of the attempt and counts it.
+async fn end(shared: &Shared, endpoint: &str, lease: Lease, next: Next) {
+    let (outcome, final_status) = match &next {
+        Next::Complete { .. } => ("completed", Some(Status::Completed)),
+        Next::Retry { .. } => ("failed", None),
+        Next::Give { status, .. } => ("failed", Some(*status)),
+    };
+    let retry_at = match &next {
+        Next::Retry { at, .. } => Some(*at),
+        _ => None,
+    };
+    let end = AttemptEnd {
+        at: clock::now(),
+        next,
+    };
+    match shared.store.end_attempt(lease, end).await {
+        Ok(true) => {
+            shared.metrics.attempt(endpoint, outcome, 1);
+            match final_status {
+                Some(Status::Escalated) => {
+                    tracing::warn!(
+                        endpoint,
+                        attempt = lease.attempt,
+                        "message escalated after its last attempt"
+                    );
+                    shared.metrics.escalated(endpoint);
+                }
+                Some(status) => shared.metrics.message(endpoint, status),
+                None => {}
+            }
+            if retry_at.is_some() {
+                // The scheduler may be asleep until later than this retry.
+                shared.wake.notify_one();
+            }
+        }
+        Ok(false) => tracing::warn!(
+            endpoint,
+            attempt = lease.attempt,
+            "an attempt ended after its lease was lost; another worker runs the message"
+        ),
+        Err(error) => {
+            tracing::error!(endpoint, %error, "cannot record the end of an attempt; the message runs again after a restart");
+            shared.metrics.store_error("attempt");
+        }
+    }
+}
+
+/// Awaits `work`, renewing `lease` every third of the lease time meanwhile.
+async fn renewing<T>(shared: &Shared, lease: Lease, work: impl Future<Output = T>) -> T {
+    let every = shared.lease / 3;
+    let mut work = std::pin::pin!(work);
+    loop {
+        tokio::select! {
+            done = &mut work => return done,
+            () = tokio::time::sleep(every) => {
+                let until = clock::now() + shared.lease;
+                match shared.store.renew(lease, until).await {
+                    Ok(true) => {}
+                    Ok(false) => tracing::warn!(attempt = lease.attempt, "an attempt lost its lease; it goes on, but another worker may run the message too"),
+                    Err(error) => {
+                        tracing::error!(%error, "cannot renew an attempt's lease");
+                        shared.metrics.store_error("attempt");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! The delivery queue: CPI's JMS pattern on the message log's store.
+//!
+//! An endpoint with `delivery = "async"` answers a call once its entry is durable as queued
+//! (`http::queued`, through [`crate::message_log::MessageLog::enqueue`]); the handler chain runs
+//! afterwards, here, on at most `[queue] workers` attempts at once. A failed attempt is retried
+//! after the endpoint's `[endpoints.retry]` interval (doubling, capped), until `max_attempts`
+//! failed ones make it `ESCALATED`: the dead letter, kept, never retried by itself, but by hand
+//! (`Retry`) or as a new message (`Replay`, see `replay.rs`).
+//!
+//! ```text
+//!  call ─► enqueue (synced) ─► answered
+//!             │  a worker free?  yes: attempt 1 starts at once, leased, with the parsed message
+//!             │                  no:  due now, for the scheduler
+//!             ▼
+//!  scheduler: claim due messages (and those whose lease ran out) for free workers ─► attempt
+//!             otherwise sleep until the earliest due time in the store, or a wake-up
+//!  attempt:   chain (its lease renewed every third of lease_ms) ─► COMPLETED
+//!                                                                ─► RETRY at now + wait
+//!                                                                ─► ESCALATED (last attempt)
+//! ```
+//!
+//! Everything the queue knows is in the store: the next attempt's time, the lease, the attempts.
+//! Timers survive a restart because there are none in memory that matter: the scheduler asks the
+//! store for the earliest due time (`Backend::next_due`) and sleeps until then on tokio's clock
+//! (so the tests' paused clock drives it). At start-up every message a previous run left running
+//! is queued again (`MessageLog::open`): at least once, also after `kill -9`. The end of an
+//! attempt is written lazily (not synced): a crash before the next sync runs it again.
+//!
+//! Shutdown stops the scheduler, lets running attempts finish within `shutdown_timeout_ms`, and
+//! aborts the rest, whose messages stay leased in the store and are queued again at the next
+//! start.
+
+mod attempt;
+pub mod policy;
+mod replay;
+mod scheduler;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
+use tokio::task::{JoinHandle, JoinSet};
+
+pub use replay::{ReplayError, RetryError};
+
+use crate::clock;
+use crate::config::{QueueConfig, StoreConfig};
+use crate::endpoint::Endpoint;
+use crate::event::EventTypes;
+use crate::message::Message;
+use crate::metrics::Metrics;
+use crate::store::{EntryKey, Lease, Store};
+
+/// A handle on the running queue. Clones share it.
+#[derive(Clone)]
+pub struct Queue {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    store: Store,
+    /// The configured endpoints by name: a claimed message runs through its endpoint's chain.
+    endpoints: HashMap<String, Arc<Endpoint>>,
+    event_types: EventTypes,
+    metrics: Metrics,
+    /// `[store] payloads`: without it, a completed message's request is deleted.
+    keep_bodies: bool,
+    /// `[store] payload_retention_days`, to say why a body is missing.
+    payload_retention: time::Duration,
+    lease: Duration,
+    /// One permit per attempt that may run at once.
+    workers: Arc<Semaphore>,
+    /// Something may have become due sooner than the scheduler sleeps.
+    wake: Notify,
+    /// True once shutdown began.
+    stop: watch::Sender<bool>,
+    /// The running attempts, so shutdown can wait for them (and abort the rest).
+    tasks: Mutex<JoinSet<()>>,
+    scheduler: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// A worker slot, taken before a message is enqueued so that its first attempt can start at
+/// once, with the message already parsed.
+pub struct Worker(OwnedSemaphorePermit);
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Plain values behind the locks, complete after every operation.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Queue {
+    /// Starts the queue's scheduler on the current runtime.
+    pub fn start(
+        store: Store,
+        endpoints: impl IntoIterator<Item = Arc<Endpoint>>,
+        event_types: EventTypes,
+        metrics: Metrics,
+        settings: &QueueConfig,
+        store_settings: &StoreConfig,
+    ) -> Self {
+        let shared = Arc::new(Shared {
+            store,
+            endpoints: endpoints
+                .into_iter()
+                .map(|e| (e.name.to_string(), e))
+                .collect(),
+            event_types,
+            metrics,
+            keep_bodies: store_settings.payloads,
+            payload_retention: time::Duration::days(store_settings.payload_retention_days.into()),
+            lease: Duration::from_millis(settings.lease_ms),
+            workers: Arc::new(Semaphore::new(settings.workers)),
+            wake: Notify::new(),
+            stop: watch::channel(false).0,
+            tasks: Mutex::new(JoinSet::new()),
+            scheduler: Mutex::new(None),
+        });
+        let scheduler = tokio::spawn(scheduler::run(Arc::clone(&shared)));
+        *lock(&shared.scheduler) = Some(scheduler);
+        Self { shared }
+    }
+
+    /// A free worker, if there is one (and the queue is not stopping).
+    pub fn worker(&self) -> Option<Worker> {
+        if *self.shared.stop.borrow() {
+            return None;
+        }
+        Arc::clone(&self.shared.workers)
+            .try_acquire_owned()
+            .ok()
+            .map(Worker)
+    }
+
+    /// The end of a lease taken now.
+    pub fn lease_until(&self) -> OffsetDateTime {
+        clock::now() + self.shared.lease
+    }
+
+    /// Runs attempt 1 of a message enqueued leased (`key`), on `worker`.
+    pub fn run_first(
+        &self,
+        worker: Worker,
+        key: EntryKey,
+        message: Message,
+        endpoint: Arc<Endpoint>,
+    ) {
+        let lease = Lease { key, attempt: 1 };
+        let shared = Arc::clone(&self.shared);
+        spawn(&self.shared, async move {
+            attempt::run(&shared, lease, &endpoint, 0, message, worker.0).await;
+        });
+    }
+
+    /// Tells the scheduler that a message is due (one enqueued without a worker, one retried).
+    pub fn wake(&self) {
+        self.shared.wake.notify_one();
+    }
+
+    /// Reads the queue's depth from the store into `iflowd_queue_depth`.
+    pub async fn refresh_depth(&self) {
+        match self.shared.store.depth().await {
+            Ok(depth) => self.shared.metrics.set_queue_depth(&depth),
+            Err(error) => {
+                tracing::error!(%error, "cannot read the queue's depth");
+                self.shared.metrics.store_error("read");
+            }
+        }
+    }
+
+    /// Stops the scheduler, waits up to `timeout` for the running attempts, and aborts the rest
+    /// (their messages are queued again at the next start).
+    pub async fn shut_down(&self, timeout: Duration) {
+        self.shared.stop.send_replace(true);
+        let scheduler = lock(&self.shared.scheduler).take();
+        if let Some(scheduler) = scheduler {
+            let _ = scheduler.await;
+        }
+        let mut tasks = std::mem::take(&mut *lock(&self.shared.tasks));
+        let finished = tokio::time::timeout(timeout, async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if finished.is_err() {
+            tracing::warn!(
+                running = tasks.len(),
+                "attempts still running at shutdown were stopped; their messages run again at the next start"
+            );
+            tasks.shutdown().await;
+        }
+    }
+}
+
+/// Runs `attempt` as a task the queue keeps track of.
+fn spawn(shared: &Shared, attempt: impl Future<Output = ()> + Send + 'static) {
+    let mut tasks = lock(&shared.tasks);
+    while tasks.try_join_next().is_some() {}
+    tasks.spawn(attempt);
+}
