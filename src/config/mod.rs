@@ -21,6 +21,8 @@ mod nats;
 mod nats_tests;
 mod proxy;
 mod queue;
+#[cfg(test)]
+mod queue_tests;
 mod security;
 #[cfg(test)]
 mod security_tests;

@@ -38,7 +38,8 @@ fn no_file_gives_one_endpoint_one_user_and_a_generated_password() {
             "ESBMessaging.send",
             "MonitoringDataRead",
             "MessagePayloadsRead",
-            "HealthCheckMonitoringDataRead"
+            "HealthCheckMonitoringDataRead",
+            "MessageReplay"
         ]
     );
     assert_eq!(config.data_dir, std::path::Path::new("iflowd-data"));

@@ -140,8 +140,12 @@ async fn health(State(app): State<App>) -> Response {
     }
 }
 
-/// Unauthenticated, like `/health`: what a Prometheus scraper reads.
+/// Unauthenticated, like `/health`: what a Prometheus scraper reads. The queue's depth is read
+/// from the store first.
 async fn metrics(State(app): State<App>) -> impl IntoResponse {
+    if let Some(queue) = app.queue() {
+        queue.refresh_depth().await;
+    }
     (
         [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         app.metrics().render(),

@@ -32,6 +32,15 @@ pub enum Resource {
         of: Option<String>,
         value: bool,
     },
+    /// `MessageProcessingLogs('<guid>')/Attempts`: the attempts of a queued message (iflowd's
+    /// own navigation).
+    Attempts(String),
+    /// `MessageProcessingLogAttempts('<guid>.<number>')`: one attempt.
+    Attempt(String),
+    /// `POST MessageProcessingLogs('<guid>')/Replay`: run it again as a new message.
+    Replay(String),
+    /// `POST MessageProcessingLogs('<guid>')/Retry`: queue an `ESCALATED` message again.
+    Retry(String),
     /// `IntegrationRuntimeArtifacts`, optionally `('<id>')`.
     Artifacts(Option<String>),
     /// `ServiceEndpoints`, optionally `('<id>')`.
@@ -174,6 +183,12 @@ pub fn parse(path: &str) -> Result<Option<Resource>, QueryError> {
             Resource::CustomHeaders(guid)
         }
         (["MessageProcessingLogCustomHeaderProperties"], Some(id)) => Resource::CustomHeader(id),
+        (["MessageProcessingLogs", "Attempts"], Some(guid)) if keyless(1) => {
+            Resource::Attempts(guid)
+        }
+        (["MessageProcessingLogs", "Replay"], Some(guid)) if keyless(1) => Resource::Replay(guid),
+        (["MessageProcessingLogs", "Retry"], Some(guid)) if keyless(1) => Resource::Retry(guid),
+        (["MessageProcessingLogAttempts"], Some(id)) => Resource::Attempt(id),
         (["MessageProcessingLogs", "MessageStoreEntries", rest @ ..], Some(guid))
             if key(1).is_some() && matches!(rest, [] | ["$value"]) =>
         {
@@ -195,13 +210,15 @@ pub fn parse(path: &str) -> Result<Option<Resource>, QueryError> {
             [
                 set @ ("MessageStoreEntries"
                 | "MessageProcessingLogErrorInformations"
-                | "MessageProcessingLogCustomHeaderProperties"),
+                | "MessageProcessingLogCustomHeaderProperties"
+                | "MessageProcessingLogAttempts"),
             ],
             None,
         ) => {
             let (key, below) = match *set {
                 "MessageStoreEntries" => ("<MessageGuid>.request", "MessageStoreEntries"),
                 "MessageProcessingLogErrorInformations" => ("<MessageGuid>", "ErrorInformation"),
+                "MessageProcessingLogAttempts" => ("<MessageGuid>.1", "Attempts"),
                 _ => ("<MessageGuid>.1", "CustomHeaderProperties"),
             };
 

@@ -70,6 +70,23 @@ fn paths_name_resources() {
         ("MessageProcessingLogs('AGabc')/Statuss", None),
         ("MessageProcessingLogs('AGabc')/Status('x')", None),
         ("MessageStoreEntries('AGabc.request')/ContentType", None),
+        (
+            "MessageProcessingLogs('AGabc')/Attempts",
+            Some(Resource::Attempts(guid())),
+        ),
+        (
+            "MessageProcessingLogAttempts('AGabc.2')",
+            Some(Resource::Attempt("AGabc.2".into())),
+        ),
+        (
+            "MessageProcessingLogs('AGabc')/Replay",
+            Some(Resource::Replay(guid())),
+        ),
+        (
+            "MessageProcessingLogs('AGabc')/Retry",
+            Some(Resource::Retry(guid())),
+        ),
+        ("MessageProcessingLogs('AGabc')/Replay('x')", None),
         ("MessageProcessingLogs('AGabc')/Nope", None),
     ] {
         assert_eq!(parse(path).unwrap(), expected, "{path}");
@@ -86,6 +103,11 @@ fn paths_name_resources() {
             "MessageProcessingLogErrorInformations",
             "('<MessageGuid>')",
             "/ErrorInformation",
+        ),
+        (
+            "MessageProcessingLogAttempts",
+            "('<MessageGuid>.1')",
+            "/Attempts",
         ),
     ] {
         let error = parse(set).unwrap_err().0;

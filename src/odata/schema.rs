@@ -299,3 +299,30 @@ pub static CUSTOM_HEADER_PROPERTY: Schema = Schema {
     ],
     properties: &["Id", "Name", "Value"],
 };
+/// `MessageProcessingLogAttempts`: the attempts of a queued message (iflowd's own; CPI shows
+/// retries only through the status). The key is `<MessageGuid>.<Number>`.
+pub static MESSAGE_PROCESSING_LOG_ATTEMPT: Schema = Schema {
+    set: "MessageProcessingLogAttempts",
+    fields: &[
+        field("Id", Kind::String, false),
+        field("MessageGuid", Kind::String, false),
+        field("Number", Kind::Int, false),
+        field("Start", Kind::DateTime, false),
+        field("End", Kind::DateTime, true),
+        field("Status", Kind::String, false),
+        field("Error", Kind::String, true),
+        field("Handler", Kind::String, true),
+        field("NextAttempt", Kind::DateTime, true),
+    ],
+    properties: &[
+        "Id",
+        "MessageGuid",
+        "Number",
+        "Start",
+        "End",
+        "Status",
+        "Error",
+        "Handler",
+        "NextAttempt",
+    ],
+};

@@ -9,6 +9,8 @@ pub struct ODataError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// The `Allow` header of a 405.
+    allow: Option<&'static str>,
 }
 
 impl ODataError {
@@ -17,6 +19,15 @@ impl ODataError {
             status,
             code,
             message,
+            allow: None,
+        }
+    }
+
+    /// A 405 says which methods are allowed.
+    pub fn with_allow(self, allow: &'static str) -> Self {
+        Self {
+            allow: Some(allow),
+            ..self
         }
     }
 
@@ -51,6 +62,9 @@ impl IntoResponse for ODataError {
             .into_response();
         let headers = response.headers_mut();
         headers.insert("DataServiceVersion", HeaderValue::from_static("1.0"));
+        if let Some(allow) = self.allow {
+            headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             headers.insert(
                 header::WWW_AUTHENTICATE,

@@ -7,11 +7,12 @@ use super::metadata::{NAMESPACE, type_name};
 use crate::clock::epoch_millis;
 use crate::odata::eval::Value as FilterValue;
 use crate::odata::schema::{
-    CUSTOM_HEADER_PROPERTY, ERROR_INFORMATION, MESSAGE_PROCESSING_LOG, MESSAGE_STORE_ENTRY, Schema,
+    CUSTOM_HEADER_PROPERTY, ERROR_INFORMATION, MESSAGE_PROCESSING_LOG,
+    MESSAGE_PROCESSING_LOG_ATTEMPT, MESSAGE_STORE_ENTRY, Schema,
 };
 use crate::odata::whole_millisecond;
 use crate::odata::{Direction, QueryOptions};
-use crate::store::{Entry, ErrorInfo, HeaderProperty, PayloadInfo};
+use crate::store::{Attempt, Entry, ErrorInfo, HeaderProperty, PayloadInfo};
 
 /// `LogLevel` of every entry: iflowd keeps no step-by-step trace.
 pub const LOG_LEVEL: &str = "INFO";
@@ -85,6 +86,7 @@ pub fn log_entry(entry: &Entry, service: &str, select: Option<&[&'static str]>) 
             "ErrorInformation",
             "MessageStoreEntries",
             "CustomHeaderProperties",
+            "Attempts",
         ] {
             object.insert(
                 navigation.into(),
@@ -152,6 +154,36 @@ pub fn custom_header(
         "Id": id,
         "Name": property.name,
         "Value": property.value,
+    })
+}
+
+/// The id of an attempt in `MessageProcessingLogAttempts`: `<MessageGuid>.<Number>`.
+pub fn attempt_id(guid: &str, number: u32) -> String {
+    format!("{guid}.{number}")
+}
+
+/// Splits a `MessageProcessingLogAttempts` id into message and number.
+pub fn parse_attempt_id(id: &str) -> Option<(&str, u32)> {
+    let (guid, number) = id.rsplit_once('.')?;
+    Some((guid, number.parse().ok()?))
+}
+
+/// A `MessageProcessingLogAttempts` entry.
+pub fn attempt(guid: &str, attempt: &Attempt, service: &str) -> Value {
+    let id = attempt_id(guid, attempt.number);
+    let uri = format!("{service}/MessageProcessingLogAttempts({})", key(&id));
+    let error = attempt.error.as_ref();
+    json!({
+        "__metadata": metadata(&MESSAGE_PROCESSING_LOG_ATTEMPT, &uri),
+        "Id": id,
+        "MessageGuid": guid,
+        "Number": attempt.number,
+        "Start": date(attempt.started),
+        "End": attempt.ended.map_or(Value::Null, date),
+        "Status": attempt.status,
+        "Error": error.map(|e| &e.text),
+        "Handler": error.and_then(|e| e.step.as_ref()),
+        "NextAttempt": attempt.retry_at.map_or(Value::Null, date),
     })
 }
 

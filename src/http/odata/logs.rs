@@ -18,7 +18,7 @@ use crate::store::{ListQuery, Store, StoreError};
 /// Server-side paging: at most this many entries per answer, with a `__next` link for more.
 pub const PAGE_SIZE: u64 = 1000;
 
-fn store<'a>(call: &Call<'a>) -> Result<&'a Store, ODataError> {
+pub(super) fn store<'a>(call: &Call<'a>) -> Result<&'a Store, ODataError> {
     call.app.store().ok_or_else(|| {
         ODataError::not_found(
             "the message log is turned off ([store] enabled = false), so there are no messages to show",
@@ -26,7 +26,7 @@ fn store<'a>(call: &Call<'a>) -> Result<&'a Store, ODataError> {
     })
 }
 
-fn no_message(guid: &str) -> ODataError {
+pub(super) fn no_message(guid: &str) -> ODataError {
     ODataError::not_found(format!(
         "there is no message with MessageGuid '{}'",
         Excerpt(guid)

@@ -5,19 +5,20 @@ use std::fmt::Write;
 
 use crate::odata::schema::{
     AUDIT_LOG, CUSTOM_HEADER_PROPERTY, ERROR_INFORMATION, INTEGRATION_PACKAGE,
-    INTEGRATION_RUNTIME_ARTIFACT, KEYSTORE_ENTRY, MESSAGE_PROCESSING_LOG, MESSAGE_STORE_ENTRY,
-    SERVICE_ENDPOINT, Schema,
+    INTEGRATION_RUNTIME_ARTIFACT, KEYSTORE_ENTRY, MESSAGE_PROCESSING_LOG,
+    MESSAGE_PROCESSING_LOG_ATTEMPT, MESSAGE_STORE_ENTRY, SERVICE_ENDPOINT, Schema,
 };
 
 /// The namespace of the entity types, CPI's.
 pub const NAMESPACE: &str = "com.sap.hci.api";
 
 /// Every entity set, as the service document lists them.
-pub const ENTITY_SETS: [&str; 9] = [
+pub const ENTITY_SETS: [&str; 10] = [
     "MessageProcessingLogs",
     "MessageProcessingLogErrorInformations",
     "MessageStoreEntries",
     "MessageProcessingLogCustomHeaderProperties",
+    "MessageProcessingLogAttempts",
     "IntegrationRuntimeArtifacts",
     "ServiceEndpoints",
     "IntegrationPackages",
@@ -27,7 +28,7 @@ pub const ENTITY_SETS: [&str; 9] = [
 
 /// Every entity type: its schema, its key, whether it has a stream (`$value`), and its
 /// navigations (name, the association's target role).
-const TYPES: [(&Schema, &str, bool, &[&str]); 9] = [
+const TYPES: [(&Schema, &str, bool, &[&str]); 10] = [
     (
         &MESSAGE_PROCESSING_LOG,
         "MessageGuid",
@@ -36,11 +37,13 @@ const TYPES: [(&Schema, &str, bool, &[&str]); 9] = [
             "ErrorInformation",
             "MessageStoreEntries",
             "CustomHeaderProperties",
+            "Attempts",
         ],
     ),
     (&ERROR_INFORMATION, "MessageGuid", true, &[]),
     (&MESSAGE_STORE_ENTRY, "Id", true, &[]),
     (&CUSTOM_HEADER_PROPERTY, "Id", false, &[]),
+    (&MESSAGE_PROCESSING_LOG_ATTEMPT, "Id", false, &[]),
     (&INTEGRATION_RUNTIME_ARTIFACT, "Id", false, &[]),
     (&SERVICE_ENDPOINT, "Id", false, &[]),
     (&INTEGRATION_PACKAGE, "Id", false, &[]),
@@ -49,7 +52,7 @@ const TYPES: [(&Schema, &str, bool, &[&str]); 9] = [
 ];
 
 /// The navigations of `MessageProcessingLog`: name, target type, multiplicity, target set.
-const NAVIGATIONS: [(&str, &str, &str, &str); 3] = [
+const NAVIGATIONS: [(&str, &str, &str, &str); 4] = [
     (
         "ErrorInformation",
         "MessageProcessingLogErrorInformation",
@@ -68,6 +71,12 @@ const NAVIGATIONS: [(&str, &str, &str, &str); 3] = [
         "*",
         "MessageProcessingLogCustomHeaderProperties",
     ),
+    (
+        "Attempts",
+        "MessageProcessingLogAttempt",
+        "*",
+        "MessageProcessingLogAttempts",
+    ),
 ];
 
 /// Entity type names, by entity set.
@@ -77,6 +86,7 @@ pub fn type_name(schema: &Schema) -> &'static str {
         "MessageProcessingLogErrorInformations" => "MessageProcessingLogErrorInformation",
         "MessageStoreEntries" => "MessageStoreEntry",
         "MessageProcessingLogCustomHeaderProperties" => "MessageProcessingLogCustomHeaderProperty",
+        "MessageProcessingLogAttempts" => "MessageProcessingLogAttempt",
         "IntegrationRuntimeArtifacts" => "IntegrationRuntimeArtifact",
         "IntegrationPackages" => "IntegrationPackage",
         "KeystoreEntries" => "KeystoreEntry",

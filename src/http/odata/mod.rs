@@ -17,15 +17,19 @@
 //! GET /api/v1/KeystoreEntries[('<hexalias>')]       certificates and keys held
 //! GET /api/v1/AuditLogs[('<ChangeId>')]             the audit log
 //! GET /api/v1/<a collection above>('<key>')/<Property>   one property: {"d": {"Status": ...}}
+//! GET  /api/v1/MessageProcessingLogs('<guid>')/Attempts     a queued message's attempts (iflowd's)
+//! POST /api/v1/MessageProcessingLogs('<guid>')/Replay       run again as a new message (MessageReplay)
+//! POST /api/v1/MessageProcessingLogs('<guid>')/Retry        queue an ESCALATED one again (MessageReplay)
 //! ```
 //!
 //! Callers authenticate like senders (the same [`crate::auth::Authenticator`]) and need the role
 //! `MonitoringDataRead`; bodies also need `MessagePayloadsRead`; `KeystoreEntries` (certificate
 //! expiry, what health collectors watch) takes `HealthCheckMonitoringDataRead` instead, as do the
-//! service document and `$metadata`. Query strings are parsed by [`crate::odata`] (which bounds
-//! them); the message log's resources are read in `logs.rs`, through the store's own query
-//! (`query.rs` translates), the audit log's in `audit.rs`, the configuration's in
-//! `in_memory.rs`. Errors are OData error bodies (`error.rs`).
+//! service document and `$metadata`; the queue's two operations (`queue.rs`) need
+//! `MessageReplay` too, and everything else is read-only. Query strings are parsed by
+//! [`crate::odata`] (which bounds them); the message log's resources are read in `logs.rs`,
+//! through the store's own query (`query.rs` translates), the audit log's in `audit.rs`, the
+//! configuration's in `in_memory.rs`. Errors are OData error bodies (`error.rs`).
 
 mod audit;
 mod error;
@@ -34,6 +38,7 @@ mod json;
 mod logs;
 mod metadata;
 mod query;
+mod queue;
 
 use axum::extract::{Request, State};
 use axum::http::request::Parts;
@@ -108,20 +113,11 @@ async fn serve(app: &App, request: &Parts) -> Result<Response, ODataError> {
     if !principal.has_role(MONITORING_ROLE) && !principal.has_role(HEALTH_CHECK_ROLE) {
         return Err(ODataError::forbidden(&principal.name, MONITORING_ROLE));
     }
-    if request.method != Method::GET && request.method != Method::HEAD {
-        return Err(ODataError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "MethodNotAllowed",
-            format!(
-                "{} is not supported: the monitoring API is read-only (GET)",
-                Excerpt(request.method.as_str())
-            ),
-        ));
-    }
     let resource = resource(request.uri.path())?;
     if !readable(&resource, &principal) {
         return Err(ODataError::forbidden(&principal.name, MONITORING_ROLE));
     }
+    allowed(&request.method, &resource)?;
     let origin = origin(app.proxy(), &request.headers, &request.uri, &connection);
     let call = Call {
         app,
@@ -149,6 +145,34 @@ fn readable(resource: &Resource, principal: &Principal) -> bool {
                     ..
                 }
         )
+}
+
+/// Whether `method` may be used on `resource`: `POST` for the queue's operations, `GET` (and
+/// `HEAD`) for everything else; a 405 naming what is allowed otherwise.
+fn allowed(method: &Method, resource: &Resource) -> Result<(), ODataError> {
+    let operation = matches!(resource, Resource::Replay(_) | Resource::Retry(_));
+    let ok = if operation {
+        method == Method::POST
+    } else {
+        method == Method::GET || method == Method::HEAD
+    };
+    if ok {
+        return Ok(());
+    }
+    let (allow, text) = if operation {
+        ("POST", "this operation is called with POST")
+    } else {
+        (
+            "GET, HEAD",
+            "the monitoring API is read-only (GET), but for POST .../Replay and .../Retry",
+        )
+    };
+    Err(ODataError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "MethodNotAllowed",
+        format!("{} is not supported: {text}", Excerpt(method.as_str())),
+    )
+    .with_allow(allow))
 }
 
 /// A 401 as an OData error body, with the challenges an endpoint would send.
@@ -206,6 +230,10 @@ async fn dispatch(call: &Call<'_>, resource: Resource) -> Result<Response, OData
             logs::error_information(call, &guid, value).await
         }
         Resource::StoreEntries(guid) => logs::store_entries(call, &guid).await,
+        Resource::Attempts(guid) => queue::attempts(call, &guid).await,
+        Resource::Attempt(id) => queue::attempt(call, &id).await,
+        Resource::Replay(guid) => queue::replay(call, &guid).await,
+        Resource::Retry(guid) => queue::retry(call, &guid).await,
         Resource::StoreEntry { id, of, value } => {
             logs::store_entry(call, &id, of.as_deref(), value).await
         }
