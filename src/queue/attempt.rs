@@ -167,6 +167,7 @@ async fn end(shared: &Shared, endpoint: &str, lease: Lease, next: Next) {
             shared.metrics.store_error("attempt");
         }
     }
+    shared.ended.send_modify(|n| *n += 1);
 }
 
 /// Awaits `work`, renewing `lease` every third of the lease time meanwhile.

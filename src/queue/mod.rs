@@ -76,6 +76,8 @@ struct Shared {
     wake: Notify,
     /// True once shutdown began.
     stop: watch::Sender<bool>,
+    /// Counts attempts that ended (their end recorded, or not), so a caller can wait for one.
+    ended: watch::Sender<u64>,
     /// The running attempts, so shutdown can wait for them (and abort the rest).
     tasks: Mutex<JoinSet<()>>,
     scheduler: Mutex<Option<JoinHandle<()>>>,
@@ -114,6 +116,7 @@ impl Queue {
             workers: Arc::new(Semaphore::new(settings.workers)),
             wake: Notify::new(),
             stop: watch::channel(false).0,
+            ended: watch::channel(0).0,
             tasks: Mutex::new(JoinSet::new()),
             scheduler: Mutex::new(None),
         });
@@ -151,6 +154,11 @@ impl Queue {
         spawn(&self.shared, async move {
             attempt::run(&shared, lease, &endpoint, 0, message, worker.0).await;
         });
+    }
+
+    /// Counts the attempts that ended since start-up, so a caller (a test) can wait for one.
+    pub fn ended(&self) -> watch::Receiver<u64> {
+        self.shared.ended.subscribe()
     }
 
     /// Tells the scheduler that a message is due (one enqueued without a worker, one retried).

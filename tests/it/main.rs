@@ -39,6 +39,7 @@ mod oauth_bearer;
 mod oauth_token_endpoint;
 mod odata_properties;
 mod public_address;
+mod queue;
 mod readme;
 mod request_logging;
 mod restart;

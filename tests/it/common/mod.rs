@@ -8,6 +8,7 @@ pub mod nats;
 pub mod oauth;
 pub mod pki;
 pub mod process;
+pub mod queue;
 pub mod raw;
 pub mod tmpfs;
 
@@ -81,7 +82,7 @@ pub fn users_toml() -> String {
 [[users]]
 name = "{USER}"
 password = "{PASSWORD}"
-roles = ["ESBMessaging.send", "MonitoringDataRead", "MessagePayloadsRead"]
+roles = ["ESBMessaging.send", "MonitoringDataRead", "MessagePayloadsRead", "MessageReplay"]
 
 [[users]]
 name = "{MONITOR}"
