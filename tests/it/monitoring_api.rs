@@ -169,6 +169,7 @@ async fn metadata_declares_exactly_what_the_entries_carry() {
                 "MessageProcessingLogErrorInformations",
                 "MessageStoreEntries",
                 "MessageProcessingLogCustomHeaderProperties",
+                "MessageProcessingLogAttempts",
                 "IntegrationRuntimeArtifacts",
                 "ServiceEndpoints",
                 "IntegrationPackages",

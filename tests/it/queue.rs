@@ -64,6 +64,36 @@ async fn an_async_call_is_answered_before_its_slow_handler_finishes() {
     let done = attempts(&app, &id).await;
     assert_eq!(done[0]["Status"], "COMPLETED");
     assert!(done[0]["End"].is_string());
+
+    // The attempt is addressable by its key, and carries what $metadata declares.
+    let one = app
+        .api(&format!("MessageProcessingLogAttempts('{id}.1')"))
+        .await;
+    assert_eq!(one["d"], done[0]);
+    let metadata = app
+        .api_as(crate::common::USER, crate::common::PASSWORD, "$metadata")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let start = metadata
+        .find(r#"<EntityType Name="MessageProcessingLogAttempt""#)
+        .expect("declared");
+    let declared = &metadata[start..start + metadata[start..].find("</EntityType>").unwrap()];
+    let keys: Vec<&String> = done[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|k| *k != "__metadata")
+        .collect();
+    assert_eq!(keys.len(), declared.matches("<Property ").count());
+    for key in keys {
+        assert!(
+            declared.contains(&format!(r#"<Property Name="{key}""#)),
+            "{key}"
+        );
+    }
+    assert!(metadata.contains(r#"<NavigationProperty Name="Attempts""#));
     drop(app);
     drain.abort();
 }
