@@ -1,10 +1,12 @@
 //! The command line: `iflowd serve`, `check-config`, `parse`, `messages`, `hash-password`,
-//! `healthcheck`, `cert`, `send`, `service-key`.
+//! `healthcheck`, `cert`, `send`, `service-key`, `replay`.
 
 mod cert;
+mod client;
 mod healthcheck;
 mod messages;
 mod parse;
+mod replay;
 mod send;
 mod serve;
 mod service_key;
@@ -81,6 +83,9 @@ enum Command {
         #[arg(long, short, env = "IFLOWD_CONFIG")]
         config: Option<PathBuf>,
     },
+    /// Run stored messages again through a running server: replay them as new messages, or
+    /// (--retry) queue ESCALATED ones again; prints the new ids.
+    Replay(replay::ReplayArgs),
 }
 
 /// Runs the command line; `main` only calls this.
@@ -98,6 +103,7 @@ pub fn main() -> ExitCode {
         Command::ServiceKey { client_id, config } => {
             service_key::run(&client_id, config.as_deref())
         }
+        Command::Replay(args) => replay::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -13,11 +13,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
-use secrecy::{ExposeSecret, SecretString};
 
-use crate::config::Env;
+use super::client::{ClientArgs, Credentials, error_chain};
 use crate::http::{DUPLICATE_OF_HEADER, MESSAGE_ID_HEADER};
 use crate::soap::answer::{Answer, read_answer};
 use crate::soap::rewrite::with_external_event_id;
@@ -27,34 +26,11 @@ pub struct SendArgs {
     /// The endpoint URL, e.g. https://localhost:8443/cxf/isc/events.
     #[arg(long)]
     url: String,
-    /// Basic user.
-    #[arg(long, conflicts_with_all = ["token_url", "client_id", "client_secret"])]
-    user: Option<String>,
-    /// Basic password; without it, IFLOWD_SEND_PASSWORD, else asked on the terminal.
-    #[arg(long, requires = "user")]
-    password: Option<String>,
-    /// OAuth token endpoint (client credentials grant), e.g. https://localhost:8443/oauth/token.
-    #[arg(long, requires = "client_id")]
-    token_url: Option<String>,
-    /// OAuth client id.
-    #[arg(long, requires = "token_url")]
-    client_id: Option<String>,
-    /// OAuth client secret; without it, IFLOWD_SEND_CLIENT_SECRET, else asked on the terminal.
-    #[arg(long, requires = "token_url")]
-    client_secret: Option<String>,
-    /// How the client credentials reach the token endpoint: `header` (Basic, as ISC does at run
-    /// time) or `body` (client_id/client_secret form fields, as ISC's "validate connection").
-    #[arg(long, value_enum, default_value_t = TokenAuth::Header)]
-    token_auth: TokenAuth,
+    #[command(flatten)]
+    client: ClientArgs,
     /// Fetch one token and reuse it until shortly before it expires, instead of one per post.
     #[arg(long)]
     reuse_token: bool,
-    /// Trust only this PEM certificate (or CA bundle) for HTTPS, e.g. the cert.pem of `iflowd cert`.
-    #[arg(long, conflicts_with = "insecure")]
-    cacert: Option<PathBuf>,
-    /// Do not verify the server's certificate (sandboxes only).
-    #[arg(long)]
-    insecure: bool,
     /// Send every file this many times.
     #[arg(long, default_value_t = 1)]
     repeat: usize,
@@ -79,87 +55,11 @@ pub struct SendArgs {
     files: Vec<PathBuf>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum TokenAuth {
-    Header,
-    Body,
-}
-
-enum Credentials {
-    None,
-    Basic { user: String, password: String },
-    OAuth(OAuth),
-}
-
-struct OAuth {
-    token_url: String,
-    client_id: String,
-    client_secret: String,
-    style: TokenAuth,
-    /// With `--reuse-token`: the token and when to fetch a new one.
-    cached: Option<tokio::sync::Mutex<Option<(String, Instant)>>>,
-}
-
 /// How one post went.
 struct Report {
     acknowledged: bool,
     elapsed: Duration,
     line: String,
-}
-
-/// Basic or OAuth, as the arguments say, with the password or secret from the command line, the
-/// environment or the terminal.
-fn credentials(args: &SendArgs) -> anyhow::Result<Credentials> {
-    let env = Env::from_process();
-    Ok(match (&args.user, &args.token_url) {
-        (Some(user), _) => Credentials::Basic {
-            user: user.clone(),
-            password: secret(
-                args.password.as_deref(),
-                env.send_password.as_ref(),
-                "--password",
-                "IFLOWD_SEND_PASSWORD",
-                &format!("password for '{user}': "),
-            )?,
-        },
-        (None, Some(token_url)) => {
-            let client_id = args.client_id.clone().unwrap_or_default();
-            Credentials::OAuth(OAuth {
-                token_url: token_url.clone(),
-                client_secret: secret(
-                    args.client_secret.as_deref(),
-                    env.send_client_secret.as_ref(),
-                    "--client-secret",
-                    "IFLOWD_SEND_CLIENT_SECRET",
-                    &format!("client secret for '{client_id}': "),
-                )?,
-                client_id,
-                style: args.token_auth,
-                cached: args.reuse_token.then(|| tokio::sync::Mutex::new(None)),
-            })
-        }
-        (None, None) => Credentials::None,
-    })
-}
-
-/// A credential from the command line, else from the environment, else typed on the terminal
-/// without echo (rpassword reads the terminal itself, so piped standard input does not matter).
-fn secret(
-    given: Option<&str>,
-    from_env: Option<&SecretString>,
-    flag: &str,
-    var: &str,
-    prompt: &str,
-) -> anyhow::Result<String> {
-    if let Some(given) = given {
-        return Ok(given.to_owned());
-    }
-    if let Some(value) = from_env {
-        return Ok(value.expose_secret().to_owned());
-    }
-    rpassword::prompt_password(prompt).map_err(|e| {
-        anyhow::anyhow!("give {flag}, set {var}, or run on a terminal to be asked ({e})")
-    })
 }
 
 pub fn run(args: SendArgs) -> anyhow::Result<()> {
@@ -182,8 +82,11 @@ async fn send(args: SendArgs) -> anyhow::Result<()> {
         }
         files.push((path.display().to_string(), bytes::Bytes::from(body)));
     }
-    let client = http_client(&args)?;
-    let credentials = credentials(&args)?;
+    let client = args.client.http_client(
+        Duration::from_secs(args.timeout),
+        concat!("iflowd-send/", env!("CARGO_PKG_VERSION")),
+    )?;
+    let credentials = args.client.credentials(args.reuse_token)?;
     // No charset parameter: each file's byte order mark or XML declaration says how it is
     // encoded (RFC 7303), so a Latin-1 or UTF-16 envelope is sent as it is, not relabelled.
     let content_type = if args.soap12 {
@@ -251,27 +154,6 @@ async fn send(args: SendArgs) -> anyhow::Result<()> {
         bail!("{failed} of {total} posts were not acknowledged");
     }
     Ok(())
-}
-
-fn http_client(args: &SendArgs) -> anyhow::Result<reqwest::Client> {
-    let mut builder = crate::tls::client_builder()
-        .timeout(Duration::from_secs(args.timeout))
-        .user_agent(concat!("iflowd-send/", env!("CARGO_PKG_VERSION")));
-    if let Some(path) = &args.cacert {
-        let pem = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem)
-            .with_context(|| format!("{} holds no PEM certificate", path.display()))?;
-        anyhow::ensure!(
-            !certs.is_empty(),
-            "{} holds no PEM certificate",
-            path.display()
-        );
-        builder = builder.tls_certs_only(certs);
-    }
-    if args.insecure {
-        builder = builder.tls_danger_accept_invalid_certs(true);
-    }
-    builder.build().context("cannot build the HTTP client")
 }
 
 async fn post(
@@ -387,66 +269,4 @@ fn describe(status: reqwest::StatusCode, text: &str) -> (bool, String) {
             (false, format!("not an acknowledgement: {shown}"))
         }
     }
-}
-
-impl OAuth {
-    /// A token, and whether it was fetched just now.
-    async fn token(&self, client: &reqwest::Client) -> anyhow::Result<(String, bool)> {
-        let Some(cached) = &self.cached else {
-            return self.fetch(client).await.map(|(token, _)| (token, true));
-        };
-        let mut cached = cached.lock().await;
-        if let Some((token, renew_at)) = &*cached
-            && Instant::now() < *renew_at
-        {
-            return Ok((token.clone(), false));
-        }
-        let (token, expires_in) = self.fetch(client).await?;
-        let margin = expires_in.saturating_sub(30).max(expires_in / 2);
-        *cached = Some((token.clone(), Instant::now() + Duration::from_secs(margin)));
-        Ok((token, true))
-    }
-
-    async fn fetch(&self, client: &reqwest::Client) -> anyhow::Result<(String, u64)> {
-        let mut form = vec![("grant_type", "client_credentials")];
-        let mut request = client.post(&self.token_url);
-        match self.style {
-            TokenAuth::Header => {
-                request = request.basic_auth(&self.client_id, Some(&self.client_secret));
-            }
-            TokenAuth::Body => {
-                form.push(("client_id", &self.client_id));
-                form.push(("client_secret", &self.client_secret));
-            }
-        }
-        let response = request
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| anyhow::anyhow!("{}: {}", self.token_url, error_chain(&e)))?;
-        let status = response.status();
-        let text = response.text().await.unwrap_or_default();
-        if !status.is_success() {
-            bail!("{} answered {status}: {}", self.token_url, text.trim());
-        }
-        let json: serde_json::Value = serde_json::from_str(&text)
-            .with_context(|| format!("{} did not answer JSON: {text}", self.token_url))?;
-        let token = json["access_token"]
-            .as_str()
-            .with_context(|| format!("{} answered no access_token: {text}", self.token_url))?;
-        let expires_in = json["expires_in"].as_u64().unwrap_or(0);
-        Ok((token.to_owned(), expires_in))
-    }
-}
-
-/// An error with its causes, which is where reqwest says what went wrong with TLS.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

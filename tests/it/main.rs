@@ -40,6 +40,7 @@ mod oauth_token_endpoint;
 mod odata_properties;
 mod public_address;
 mod queue;
+mod queue_cli;
 mod queue_replay;
 mod queue_restart;
 mod readme;

@@ -1,0 +1,141 @@
+//! `iflowd replay` (a real subprocess) against a running iflowd: named messages, `--all` with
+//! a status and an endpoint, `--retry`, and what it says when a message cannot be run.
+
+use crate::common::process::{iflowd, run};
+use crate::common::queue::ended;
+use crate::common::{
+    MONITOR, MONITOR_PASSWORD, PASSWORD, TestApp, USER, fixture, message_id, users_toml,
+};
+
+fn config() -> String {
+    format!(
+        r#"{users}
+[[endpoints]]
+name = "ISC_Events"
+address = "/isc/events"
+
+[[endpoints]]
+name = "Broken"
+address = "/broken"
+delivery = "async"
+handlers = ["failing"]
+
+[endpoints.retry]
+max_attempts = 1
+
+[handlers.failing]
+type = "fault"
+mode = "soap-fault"
+first = 1
+"#,
+        users = users_toml()
+    )
+}
+
+async fn replay(app: &TestApp, args: &[&str]) -> (bool, String, String) {
+    run(iflowd()
+        .arg("replay")
+        .args(["--url", &app.url("")])
+        .args(args))
+    .await
+}
+
+#[tokio::test]
+async fn named_messages_are_replayed_and_the_new_ids_printed() {
+    let app = TestApp::spawn(&config()).await;
+    let first = message_id(&app.post_fixture("hire.xml").await);
+    let second = message_id(&app.post_fixture("termination.xml").await);
+    let (ok, out, err) = run(iflowd()
+        .arg("replay")
+        .args(["--url", &app.url("/"), "--user", USER, &first, &second])
+        .env("IFLOWD_SEND_PASSWORD", PASSWORD))
+    .await;
+    assert!(ok, "{out}{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    for (line, original) in lines.iter().zip([&first, &second]) {
+        let new = line
+            .strip_prefix(&format!("{original} -> "))
+            .unwrap_or_else(|| panic!("{line}"));
+        assert_eq!(
+            app.log_entry(new).await["OriginalMessageGuid"],
+            original.as_str()
+        );
+    }
+    assert_eq!(lines[2], "2 of 2 messages replayed");
+}
+
+#[tokio::test]
+async fn all_escalated_messages_of_an_endpoint_are_retried() {
+    let app = TestApp::spawn(&config()).await;
+    let response = app.post_soap("/cxf/broken", fixture("hire.xml")).await;
+    assert_eq!(response.status(), 200);
+    let dead = message_id(&response);
+    ended(&app, 1).await;
+    assert_eq!(app.log_entry(&dead).await["Status"], "ESCALATED");
+    message_id(&app.post_fixture("hire.xml").await);
+
+    let (ok, out, err) = replay(
+        &app,
+        &[
+            "--user",
+            USER,
+            "--password",
+            PASSWORD,
+            "--all",
+            "--status",
+            "escalated",
+            "--endpoint",
+            "Broken",
+            "--retry",
+        ],
+    )
+    .await;
+    assert!(ok, "{out}{err}");
+    assert_eq!(
+        out,
+        format!("{dead} queued again ({dead})\n1 of 1 message retried\n")
+    );
+    ended(&app, 2).await;
+    assert_eq!(
+        app.log_entry(&dead).await["Status"],
+        "COMPLETED",
+        "the second delivery passes the drill"
+    );
+}
+
+#[tokio::test]
+async fn a_message_that_cannot_be_replayed_is_named_with_the_reason() {
+    let app = TestApp::spawn(&config()).await;
+    let id = message_id(&app.post_fixture("hire.xml").await);
+    let unknown = "AGAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    let (ok, out, err) = replay(
+        &app,
+        &["--user", USER, "--password", PASSWORD, unknown, &id],
+    )
+    .await;
+    assert!(!ok);
+    assert!(
+        err.contains(&format!(
+            "{unknown}: 404 Not Found: there is no message with MessageGuid '{unknown}'"
+        )),
+        "{err}"
+    );
+    assert!(out.contains(&format!("{id} -> AG")), "{out}");
+    assert!(out.contains("1 of 2 messages replayed"), "{out}");
+    assert!(
+        err.contains("1 of 2 messages could not be replayed"),
+        "{err}"
+    );
+
+    let (ok, _, err) = replay(
+        &app,
+        &["--user", MONITOR, "--password", MONITOR_PASSWORD, &id],
+    )
+    .await;
+    assert!(!ok);
+    assert!(
+        err.contains("403 Forbidden: user 'monitor' does not have the role 'MessageReplay'"),
+        "{err}"
+    );
+}
