@@ -28,6 +28,8 @@ mod audit_tests;
 mod pressure;
 mod query;
 mod queue;
+#[cfg(test)]
+mod queue_tests;
 mod setup;
 mod size;
 #[cfg(test)]
