@@ -53,9 +53,44 @@ pub(super) async fn claimed(shared: &Arc<Shared>, claimed: Claimed, worker: Owne
     }
 }
 
+/// Runs attempt 1 of a message handed over in memory: waits for a worker (its lease renewed
+/// meanwhile), then runs it. When the queue stops first, the attempt never starts and the message
+/// is given back to the store, queued.
+pub(super) async fn handed(
+    shared: &Arc<Shared>,
+    lease: Lease,
+    endpoint: &Endpoint,
+    message: Message,
+    place: OwnedSemaphorePermit,
+) {
+    let mut stop = shared.stop.subscribe();
+    let ran = renewing(shared, lease, async {
+        let worker = tokio::select! {
+            worker = Arc::clone(&shared.workers).acquire_owned() => worker.ok()?,
+            _ = stop.wait_for(|stopping| *stopping) => return None,
+        };
+        let started = clock::now();
+        let outcome = endpoint.process(message).await;
+        drop(worker);
+        Some((started, outcome))
+    })
+    .await;
+    drop(place);
+    match ran {
+        Some((started, outcome)) => finish(shared, lease, endpoint, 0, started, outcome).await,
+        None => {
+            if let Err(error) = shared.store.release(lease, clock::now()).await {
+                // Still leased: the next start queues it again.
+                tracing::error!(%error, "cannot give back a message whose attempt never started");
+                shared.metrics.store_error("attempt");
+            }
+        }
+    }
+}
+
 /// Runs the chain of `endpoint` on `message` under `lease` (`failures` failed attempts before),
 /// and records how it went. The worker is handed back as soon as the chain is done.
-pub(super) async fn run(
+async fn run(
     shared: &Arc<Shared>,
     lease: Lease,
     endpoint: &Endpoint,
@@ -63,8 +98,21 @@ pub(super) async fn run(
     message: Message,
     worker: OwnedSemaphorePermit,
 ) {
+    let started = clock::now();
     let outcome = renewing(shared, lease, endpoint.process(message)).await;
     drop(worker);
+    finish(shared, lease, endpoint, failures, started, outcome).await;
+}
+
+/// Records how the attempt that `started` under `lease` went.
+async fn finish(
+    shared: &Shared,
+    lease: Lease,
+    endpoint: &Endpoint,
+    failures: u32,
+    started: OffsetDateTime,
+    outcome: Outcome,
+) {
     let next = match outcome {
         Outcome::Accepted { .. } => Next::Complete {
             keep_request: shared.keep_bodies,
@@ -86,7 +134,7 @@ pub(super) async fn run(
             custom_status: Status::Failed.as_str().to_owned(),
         },
     };
-    end(shared, &endpoint.name, lease, next).await;
+    end(shared, &endpoint.name, lease, started, next).await;
 }
 
 /// What becomes of a message whose `failures`-th counted attempt failed with `error`.
@@ -113,17 +161,18 @@ fn later(now: OffsetDateTime, wait: std::time::Duration) -> OffsetDateTime {
 
 /// Ends an attempt that could not run the chain at all.
 async fn give(shared: &Shared, endpoint: &str, lease: Lease, status: Status, text: String) {
+    let started = clock::now();
     tracing::warn!(endpoint, error = %text, status = status.as_str(), "a queued message cannot run");
     let next = Next::Give {
         error: ErrorInfo { text, step: None },
         status,
         custom_status: status.as_str().to_owned(),
     };
-    end(shared, endpoint, lease, next).await;
+    end(shared, endpoint, lease, started, next).await;
 }
 
 /// Records the end of the attempt and counts it.
-async fn end(shared: &Shared, endpoint: &str, lease: Lease, next: Next) {
+async fn end(shared: &Shared, endpoint: &str, lease: Lease, started: OffsetDateTime, next: Next) {
     let (outcome, final_status) = match &next {
         Next::Complete { .. } => ("completed", Some(Status::Completed)),
         Next::Retry { .. } => ("failed", None),
@@ -134,6 +183,7 @@ async fn end(shared: &Shared, endpoint: &str, lease: Lease, next: Next) {
         _ => None,
     };
     let end = AttemptEnd {
+        started,
         at: clock::now(),
         next,
     };

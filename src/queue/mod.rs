@@ -9,8 +9,9 @@
 //!
 //! ```text
 //!  call ─► enqueue (synced) ─► answered
-//!             │  a worker free?  yes: attempt 1 starts at once, leased, with the parsed message
-//!             │                  no:  due now, for the scheduler
+//!             │  a place in memory? yes: leased at once, attempt 1 waits for a worker with the
+//!             │                          message already parsed
+//!             │                     no:  due now, for the scheduler (the request read again)
 //!             ▼
 //!  scheduler: claim due messages (and those whose lease ran out) for free workers ─► attempt
 //!             otherwise sleep until the earliest due time in the store, or a wake-up
@@ -72,6 +73,8 @@ struct Shared {
     lease: Duration,
     /// One permit per attempt that may run at once.
     workers: Arc<Semaphore>,
+    /// Places for messages handed over in memory (leased, parsed, waiting for a worker).
+    places: Arc<Semaphore>,
     /// Something may have become due sooner than the scheduler sleeps.
     wake: Notify,
     /// True once shutdown began.
@@ -83,9 +86,14 @@ struct Shared {
     scheduler: Mutex<Option<JoinHandle<()>>>,
 }
 
-/// A worker slot, taken before a message is enqueued so that its first attempt can start at
-/// once, with the message already parsed.
-pub struct Worker(OwnedSemaphorePermit);
+/// A place in the in-memory hand-off, taken before a message is enqueued: its first attempt
+/// then waits for a worker with the message already parsed, instead of the scheduler claiming it
+/// from the store and parsing its request again.
+pub struct Place(OwnedSemaphorePermit);
+
+/// How many messages may wait in memory for a worker beyond the workers themselves. Past it,
+/// messages wait in the store only, for the scheduler.
+const HANDOFF: usize = 1024;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // Plain values behind the locks, complete after every operation.
@@ -114,6 +122,7 @@ impl Queue {
             payload_retention: time::Duration::days(store_settings.payload_retention_days.into()),
             lease: Duration::from_millis(settings.lease_ms),
             workers: Arc::new(Semaphore::new(settings.workers)),
+            places: Arc::new(Semaphore::new(settings.workers + HANDOFF)),
             wake: Notify::new(),
             stop: watch::channel(false).0,
             ended: watch::channel(0).0,
@@ -125,15 +134,15 @@ impl Queue {
         Self { shared }
     }
 
-    /// A free worker, if there is one (and the queue is not stopping).
-    pub fn worker(&self) -> Option<Worker> {
+    /// A place in the in-memory hand-off, if there is one (and the queue is not stopping).
+    pub fn place(&self) -> Option<Place> {
         if *self.shared.stop.borrow() {
             return None;
         }
-        Arc::clone(&self.shared.workers)
+        Arc::clone(&self.shared.places)
             .try_acquire_owned()
             .ok()
-            .map(Worker)
+            .map(Place)
     }
 
     /// The end of a lease taken now.
@@ -141,10 +150,11 @@ impl Queue {
         clock::now() + self.shared.lease
     }
 
-    /// Runs attempt 1 of a message enqueued leased (`key`), on `worker`.
+    /// Runs attempt 1 of a message enqueued leased (`key`) with its `place`, as soon as a
+    /// worker is free.
     pub fn run_first(
         &self,
-        worker: Worker,
+        place: Place,
         key: EntryKey,
         message: Message,
         endpoint: Arc<Endpoint>,
@@ -152,7 +162,7 @@ impl Queue {
         let lease = Lease { key, attempt: 1 };
         let shared = Arc::clone(&self.shared);
         spawn(&self.shared, async move {
-            attempt::run(&shared, lease, &endpoint, 0, message, worker.0).await;
+            attempt::handed(&shared, lease, &endpoint, message, place.0).await;
         });
     }
 

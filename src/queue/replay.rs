@@ -97,8 +97,8 @@ impl Queue {
             sender: &entry.sender,
             started: clock::now(),
         };
-        let worker = self.worker();
-        let start = match worker {
+        let place = self.place();
+        let start = match place {
             Some(_) => Start::Leased {
                 until: self.lease_until(),
             },
@@ -124,8 +124,8 @@ impl Queue {
                 )));
             }
         };
-        match worker {
-            Some(worker) => self.run_first(worker, key, message, endpoint),
+        match place {
+            Some(place) => self.run_first(place, key, message, endpoint),
             None => self.wake(),
         }
         Ok(id)

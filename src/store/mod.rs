@@ -166,6 +166,11 @@ pub trait Backend: Send + Sync {
     /// again).
     async fn renew(&self, lease: Lease, until: OffsetDateTime) -> Result<bool, StoreError>;
 
+    /// Gives back a message claimed under `lease` whose attempt never started (the queue is
+    /// stopping): it is due again `now`, as if it had not been claimed. False when the lease is
+    /// no longer held.
+    async fn release(&self, lease: Lease, now: OffsetDateTime) -> Result<bool, StoreError>;
+
     /// Records the end of the attempt `lease` holds and what becomes of its message: complete it,
     /// schedule its retry, or escalate it ([`Next`]). False (and nothing written) when the lease
     /// is no longer held. Need not be durable when it returns (a crash before the next sync runs

@@ -54,6 +54,8 @@ pub struct Claimed {
 /// How an attempt ended and what becomes of its message.
 #[derive(Debug, Clone)]
 pub struct AttemptEnd {
+    /// When the attempt's chain started (it may have waited for a worker since it was claimed).
+    pub started: OffsetDateTime,
     pub at: OffsetDateTime,
     pub next: Next,
 }

@@ -264,7 +264,7 @@ async fn a_copy_of_a_queued_message_is_a_duplicate_answered_like_it() {
 }
 
 #[tokio::test]
-async fn with_every_worker_busy_messages_wait_queued_and_the_depth_shows_them() {
+async fn with_every_worker_busy_messages_wait_their_turn_and_the_depth_shows_them() {
     let dir = tempfile::tempdir().unwrap();
     make_fifo(&dir.path().join("pipe"));
     let mut reader = open_fifo_reader(&dir.path().join("pipe"));
@@ -285,14 +285,13 @@ async fn with_every_worker_busy_messages_wait_queued_and_the_depth_shows_them() 
             wait_for_writer(&mut reader).await;
         }
     }
+    // One runs; the other two are taken (leased) and wait in memory for the only worker.
     app.assert_metrics(&[
-        r#"iflowd_queue_depth{endpoint="Queued",state="running"} 1"#,
-        r#"iflowd_queue_depth{endpoint="Queued",state="queued"} 2"#,
+        r#"iflowd_queue_depth{endpoint="Queued",state="running"} 3"#,
+        r#"iflowd_queue_depth{endpoint="Queued",state="queued"} 0"#,
+        r#"iflowd_queue_attempts_total{endpoint="Queued",outcome="completed"} 0"#,
     ])
     .await;
-    for id in &ids[1..] {
-        assert!(attempts(&app, id).await.is_empty(), "not started yet");
-    }
     let drain = tokio::spawn(async move {
         let mut rest = Vec::new();
         reader.read_to_end(&mut rest).await.unwrap();
@@ -300,10 +299,19 @@ async fn with_every_worker_busy_messages_wait_queued_and_the_depth_shows_them() 
     ended(&app, 3).await;
     for id in &ids {
         assert_eq!(app.log_entry(id).await["Status"], "COMPLETED");
+        let list = attempts(&app, id).await;
+        assert_eq!(list.len(), 1, "one attempt each");
     }
+    // They ran one after the other: each attempt's chain started after the previous one ended.
+    let mut spans = Vec::new();
+    for id in &ids {
+        let list = attempts(&app, id).await;
+        spans.push((millis(&list[0]["Start"]), millis(&list[0]["End"])));
+    }
+    spans.sort();
+    assert!(spans.windows(2).all(|w| w[1].0 >= w[0].1), "{spans:?}");
     app.assert_metrics(&[
         r#"iflowd_queue_depth{endpoint="Queued",state="running"} 0"#,
-        r#"iflowd_queue_depth{endpoint="Queued",state="queued"} 0"#,
         r#"iflowd_queue_attempts_total{endpoint="Queued",outcome="completed"} 3"#,
     ])
     .await;

@@ -8,9 +8,9 @@
 //! ```
 //!
 //! The acknowledgement leaves once the queued entry and the request are durable, so an
-//! acknowledged message is processed, after a crash too (see [`crate::queue`]). When a worker is
-//! free, the first attempt starts at once with the message already parsed; otherwise the message
-//! waits for the scheduler.
+//! acknowledged message is processed, after a crash too (see [`crate::queue`]). While the queue
+//! has room in memory, the first attempt waits there for a worker with the message already
+//! parsed; otherwise the message waits in the store for the scheduler.
 
 use std::sync::Arc;
 
@@ -39,8 +39,8 @@ impl Recording<'_> {
         };
         let ack = queued(&message);
         let reply = Reply::acknowledged(&message.envelope, &ack, self.who.id);
-        let worker = queue.worker();
-        let start = match worker {
+        let place = queue.place();
+        let start = match place {
             Some(_) => Start::Leased {
                 until: queue.lease_until(),
             },
@@ -59,8 +59,8 @@ impl Recording<'_> {
             .await;
         match queued {
             Enqueued::Queued(key) => {
-                match worker {
-                    Some(worker) => queue.run_first(worker, key, message, Arc::clone(endpoint)),
+                match place {
+                    Some(place) => queue.run_first(place, key, message, Arc::clone(endpoint)),
                     None => queue.wake(),
                 }
                 reply

@@ -460,6 +460,19 @@ impl Backend for Sqlite {
         Ok(matches!(written, Written::Row(1)))
     }
 
+    async fn release(&self, lease: Lease, now: OffsetDateTime) -> Result<bool, StoreError> {
+        let now = epoch_millis(now);
+        let written = self
+            .write(
+                Box::new(move |tx| {
+                    queue::release(tx, lease, now).map(|n| Written::Row(i64::from(n > 0)))
+                }),
+                Durability::Written,
+            )
+            .await?;
+        Ok(matches!(written, Written::Row(1)))
+    }
+
     async fn end_attempt(&self, lease: Lease, end: AttemptEnd) -> Result<bool, StoreError> {
         let written = self
             .write(

@@ -195,6 +195,21 @@ pub(super) fn renew(tx: &Connection, lease: Lease, until: i64) -> rusqlite::Resu
     .execute(params![lease.key.0, lease.attempt, until])
 }
 
+/// Gives back a claimed message whose attempt never started; the number changed.
+pub(super) fn release(tx: &Connection, lease: Lease, now: i64) -> rusqlite::Result<usize> {
+    let changed = tx
+        .prepare_cached(
+            "UPDATE messages SET attempts = attempts - 1, lease_until = NULL, next_attempt_at = ?3
+             WHERE id = ?1 AND attempts = ?2 AND lease_until IS NOT NULL",
+        )?
+        .execute(params![lease.key.0, lease.attempt, now])?;
+    if changed > 0 {
+        tx.prepare_cached("DELETE FROM attempts WHERE message_id = ?1 AND number = ?2")?
+            .execute(params![lease.key.0, lease.attempt])?;
+    }
+    Ok(changed)
+}
+
 /// Ends the attempt `lease` holds as `end` says; the number of messages changed (0: the lease is
 /// no longer held, and nothing was written).
 pub(super) fn end_attempt(
@@ -248,7 +263,7 @@ pub(super) fn end_attempt(
     }
     tx.prepare_cached(
         "UPDATE attempts SET ended = ?3, status = ?4, error_text = ?5, error_step = ?6,
-             retry_at = ?7
+             retry_at = ?7, started = ?8
          WHERE message_id = ?1 AND number = ?2",
     )?
     .execute(params![
@@ -263,6 +278,7 @@ pub(super) fn end_attempt(
         error.map(|e| &e.text),
         error.and_then(|e| e.step.as_ref()),
         retry_at,
+        epoch_millis(end.started),
     ])?;
     if let Next::Complete {
         keep_request: false,

@@ -29,6 +29,7 @@ async fn enqueue(store: &Sqlite, name: &str, start: Start) -> EntryKey {
 
 fn complete() -> AttemptEnd {
     AttemptEnd {
+        started: clock::now(),
         at: clock::now(),
         next: Next::Complete { keep_request: true },
     }
@@ -207,6 +208,7 @@ async fn a_queued_message_is_an_original_for_duplicates_and_its_body_is_never_pu
         step: Some("h".to_owned()),
     };
     let end = AttemptEnd {
+        started: now,
         at: now,
         next: Next::Give {
             error,
