@@ -318,3 +318,50 @@ async fn with_every_worker_busy_messages_wait_their_turn_and_the_depth_shows_the
     drop(app);
     drain.abort();
 }
+
+#[tokio::test]
+async fn without_payloads_the_request_is_kept_only_while_the_message_is_queued() {
+    let config = async_config(
+        "\"flaky\"",
+        "interval_ms = 3600000\nmax_attempts = 2",
+        &format!("{}\n[store]\npayloads = false\n", flaky(Some(1))),
+    );
+    let app = TestApp::spawn(&config).await;
+    let id = message_id(&app.post_soap(PATH, envelope("private-1", 1, false)).await);
+    ended(&app, 1).await;
+    // Waiting for its retry: the queue needs the request.
+    let kept = app.stored_body(&id, "request").await;
+    assert_eq!(kept.status(), 200);
+    assert!(kept.text().await.unwrap().contains("private-1"));
+    let (status, body) = {
+        let response = crate::common::queue::operation(
+            &app,
+            crate::common::USER,
+            crate::common::PASSWORD,
+            &format!("MessageProcessingLogs('{id}')/Retry"),
+        )
+        .await;
+        (response.status(), response.text().await.unwrap())
+    };
+    assert_eq!(status, 409, "only escalated messages: {body}");
+    // The retry is an hour away; a replay runs the same request now, as a new message, and
+    // its request goes once it is done.
+    let replay = crate::common::queue::operation(
+        &app,
+        crate::common::USER,
+        crate::common::PASSWORD,
+        &format!("MessageProcessingLogs('{id}')/Replay"),
+    )
+    .await;
+    assert_eq!(replay.status(), 201);
+    let new: serde_json::Value = replay.json().await.unwrap();
+    let new = new["d"]["MessageGuid"].as_str().unwrap().to_owned();
+    ended(&app, 2).await;
+    assert_eq!(app.log_entry(&new).await["Status"], "COMPLETED");
+    let stored = app
+        .api_results(&format!(
+            "MessageProcessingLogs('{new}')/MessageStoreEntries"
+        ))
+        .await;
+    assert!(stored.is_empty(), "{stored:?}");
+}
