@@ -1,5 +1,5 @@
 //! `iflowd.example.toml`: served as shipped, by the binary, the way its header says to run it;
-//! and its commented-out forward, uncommented the way its comment says.
+//! and its commented-out forward and async delivery, uncommented the way their comments say.
 
 use std::path::Path;
 
@@ -176,4 +176,53 @@ async fn the_examples_forward_routes_change_in_manager_once_uncommented() {
     );
     let archived = std::fs::read_to_string(app.path("events.jsonl")).unwrap();
     assert_eq!(archived.lines().count(), 2);
+}
+
+/// Uncomments `delivery = "async"` and the `[endpoints.retry]` table below it, as shipped.
+fn with_async(example: &str) -> String {
+    let mut out = Vec::new();
+    let mut in_retry = false;
+    for line in example.lines() {
+        if line == "# delivery = \"async\"" {
+            out.push("delivery = \"async\"".to_owned());
+            continue;
+        }
+        if line == "# [endpoints.retry]" {
+            in_retry = true;
+            out.push("[endpoints.retry]".to_owned());
+            continue;
+        }
+        if in_retry && line.starts_with("# ") && line.contains(" = ") {
+            out.push(line.trim_start_matches("# ").to_owned());
+            continue;
+        }
+        in_retry = false;
+        out.push(line.to_owned());
+    }
+    let text = out.join("\n");
+    assert!(
+        text.contains("\ndelivery = \"async\"\n") && text.contains("\nmax_attempts = 10 "),
+        "{text}"
+    );
+    text
+}
+
+#[tokio::test]
+async fn the_examples_async_delivery_queues_once_uncommented() {
+    let text = with_async(&example())
+        .replace("path = \"events.jsonl\"", "path = \"{dir}/events.jsonl\"")
+        .replace("data_dir = \"./iflowd-data\"", "data_dir = \"{dir}/data\"");
+    let app = TestApp::spawn(&text).await;
+    let client = reqwest::Client::new();
+    let response = post(&client, &app.url("/cxf/isc/change-in-manager"), "hire.xml").await;
+    assert_eq!(response.status(), 200);
+    let body = response.text().await.unwrap();
+    let details = element_text(&body, "statusDetails").unwrap();
+    assert!(
+        details.starts_with("queued 1 event for delivery"),
+        "{details}"
+    );
+    crate::common::queue::ended(&app, 1).await;
+    let archived = std::fs::read_to_string(app.path("events.jsonl")).unwrap();
+    assert_eq!(archived.lines().count(), 1);
 }
