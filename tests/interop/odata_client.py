@@ -230,6 +230,10 @@ def sets(service, flow):
             "MessageGuid": entry[0].MessageGuid,
             "properties": [plain(h, names) for h in headers],
         }
+        # iflowd's own navigation, declared in $metadata: a synchronous message has no attempts.
+        attempts = entry[0].nav("Attempts").get_entities().execute()
+        names = property_names(service, "MessageProcessingLogAttempts")
+        report["attempts"] = [plain(a, names) for a in attempts]
 
     audit = service.entity_sets.AuditLogs
     names = property_names(service, "AuditLogs")

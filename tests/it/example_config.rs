@@ -213,7 +213,7 @@ async fn the_examples_async_delivery_queues_once_uncommented() {
         .replace("path = \"events.jsonl\"", "path = \"{dir}/events.jsonl\"")
         .replace("data_dir = \"./iflowd-data\"", "data_dir = \"{dir}/data\"");
     let app = TestApp::spawn(&text).await;
-    let client = reqwest::Client::new();
+    let client = crate::common::http_client();
     let response = post(&client, &app.url("/cxf/isc/change-in-manager"), "hire.xml").await;
     assert_eq!(response.status(), 200);
     let body = response.text().await.unwrap();

@@ -16,7 +16,7 @@ const PATH: &str = "/cxf/queued";
 /// A client that keeps no idle connection: the paused clock jumps past the server's idle
 /// timeout while a test waits for the queue.
 fn fresh_client() -> reqwest::Client {
-    reqwest::Client::builder()
+    iflowd::tls::client_builder()
         .pool_max_idle_per_host(0)
         .build()
         .unwrap()

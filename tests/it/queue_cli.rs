@@ -1,5 +1,6 @@
 //! `iflowd replay` (a real subprocess) against a running iflowd: named messages, `--all` with
-//! a status and an endpoint, `--retry`, and what it says when a message cannot be run.
+//! a status and an endpoint, `--retry`, and what it says when a message cannot be run; and
+//! `iflowd messages show` listing a queued message's attempts.
 
 use crate::common::process::{iflowd, run};
 use crate::common::queue::ended;
@@ -138,4 +139,39 @@ async fn a_message_that_cannot_be_replayed_is_named_with_the_reason() {
         err.contains("403 Forbidden: user 'monitor' does not have the role 'MessageReplay'"),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn messages_show_lists_the_attempts_of_a_queued_message() {
+    let app = TestApp::spawn(&config()).await;
+    let id = message_id(&app.post_soap("/cxf/broken", fixture("hire.xml")).await);
+    ended(&app, 1).await;
+    let (ok, out, err) = run(iflowd()
+        .args(["messages", "show", &id, "--config"])
+        .arg(app.path("iflowd.toml")))
+    .await;
+    assert!(ok, "{err}");
+    assert!(out.contains("  Status             ESCALATED\n"), "{out}");
+    assert!(
+        out.contains("  Custom status      ESCALATED 1/1\n"),
+        "{out}"
+    );
+    let attempts = &out[out.find("\nAttempts\n").expect("an Attempts section")..];
+    let mut lines = attempts.lines().skip(2);
+    let first = lines.next().unwrap();
+    assert!(first.starts_with("    1  FAILED       "), "{first}");
+    assert!(first.ends_with(" ms)"), "{first}");
+    let error = lines.next().unwrap();
+    assert!(
+        error.trim_start().starts_with("handler 'failing' failed:")
+            && error.ends_with("(in handler 'failing')"),
+        "{error}"
+    );
+    // A synchronous message has no such section.
+    let sync = message_id(&app.post_fixture("hire.xml").await);
+    let (_, out, _) = run(iflowd()
+        .args(["messages", "show", &sync, "--config"])
+        .arg(app.path("iflowd.toml")))
+    .await;
+    assert!(!out.contains("\nAttempts\n"), "{out}");
 }

@@ -130,7 +130,7 @@ async fn a_replay_runs_a_message_of_any_status_again_as_a_new_one() {
 #[tokio::test(start_paused = true)]
 async fn a_retry_queues_an_escalated_message_again_with_new_attempts() {
     let mut app = TestApp::spawn(&config()).await;
-    app.client = reqwest::Client::builder()
+    app.client = iflowd::tls::client_builder()
         .pool_max_idle_per_host(0)
         .build()
         .unwrap();
@@ -236,7 +236,7 @@ async fn a_purged_request_cannot_be_replayed_or_retried() {
         users_toml()
     );
     let mut app = TestApp::spawn(&config).await;
-    app.client = reqwest::Client::builder()
+    app.client = iflowd::tls::client_builder()
         .pool_max_idle_per_host(0)
         .build()
         .unwrap();

@@ -12,7 +12,7 @@ use crate::common::{
 const PATH: &str = "/cxf/queued";
 
 fn fresh_client() -> reqwest::Client {
-    reqwest::Client::builder()
+    iflowd::tls::client_builder()
         .pool_max_idle_per_host(0)
         .build()
         .unwrap()
@@ -113,7 +113,7 @@ async fn after_kill_9_every_acknowledged_message_is_processed() {
         .spawn()
         .unwrap();
     let base = url_starting(&banner(&mut child).await, "http://127.0.0.1:");
-    let client = reqwest::Client::new();
+    let client = crate::common::http_client();
     let mut acknowledged = Vec::new();
     for i in 0..3 {
         let response = client

@@ -1,6 +1,6 @@
 //! `iflowd messages show <MessageGuid>`: one entry in full, for a person (every field, its error,
-//! its stored request and answer under headings, XML laid out one element a line), or one stored
-//! body's exact bytes (`--raw`).
+//! the attempts of a queued message, its stored request and answer under headings, XML laid out
+//! one element a line), or one stored body's exact bytes (`--raw`).
 
 use std::io::Write;
 
@@ -11,7 +11,7 @@ use time::macros::format_description;
 
 use super::table::printable;
 use crate::soap::pretty::pretty;
-use crate::store::{Entry, ErrorInfo, Payload, PayloadInfo, Store};
+use crate::store::{Attempt, Entry, ErrorInfo, Payload, PayloadInfo, Store};
 
 /// A stored body, as `--raw` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -36,6 +36,8 @@ impl Body {
 struct Shown {
     entry: Entry,
     error: Option<ErrorInfo>,
+    /// A queued message's attempts (none for a synchronous one).
+    attempts: Vec<Attempt>,
     stored: Vec<PayloadInfo>,
     request: Option<Payload>,
     response: Option<Payload>,
@@ -67,6 +69,7 @@ pub async fn show(
         .with_context(|| format!("there is no message {id} in the log"))?;
     let shown = Shown {
         error: store.error(id).await?.flatten(),
+        attempts: store.attempts(id).await?.unwrap_or_default(),
         stored: store.payloads(id).await?.unwrap_or_default(),
         request: store.payload(id, "request").await?,
         response: store.payload(id, "response").await?,
@@ -121,12 +124,47 @@ fn render(shown: &Shown) -> String {
             }
         }
     }
+    out.push_str(&attempts(&shown.attempts));
     for (heading, kind, payload) in [
         ("Request", "request", &shown.request),
         ("Answer", "response", &shown.response),
     ] {
         out.push('\n');
         out.push_str(&body(heading, kind, payload.as_ref(), &shown.stored));
+    }
+    out
+}
+
+/// A queued message's attempts, one a line (and its error below it), under their heading;
+/// nothing for a synchronous message, which has none.
+fn attempts(list: &[Attempt]) -> String {
+    if list.is_empty() {
+        return String::new();
+    }
+    let mut out = "\nAttempts\n".to_owned();
+    for attempt in list {
+        let ended = attempt.ended.map_or_else(
+            || "-".to_owned(),
+            |end| {
+                let took = (end - attempt.started).whole_milliseconds();
+                format!("{} ({took} ms)", precise(end))
+            },
+        );
+        out.push_str(&format!(
+            "  {:>3}  {:<11}  {} -> {ended}\n",
+            attempt.number,
+            attempt.status.as_str(),
+            precise(attempt.started),
+        ));
+        if let Some(error) = &attempt.error {
+            let handler = error.step.as_deref().map_or(String::new(), |step| {
+                format!(" (in handler '{}')", printable(step))
+            });
+            out.push_str(&format!("       {}{handler}\n", printable(&error.text)));
+        }
+        if let Some(next) = attempt.retry_at {
+            out.push_str(&format!("       next attempt {}\n", precise(next)));
+        }
     }
     out
 }
@@ -192,6 +230,38 @@ fn precise(at: OffsetDateTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::AttemptStatus;
+
+    #[test]
+    fn attempts_are_listed_with_their_errors_and_next_times() {
+        let at = |s: i64| OffsetDateTime::from_unix_timestamp(1_780_000_000 + s).unwrap();
+        let list = [
+            Attempt {
+                number: 1,
+                started: at(0),
+                ended: Some(at(1)),
+                status: AttemptStatus::Failed,
+                error: Some(ErrorInfo {
+                    text: "handler 'to-hr' failed: 503".to_owned(),
+                    step: Some("to-hr".to_owned()),
+                }),
+                retry_at: Some(at(61)),
+            },
+            Attempt {
+                number: 2,
+                started: at(61),
+                ended: None,
+                status: AttemptStatus::Running,
+                error: None,
+                retry_at: None,
+            },
+        ];
+        assert_eq!(
+            attempts(&list),
+            "\nAttempts\n    1  FAILED       2026-05-28 20:26:40.000 -> 2026-05-28 20:26:41.000 (1000 ms)\n       handler 'to-hr' failed: 503 (in handler 'to-hr')\n       next attempt 2026-05-28 20:27:41.000\n    2  RUNNING      2026-05-28 20:27:41.000 -> -\n"
+        );
+        assert_eq!(attempts(&[]), "");
+    }
 
     #[test]
     fn bodies_are_laid_out_under_their_heading_and_escaped() {

@@ -138,6 +138,7 @@ async fn pyodata_reads_the_message_log_through_metadata_filters_keys_and_navigat
     assert_eq!(
         r["schema"]["navigations"]["MessageProcessingLogs"],
         json!([
+            "Attempts",
             "CustomHeaderProperties",
             "ErrorInformation",
             "MessageStoreEntries"
@@ -338,6 +339,7 @@ fn all_sets() -> Value {
         "IntegrationPackages",
         "IntegrationRuntimeArtifacts",
         "KeystoreEntries",
+        "MessageProcessingLogAttempts",
         "MessageProcessingLogCustomHeaderProperties",
         "MessageProcessingLogErrorInformations",
         "MessageProcessingLogs",
@@ -372,9 +374,15 @@ async fn pyodata_reads_the_audit_log_keystore_packages_and_custom_headers_from_m
         ("KeystoreEntries", "Hexalias"),
         ("IntegrationPackages", "Id"),
         ("MessageProcessingLogCustomHeaderProperties", "Id"),
+        ("MessageProcessingLogAttempts", "Id"),
     ] {
         assert_eq!(schema["keys"][set], json!([key]), "{set}");
     }
+    assert_eq!(
+        r["attempts"],
+        json!([]),
+        "a synchronous message has no attempts"
+    );
 
     let headers = &r["customHeaders"];
     assert_eq!(headers["MessageGuid"], id.as_str());
