@@ -125,6 +125,22 @@ async fn a_replay_runs_a_message_of_any_status_again_as_a_new_one() {
         "ESCALATED",
         "the original is left as it was"
     );
+
+    // Who replayed what is in the audit log.
+    let audit = app
+        .api_results("AuditLogs?$filter=Action%20eq%20'REPLAY'&$orderby=Timestamp%20asc")
+        .await;
+    let objects: Vec<&str> = audit
+        .iter()
+        .map(|r| r["ObjectName"].as_str().unwrap())
+        .collect();
+    assert_eq!(objects, [&completed, &discarded, &failed, &escalated]);
+    assert!(audit.iter().all(|r| r["UserName"] == USER));
+    let details = audit[3]["Details"].as_str().unwrap();
+    assert!(
+        details.starts_with("replayed as the new message AG"),
+        "{details}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -156,6 +172,12 @@ async fn a_retry_queues_an_escalated_message_again_with_new_attempts() {
         .map(|a| (a["Number"].as_u64().unwrap(), a["Status"].as_str().unwrap()))
         .collect();
     assert_eq!(numbers, [(1, "FAILED"), (2, "FAILED"), (3, "COMPLETED")]);
+    let audit = app
+        .api_results("AuditLogs?$filter=Action%20eq%20'RETRY'")
+        .await;
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0]["ObjectName"], id.as_str());
+    assert_eq!(audit[0]["UserName"], USER);
 
     // Only the dead letters.
     let (status, body) = call(&app, &id, "Retry").await;

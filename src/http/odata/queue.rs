@@ -16,6 +16,7 @@ use super::error::ODataError;
 use super::json as shape;
 use super::logs::{entry, no_message, read, store};
 use super::{Call, json_response};
+use crate::audit::AuditEvent;
 use crate::config::REPLAY_ROLE;
 use crate::excerpt::Excerpt;
 use crate::odata::Scope;
@@ -64,7 +65,9 @@ pub async fn replay(call: &Call<'_>, guid: &str) -> Result<Response, ODataError>
             ReplayError::Store(error) => store_failed(call, &error),
             conflict => ODataError::new(StatusCode::CONFLICT, "Conflict", conflict.to_string()),
         })?;
-    tracing::info!(user = %call.principal.name, original = guid, replay = %new, "message replayed");
+    let details = format!("replayed as the new message {new}");
+    let audit = AuditEvent::replay(&call.principal.name, guid, details);
+    call.app.audit().record(audit).await;
     let value = entry(call, new.as_str(), None).await?;
     let mut response = json_response(json!({ "d": value }));
     *response.status_mut() = StatusCode::CREATED;
@@ -88,7 +91,8 @@ pub async fn retry(call: &Call<'_>, guid: &str) -> Result<Response, ODataError> 
         RetryError::Store(error) => store_failed(call, &error),
         conflict => ODataError::new(StatusCode::CONFLICT, "Conflict", conflict.to_string()),
     })?;
-    tracing::info!(user = %call.principal.name, message = guid, "escalated message retried");
+    let audit = AuditEvent::retry(&call.principal.name, guid, "queued again, due now");
+    call.app.audit().record(audit).await;
     let value = entry(call, guid, None).await?;
     Ok(json_response(json!({ "d": value })))
 }
