@@ -4,10 +4,12 @@
 //! ([`Backend::begin`], [`Backend::insert`], [`Backend::finish`]), the reads of the monitoring
 //! API and `iflowd messages` ([`Backend::list`] of a [`query`], the store's own query language,
 //! and the lookups by `MessageGuid`), the audit log beside it ([`Backend::audit`],
-//! [`Backend::audit_log`] of an [`audit::AuditQuery`]), the upkeep
-//! ([`Backend::abandon_processing`] at start-up, [`Backend::purge`], [`Backend::size`]), and
-//! whether the log takes writes now ([`Backend::health`]). A [`Store`] is a
-//! shared handle on one. It is an interface with one implementation so far, [`sqlite`], because
+//! [`Backend::audit_log`] of an [`audit::AuditQuery`]), the delivery queue's operations
+//! (`queue.rs`: [`Backend::enqueue`], [`Backend::claim`] with a [`Lease`], [`Backend::renew`],
+//! [`Backend::release`], [`Backend::end_attempt`], [`Backend::requeue`], [`Backend::retry`]),
+//! the upkeep ([`Backend::abandon_processing`] at start-up, [`Backend::purge`],
+//! [`Backend::size`]), and whether the log takes writes now ([`Backend::health`]). A [`Store`] is
+//! a shared handle on one. It is an interface with one implementation so far, [`sqlite`], because
 //! the next backend (PostgreSQL, for several instances sharing one log) is to be an
 //! implementation of it rather than a fork of the message log; everything about SQL stays
 //! inside its backend's module.
@@ -16,7 +18,9 @@
 //! rests on: a final entry ([`Backend::insert`], [`Backend::finish`]) is durable when the call
 //! returns; a `PROCESSING` entry ([`Backend::begin`]) survives a crash of iflowd when it
 //! returns and is durable with the next final write at the latest; the duplicate lookup and
-//! the insert of [`Backend::begin`] see the same log; and a write that fails fails alone.
+//! the insert of [`Backend::begin`] see the same log; and a write that fails fails alone. A
+//! queued message ([`Backend::enqueue`]) is durable when the call returns (the sender is
+//! acknowledged on it); the end of its attempts may be written lazily.
 //!
 //! A disk that refuses writes (full, or failing) is a state the log is in, not the end of it:
 //! each write that cannot be made fails with [`StoreError::Unwritable`] (the sender is told so
