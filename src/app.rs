@@ -89,6 +89,7 @@ impl App {
                 metrics.clone(),
                 &config.queue,
                 &config.store,
+                message_log.started(),
             )
         });
         let app = Self {

@@ -107,6 +107,8 @@ pub struct MessageLog {
     duplicate_wait: Duration,
     claims: Claims,
     metrics: Metrics,
+    /// True once the start-up work (abandonment, the queue's requeue) is done.
+    started: watch::Receiver<bool>,
 }
 
 impl MessageLog {
@@ -124,6 +126,7 @@ impl MessageLog {
             duplicate_wait,
             claims: Claims::default(),
             metrics,
+            started: watch::channel(true).1,
         }
     }
 
@@ -133,6 +136,12 @@ impl MessageLog {
 
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    /// True once what the previous run left unfinished is dealt with (at once, unless the disk
+    /// was full at start-up): the delivery queue takes no message before.
+    pub fn started(&self) -> watch::Receiver<bool> {
+        self.started.clone()
     }
 
     /// The number of copies waiting for a running delivery of their externalEventId, as it

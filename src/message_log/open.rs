@@ -14,8 +14,9 @@ impl MessageLog {
     /// The log `settings` ask for: with `[store] enabled`, its store opened (and migrated) in
     /// `data_dir`, the synchronous entries a previous run left `PROCESSING` marked `ABANDONED`
     /// (logged, and counted into `metrics`), the queued messages it left running queued again
-    /// (their attempts counted as interrupted), and the retention purge started; the receiver
-    /// counts finished purges. Without a store, only metrics are counted.
+    /// (their attempts counted as interrupted; [`MessageLog::started`] says when that is done,
+    /// later when the disk is full), and the retention purge started; the receiver counts
+    /// finished purges. Without a store, only metrics are counted.
     pub async fn open(
         settings: &StoreConfig,
         data_dir: &Path,
@@ -34,18 +35,50 @@ impl MessageLog {
             return Ok((log, None));
         }
         let store = store::open(data_dir).await?;
-        match store.abandon_processing(crate::clock::now()).await {
-            Ok(abandoned) => count_abandoned(&abandoned, &metrics),
+        let (ready, started) = watch::channel(false);
+        let mut work = StartUp::default();
+        match work.run(&store, &metrics).await {
+            Ok(()) => {
+                ready.send_replace(true);
+            }
             // A full disk: iflowd starts, its calls are answered with a fault until the log can
-            // be written, and the abandonment is done then, before any call gets an entry.
+            // be written, and the start-up work is done then, before any call gets an entry (and
+            // before the queue takes a message).
             Err(StoreError::Unwritable(reason)) => {
                 tracing::error!(
                     %reason,
                     "the message log cannot be written: iflowd starts, and answers calls with a fault until it can"
                 );
-                retry_abandonment(&store, metrics.clone());
+                retry_start_up(work, &store, metrics.clone(), ready);
             }
             Err(error) => return Err(error),
+        }
+        let purges = start_purge(&store, settings, metrics.clone());
+        let mut log = Self::new(
+            Some(store),
+            settings.payloads,
+            duplicate_window,
+            duplicate_wait,
+            metrics,
+        );
+        log.started = started;
+        Ok((log, Some(purges)))
+    }
+}
+
+/// What a previous run left unfinished, and what of it is done: synchronous entries left
+/// `PROCESSING` become `ABANDONED`, queued messages left running are queued again.
+#[derive(Default)]
+struct StartUp {
+    abandoned: bool,
+}
+
+impl StartUp {
+    async fn run(&mut self, store: &Store, metrics: &Metrics) -> Result<(), StoreError> {
+        if !self.abandoned {
+            let abandoned = store.abandon_processing(crate::clock::now()).await?;
+            count_abandoned(&abandoned, metrics);
+            self.abandoned = true;
         }
         let requeued = store.requeue(crate::clock::now()).await?;
         for (endpoint, count) in &requeued {
@@ -56,15 +89,7 @@ impl MessageLog {
             );
             metrics.attempt(endpoint, "interrupted", *count);
         }
-        let purges = start_purge(&store, settings, metrics.clone());
-        let log = Self::new(
-            Some(store),
-            settings.payloads,
-            duplicate_window,
-            duplicate_wait,
-            metrics,
-        );
-        Ok((log, Some(purges)))
+        Ok(())
     }
 }
 
@@ -80,22 +105,22 @@ fn count_abandoned(abandoned: &store::Abandoned, metrics: &Metrics) {
     }
 }
 
-/// Tries the start-up abandonment again every [`store::RETRY_INTERVAL`] until the log takes it
-/// (the store takes no call's entry before), or the store is dropped.
-fn retry_abandonment(store: &Store, metrics: Metrics) {
+/// Tries the start-up work again every [`store::RETRY_INTERVAL`] until the log takes it (the
+/// store takes no call's entry before, and the queue waits for `ready`), or the store is dropped.
+fn retry_start_up(mut work: StartUp, store: &Store, metrics: Metrics, ready: watch::Sender<bool>) {
     let store = std::sync::Arc::downgrade(store);
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(store::RETRY_INTERVAL).await;
             let Some(store) = store.upgrade() else { return };
-            match store.abandon_processing(crate::clock::now()).await {
-                Ok(abandoned) => {
-                    count_abandoned(&abandoned, &metrics);
+            match work.run(&store, &metrics).await {
+                Ok(()) => {
+                    ready.send_replace(true);
                     return;
                 }
                 Err(StoreError::Unwritable(_)) => {}
                 Err(error) => {
-                    tracing::error!(%error, "the start-up abandonment failed; trying again");
+                    tracing::error!(%error, "the start-up work failed; trying again");
                     metrics.store_error("abandon");
                 }
             }

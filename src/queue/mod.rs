@@ -79,6 +79,8 @@ struct Shared {
     wake: Notify,
     /// True once shutdown began.
     stop: watch::Sender<bool>,
+    /// True once the previous run's leftovers are queued again: nothing is taken before.
+    started: watch::Receiver<bool>,
     /// Counts attempts that ended (their end recorded, or not), so a caller can wait for one.
     ended: watch::Sender<u64>,
     /// The running attempts, so shutdown can wait for them (and abort the rest).
@@ -101,7 +103,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Queue {
-    /// Starts the queue's scheduler on the current runtime.
+    /// Starts the queue's scheduler on the current runtime; it takes messages once `started`
+    /// says the previous run's leftovers are queued again.
     pub fn start(
         store: Store,
         endpoints: impl IntoIterator<Item = Arc<Endpoint>>,
@@ -109,6 +112,7 @@ impl Queue {
         metrics: Metrics,
         settings: &QueueConfig,
         store_settings: &StoreConfig,
+        started: watch::Receiver<bool>,
     ) -> Self {
         let shared = Arc::new(Shared {
             store,
@@ -125,6 +129,7 @@ impl Queue {
             places: Arc::new(Semaphore::new(settings.workers + HANDOFF)),
             wake: Notify::new(),
             stop: watch::channel(false).0,
+            started,
             ended: watch::channel(0).0,
             tasks: Mutex::new(JoinSet::new()),
             scheduler: Mutex::new(None),
@@ -134,9 +139,10 @@ impl Queue {
         Self { shared }
     }
 
-    /// A place in the in-memory hand-off, if there is one (and the queue is not stopping).
+    /// A place in the in-memory hand-off, if there is one (and the queue is running: started,
+    /// and not stopping).
     pub fn place(&self) -> Option<Place> {
-        if *self.shared.stop.borrow() {
+        if *self.shared.stop.borrow() || !*self.shared.started.borrow() {
             return None;
         }
         Arc::clone(&self.shared.places)

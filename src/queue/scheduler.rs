@@ -25,6 +25,12 @@ const STORE_BACKOFF: Duration = Duration::from_secs(1);
 
 pub(super) async fn run(shared: Arc<Shared>) {
     let mut stop = shared.stop.subscribe();
+    let mut started = shared.started.clone();
+    tokio::select! {
+        // `Err`: the log was dropped before its start-up work was done; nothing to run.
+        done = started.wait_for(|started| *started) => if done.is_err() { return },
+        _ = stop.wait_for(|stopping| *stopping) => return,
+    }
     loop {
         let woken = shared.wake.notified();
         let mut woken = std::pin::pin!(woken);

@@ -1,5 +1,6 @@
 //! The delivery queue across restarts: retry timers live in the store, a graceful stop leaves
-//! waiting messages queued, and after a real SIGKILL every acknowledged message is processed.
+//! waiting messages queued, and after a real SIGKILL every acknowledged message is processed; and
+//! on a full disk, where nothing is acknowledged that is not queued.
 
 use std::process::Stdio;
 
@@ -164,4 +165,53 @@ async fn after_kill_9_every_acknowledged_message_is_processed() {
         r#"iflowd_messages_total{endpoint="Queued",status="ABANDONED"} 0"#,
     ])
     .await;
+}
+
+#[tokio::test]
+async fn on_a_full_disk_an_async_call_is_refused_not_acknowledged_and_queued_once_there_is_room() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = crate::common::tmpfs::Tmpfs::mount(&dir.path().join("data"), "4m");
+    let config = async_config("\"archive\"", "", &archive("{dir}/events.jsonl"));
+    let app = TestApp::spawn_in(dir, &config).await;
+    let before = message_id(&app.post_soap(PATH, envelope("before", 1, false)).await);
+    ended(&app, 1).await;
+
+    let filler = disk.fill();
+    let refused = app.post_soap(PATH, envelope("while-full", 1, false)).await;
+    assert_eq!(
+        refused.status(),
+        500,
+        "never acknowledged without its queued entry"
+    );
+    let fault = refused.text().await.unwrap();
+    assert!(
+        fault.contains("The message log cannot be written now"),
+        "{fault}"
+    );
+
+    std::fs::remove_file(filler).unwrap();
+    let store = app.app.store().expect("a store");
+    let mut writes = store.writes();
+    let after = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        loop {
+            let response = app.post_soap(PATH, envelope("after", 1, false)).await;
+            if response.status() == 200 {
+                return message_id(&response);
+            }
+            writes.changed().await.unwrap();
+        }
+    })
+    .await
+    .expect("queued again once there is room");
+    ended(&app, 2).await;
+    let archived = std::fs::read_to_string(app.path("events.jsonl")).unwrap();
+    for id in [&before, &after] {
+        assert_eq!(app.log_entry(id).await["Status"], "COMPLETED");
+        assert!(archived.contains(id.as_str()));
+    }
+    assert!(
+        !archived.contains("while-full"),
+        "the refused call was not processed"
+    );
+    drop(app);
 }
