@@ -70,18 +70,7 @@ pub fn run(args: SendArgs) -> anyhow::Result<()> {
 }
 
 async fn send(args: SendArgs) -> anyhow::Result<()> {
-    let mut files = Vec::new();
-    for path in &args.files {
-        let body =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        if args.fresh_ids && with_external_event_id(&body, "probe").is_none() {
-            anyhow::bail!(
-                "--fresh-ids: {} has no externalEventId iflowd send can replace (it reads UTF-8 envelopes only); send it without --fresh-ids",
-                path.display()
-            );
-        }
-        files.push((path.display().to_string(), bytes::Bytes::from(body)));
-    }
+    let files = read_files(&args)?;
     let client = args.client.http_client(
         Duration::from_secs(args.timeout),
         concat!("iflowd-send/", env!("CARGO_PKG_VERSION")),
@@ -95,35 +84,20 @@ async fn send(args: SendArgs) -> anyhow::Result<()> {
         "text/xml"
     };
     let total = files.len() * args.repeat;
-    let fresh_ids = args.fresh_ids;
-    let shared = Arc::new((client, credentials, files, args.url.clone(), content_type));
-    let next = Arc::new(AtomicUsize::new(0));
+    let posts = Arc::new(Posts {
+        client,
+        credentials,
+        files,
+        url: args.url.clone(),
+        content_type,
+        fresh_ids: args.fresh_ids,
+        total,
+        next: AtomicUsize::new(0),
+    });
     let started = Instant::now();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     for _ in 0..args.concurrency.min(total) {
-        let (shared, next, tx) = (Arc::clone(&shared), Arc::clone(&next), tx.clone());
-        tokio::spawn(async move {
-            loop {
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                if index >= total {
-                    break;
-                }
-                let (client, credentials, files, url, content_type) = &*shared;
-                let (name, body) = &files[index % files.len()];
-                let body = if fresh_ids {
-                    let id = format!("iflowd-send-{:032x}", rand::random::<u128>());
-                    with_external_event_id(body, &id)
-                        .map_or_else(|| body.clone(), bytes::Bytes::from)
-                } else {
-                    body.clone()
-                };
-                let report = post(client, credentials, url, content_type, body).await;
-                let line = format!("[{}/{total}] {name} {}", index + 1, report.line);
-                if tx.send(Report { line, ..report }).is_err() {
-                    break;
-                }
-            }
-        });
+        tokio::spawn(Arc::clone(&posts).worker(tx.clone()));
     }
     drop(tx);
     let mut latencies = Vec::with_capacity(total);
@@ -137,10 +111,78 @@ async fn send(args: SendArgs) -> anyhow::Result<()> {
         }
         latencies.push(report.elapsed);
     }
-    let wall = started.elapsed();
+    println!("{}", summary(total, failed, started.elapsed(), latencies));
+    if failed > 0 {
+        bail!("{failed} of {total} posts were not acknowledged");
+    }
+    Ok(())
+}
+
+/// Every file named, read once; with `--fresh-ids`, each must have an id `send` can replace.
+fn read_files(args: &SendArgs) -> anyhow::Result<Vec<(String, bytes::Bytes)>> {
+    let mut files = Vec::new();
+    for path in &args.files {
+        let body =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        if args.fresh_ids && with_external_event_id(&body, "probe").is_none() {
+            anyhow::bail!(
+                "--fresh-ids: {} has no externalEventId iflowd send can replace (it reads UTF-8 envelopes only); send it without --fresh-ids",
+                path.display()
+            );
+        }
+        files.push((path.display().to_string(), bytes::Bytes::from(body)));
+    }
+    Ok(files)
+}
+
+/// What the concurrent posters share: the client, the files, and the next post to make.
+struct Posts {
+    client: reqwest::Client,
+    credentials: Credentials,
+    files: Vec<(String, bytes::Bytes)>,
+    url: String,
+    content_type: &'static str,
+    fresh_ids: bool,
+    total: usize,
+    next: AtomicUsize,
+}
+
+impl Posts {
+    /// One poster: takes the next post until all are made, reporting each on `tx`.
+    async fn worker(self: Arc<Self>, tx: tokio::sync::mpsc::UnboundedSender<Report>) {
+        loop {
+            let index = self.next.fetch_add(1, Ordering::Relaxed);
+            if index >= self.total {
+                break;
+            }
+            let (name, body) = &self.files[index % self.files.len()];
+            let body = if self.fresh_ids {
+                let id = format!("iflowd-send-{:032x}", rand::random::<u128>());
+                with_external_event_id(body, &id).map_or_else(|| body.clone(), bytes::Bytes::from)
+            } else {
+                body.clone()
+            };
+            let report = post(
+                &self.client,
+                &self.credentials,
+                &self.url,
+                self.content_type,
+                body,
+            )
+            .await;
+            let line = format!("[{}/{}] {name} {}", index + 1, self.total, report.line);
+            if tx.send(Report { line, ..report }).is_err() {
+                break;
+            }
+        }
+    }
+}
+
+/// The closing line: counts, rate and latency.
+fn summary(total: usize, failed: usize, wall: Duration, mut latencies: Vec<Duration>) -> String {
     latencies.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!(
+    format!(
         "{total} post{}: {} acknowledged, {failed} not, in {:.2} s ({:.1} posts/s); latency min {:.1} ms, median {:.1} ms, max {:.1} ms",
         if total == 1 { "" } else { "s" },
         total - failed,
@@ -149,11 +191,7 @@ async fn send(args: SendArgs) -> anyhow::Result<()> {
         latencies.first().map_or(0.0, |d| ms(*d)),
         latencies.get(latencies.len() / 2).map_or(0.0, |d| ms(*d)),
         latencies.last().map_or(0.0, |d| ms(*d)),
-    );
-    if failed > 0 {
-        bail!("{failed} of {total} posts were not acknowledged");
-    }
-    Ok(())
+    )
 }
 
 async fn post(

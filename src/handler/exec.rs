@@ -70,13 +70,11 @@ impl ExecHandler {
         })
     }
 
-    async fn run(&self, message: &Message, event: &Event) -> Result<(), HandlerError> {
+    /// The program with its arguments, environment (the event's facts as `IFLOWD_*`), piped
+    /// standard streams, working directory and a process group of its own.
+    fn command(&self, message: &Message, event: &Event) -> Command {
         let context = &message.context;
         let envelope = &message.envelope;
-        let mut input = serde_json::to_vec(&EventJson::new(Some(context), envelope, event))
-            .map_err(|e| HandlerError::new(format!("cannot write the event JSON: {e}")))?;
-        input.push(b'\n');
-
         let mut command = Command::new(&self.program);
         command.args(&self.args);
         if !self.inherit_env {
@@ -106,6 +104,17 @@ impl ExecHandler {
         #[cfg(unix)]
         command.process_group(0);
 
+        command
+    }
+
+    async fn run(&self, message: &Message, event: &Event) -> Result<(), HandlerError> {
+        let context = &message.context;
+        let envelope = &message.envelope;
+        let mut input = serde_json::to_vec(&EventJson::new(Some(context), envelope, event))
+            .map_err(|e| HandlerError::new(format!("cannot write the event JSON: {e}")))?;
+        input.push(b'\n');
+
+        let mut command = self.command(message, event);
         let mut child = command
             .spawn()
             .map_err(|e| HandlerError::new(format!("cannot start {}: {e}", self.program)))?;
