@@ -167,7 +167,15 @@ fn run_list(db: &Connection, query: &AuditQuery) -> rusqlite::Result<AuditPage> 
     if order.is_empty() {
         order.push("at DESC".to_owned());
     }
-    order.push("id DESC".to_owned());
+    // Ties (two records in one millisecond) in the order they were written, in the first
+    // key's direction, as the message log's.
+    order.push(
+        match query.order.first().map(|(_, direction)| direction) {
+            Some(Direction::Ascending) => "id ASC",
+            _ => "id DESC",
+        }
+        .to_owned(),
+    );
     let sql = format!(
         "SELECT {COLUMNS} FROM audit_log{condition} ORDER BY {} LIMIT ? OFFSET ?",
         order.join(", ")

@@ -234,8 +234,10 @@ fn run_list(db: &Connection, query: &ListQuery) -> rusqlite::Result<Page> {
     if order.is_empty() {
         order.push("log_start DESC".to_owned());
     }
-    // A stable tie-breaker, so pages never overlap or skip.
-    order.push("id DESC".to_owned());
+    // A stable tie-breaker, so pages never overlap or skip; in the first key's direction, so
+    // entries that tie (two starts in one millisecond) keep the order they were written in
+    // under `LogStart asc` as under `LogStart desc`.
+    order.push(tie_breaker(&query.order).to_owned());
     let sql = format!(
         "SELECT {ENTRY_COLUMNS} FROM messages{condition} ORDER BY {} LIMIT ? OFFSET ?",
         order.join(", ")
@@ -375,4 +377,13 @@ pub(super) fn custom_headers(
         }
     }
     Ok(Some(properties))
+}
+
+/// The last key of every `ORDER BY`: the insertion order, in the direction of the first key
+/// asked for (newest first when none is).
+fn tie_breaker(order: &[crate::store::query::Order]) -> &'static str {
+    match order.first().map(|o| o.direction) {
+        Some(Direction::Ascending) => "id ASC",
+        _ => "id DESC",
+    }
 }

@@ -438,3 +438,48 @@ fn writes_still_answer_after_the_runtime_of_the_first_write_stopped() {
         assert!(store.get(id("after").as_str()).await.unwrap().is_some());
     });
 }
+
+#[tokio::test]
+async fn entries_started_in_one_millisecond_keep_their_written_order_both_ways() {
+    use crate::store::query::{Direction, LogField, Order};
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = open(dir.path()).await;
+    let start = clock::now();
+    for guid in ["first", "second", "third"] {
+        store
+            .insert(NewEntry {
+                log_start: start,
+                ..entry(guid, Status::Completed)
+            })
+            .await
+            .unwrap();
+    }
+    let names = |direction| {
+        let store = &store;
+        async move {
+            let page = store
+                .list(ListQuery {
+                    order: vec![Order {
+                        field: LogField::LogStart,
+                        direction,
+                    }],
+                    limit: 10,
+                    ..ListQuery::default()
+                })
+                .await
+                .unwrap();
+            page.entries
+                .iter()
+                .map(|e| name(&e.guid).to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        names(Direction::Ascending).await,
+        ["first", "second", "third"]
+    );
+    assert_eq!(
+        names(Direction::Descending).await,
+        ["third", "second", "first"]
+    );
+}
