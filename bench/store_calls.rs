@@ -115,7 +115,7 @@ fn main() {
     let body = Bytes::from_static(FIXTURE);
     let answer = Bytes::from(vec![b'a'; 620]);
     let store = runtime
-        .block_on(store::open(&dir))
+        .block_on(store::open(&iflowd::config::StoreConfig::default(), &dir))
         .expect("the store opens");
     // A first round outside the measurement: SQLite's caches and the threads warmed up.
     runtime.block_on(call(&store, usize::MAX - 1, &body, &answer));

@@ -96,6 +96,9 @@ impl Default for StoreConfig {
             duplicate_window_days: 90,
             duplicate_wait_ms: 30_000,
             max_size_mb: None,
+            url: None,
+            pool_size: crate::store::DEFAULT_POOL_SIZE,
+            ca: None,
         }
     }
 }

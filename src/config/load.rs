@@ -84,6 +84,11 @@ pub fn load(path: Option<&Path>, env: &Env) -> Result<Loaded, ConfigError> {
     }
 
     let mut problems = expand_env(&mut config.handlers, &env.vars);
+    if let Some(url) = &mut config.store.url
+        && let Err(e) = url.expand(&env.vars)
+    {
+        problems.push(format!("store.url: {e}"));
+    }
     let mut warnings = Vec::new();
     let mut generated_password = None;
     if config.users.is_empty() {

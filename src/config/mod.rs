@@ -138,6 +138,15 @@ pub struct StoreConfig {
     /// above it, the oldest bodies and then the oldest entries are deleted, as soon as it is
     /// crossed. None: no limit, only the days above.
     pub max_size_mb: Option<u32>,
+    /// `postgres://user:password@host:port/database`: keep the log in PostgreSQL (shared by every
+    /// instance given the same url) instead of SQLite in `data_dir`. `${VAR}` is expanded (put
+    /// the password in the environment); never printed or logged.
+    pub url: Option<EnvString>,
+    /// Connections each instance keeps to PostgreSQL at most.
+    pub pool_size: usize,
+    /// With `sslmode=require` in the url: PEM certificates to trust for the server instead of
+    /// the system's.
+    pub ca: Option<PathBuf>,
 }
 
 /// Bounds that keep a slow, silent or oversized client from holding the server.

@@ -85,6 +85,23 @@ fn validate_store(config: &Config, errors: &mut Vec<String>) {
             store.duplicate_wait_ms
         ));
     }
+    if let Some(url) = &store.url
+        && let Err(e) = crate::store::check_url(url.expose())
+    {
+        // The url is not repeated: it may hold a password.
+        errors.push(format!("store.url {e}"));
+    }
+    if store.pool_size == 0 {
+        errors.push("store.pool_size must be at least 1".to_owned());
+    }
+    if store.url.is_some() && store.max_size_mb.is_some() {
+        errors.push(
+            "store.max_size_mb bounds the SQLite file; with store.url, size the database server's disk and let retention_days bound the log".to_owned(),
+        );
+    }
+    if store.url.is_none() && store.ca.is_some() {
+        errors.push("store.ca is for a PostgreSQL store's TLS: it needs store.url".to_owned());
+    }
     if store.retention_days < store.duplicate_window_days {
         errors.push(format!(
             "store.retention_days ({}) must be at least store.duplicate_window_days ({}): duplicates are found in the log",

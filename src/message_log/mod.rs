@@ -16,6 +16,8 @@
 //! that times out is [`Admission::AlreadyRunning`] (the HTTP layer answers a fault the sender
 //! retries). That check is an in-memory claim (`claims.rs`), taken before the store is asked and
 //! released when the entry is final, so two concurrent deliveries cannot both miss each other.
+//! Several instances sharing one PostgreSQL log also meet in the database: its `begin` finds a
+//! copy running on another instance ([`NewOrDuplicate::Running`]), which is answered the same way.
 
 mod ack;
 mod claims;
@@ -188,6 +190,11 @@ impl MessageLog {
                 correlation_id,
             }),
             Ok(NewOrDuplicate::Duplicate(original)) => Admission::Duplicate(Original::of(original)),
+            // Running on another instance sharing the log.
+            Ok(NewOrDuplicate::Running(running)) => Admission::AlreadyRunning {
+                running,
+                waited: Duration::ZERO,
+            },
             Err(error) => {
                 self.store_failed("begin", &error);
                 Admission::Unrecorded(error)

@@ -11,8 +11,8 @@ use crate::metrics::Metrics;
 use crate::store::{self, Retention, Store, StoreError, spawn_purge};
 
 impl MessageLog {
-    /// The log `settings` ask for: with `[store] enabled`, its store opened (and migrated) in
-    /// `data_dir`, the synchronous entries a previous run left `PROCESSING` marked `ABANDONED`
+    /// The log `settings` ask for: with `[store] enabled`, its store opened (and migrated):
+    /// PostgreSQL at `[store] url`, else SQLite in `data_dir`, the synchronous entries a previous run left `PROCESSING` marked `ABANDONED`
     /// (logged, and counted into `metrics`), the queued messages it left running queued again
     /// (their attempts counted as interrupted; [`MessageLog::started`] says when that is done,
     /// later when the disk is full), and the retention purge started; the receiver counts
@@ -34,7 +34,7 @@ impl MessageLog {
             );
             return Ok((log, None));
         }
-        let store = store::open(data_dir).await?;
+        let store = store::open(settings, data_dir).await?;
         let (ready, started) = watch::channel(false);
         let mut work = StartUp::default();
         match work.run(&store, &metrics).await {

@@ -199,4 +199,9 @@ pub enum NewOrDuplicate {
     /// A completed delivery with the same externalEventId is within the window; nothing was
     /// written.
     Duplicate(Original),
+    /// A delivery with the same externalEventId on the same endpoint is running now, as this
+    /// message, on another instance sharing the log (a backend shared by several instances
+    /// finds these; within one process the message log's own claims find them first); nothing
+    /// was written.
+    Running(crate::message::MessageId),
 }

@@ -1,4 +1,4 @@
-//! The message processing log's storage: what any backend offers, and the SQLite one.
+//! The message processing log's storage: what any backend offers, and the two that exist.
 //!
 //! [`Backend`] is the one interface the rest of iflowd uses: the message log's writes
 //! ([`Backend::begin`], [`Backend::insert`], [`Backend::finish`]), the reads of the monitoring
@@ -9,10 +9,9 @@
 //! [`Backend::release`], [`Backend::end_attempt`], [`Backend::requeue`], [`Backend::retry`]),
 //! the upkeep ([`Backend::abandon_processing`] at start-up, [`Backend::purge`],
 //! [`Backend::size`]), and whether the log takes writes now ([`Backend::health`]). A [`Store`] is
-//! a shared handle on one. It is an interface with one implementation so far, [`sqlite`], because
-//! the next backend (PostgreSQL, for several instances sharing one log) is to be an
-//! implementation of it rather than a fork of the message log; everything about SQL stays
-//! inside its backend's module.
+//! a shared handle on one. Two implement it: [`sqlite`] (the default, a file in `data_dir`, one
+//! instance) and [`postgres`] (`[store] url`, one database shared by several instances, whose
+//! queued messages are shared work); everything about SQL stays inside its backend's module.
 //!
 //! Every backend keeps the same promises, which the HTTP layer's "committed before answered"
 //! rests on: a final entry ([`Backend::insert`], [`Backend::finish`]) is durable when the call
@@ -28,13 +27,18 @@
 //! no restart; [`Backend::health`] says which state the log is in, for `/health`. A log that
 //! cannot be written when iflowd starts is opened all the same, and its start-up work is done
 //! once it can be.
+//! A backend shared by several instances also finds copies running on the others
+//! ([`NewOrDuplicate::Running`]) and abandons only the entries of instances that are gone.
 
 pub mod audit;
 mod entry;
+mod postgres;
 mod purge;
 pub mod query;
 mod queue;
 mod sqlite;
+#[cfg(test)]
+mod tests;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -43,11 +47,14 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
+use crate::config::StoreConfig;
 pub use audit::{AuditAction, AuditPage, AuditQuery, AuditRecord, NewAuditRecord};
+
 pub use entry::{
     Completion, Entry, EntryKey, ErrorInfo, EventFacts, HeaderProperty, MAX_HEADER_EVENTS,
     MAX_HEADER_VALUE_CHARS, NewEntry, NewOrDuplicate, Original, Payload, PayloadInfo, Status,
 };
+pub use postgres::{DEFAULT_POOL_SIZE, check_url};
 pub use purge::{Purged, Retention, SIZE_CHECK_INTERVAL, spawn_purge};
 pub use query::{ListQuery, Page};
 pub use queue::{
@@ -236,14 +243,29 @@ pub enum StoreError {
     Gone,
 }
 
-/// Opens (creating the directory and database if needed) the log in `data_dir` and brings the
-/// schema up to date. Use the store on the tokio runtime that opened it.
-pub async fn open(data_dir: &Path) -> Result<Store, StoreError> {
-    Ok(Arc::new(sqlite::Sqlite::open(data_dir).await?))
+/// Opens the log `settings` name: PostgreSQL at `[store] url` (connecting, bringing the schema
+/// up to date and registering this instance), else SQLite in `data_dir` (creating the directory
+/// and database if needed). Use the store on the tokio runtime that opened it.
+pub async fn open(settings: &StoreConfig, data_dir: &Path) -> Result<Store, StoreError> {
+    Ok(match postgres_settings(settings) {
+        Some(postgres) => Arc::new(postgres::Postgres::open(&postgres).await?),
+        None => Arc::new(sqlite::Sqlite::open(data_dir).await?),
+    })
 }
 
-/// Opens an existing log for reading only (the `iflowd messages` command): no directory or
-/// database is created, and no entry is changed.
-pub async fn open_existing(data_dir: &Path) -> Result<Store, StoreError> {
-    Ok(Arc::new(sqlite::Sqlite::open_existing(data_dir).await?))
+/// Opens an existing log for reading only (the `iflowd messages` command): nothing is created,
+/// migrated or changed.
+pub async fn open_existing(settings: &StoreConfig, data_dir: &Path) -> Result<Store, StoreError> {
+    Ok(match postgres_settings(settings) {
+        Some(postgres) => Arc::new(postgres::Postgres::open_existing(&postgres).await?),
+        None => Arc::new(sqlite::Sqlite::open_existing(data_dir).await?),
+    })
+}
+
+fn postgres_settings(settings: &StoreConfig) -> Option<postgres::Settings<'_>> {
+    settings.url.as_ref().map(|url| postgres::Settings {
+        url: url.expose(),
+        pool_size: settings.pool_size,
+        ca: settings.ca.as_deref(),
+    })
 }

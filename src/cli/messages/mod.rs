@@ -20,7 +20,7 @@ use crate::store::{self, Entry, ListQuery, Status, Store};
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct MessagesArgs {
-    /// The configuration whose data_dir holds the log (default ./iflowd-data).
+    /// The configuration whose data_dir (or [store] url) holds the log (default ./iflowd-data).
     #[arg(long, short, env = "IFLOWD_CONFIG", global = true)]
     config: Option<PathBuf>,
     /// Only entries with this status (COMPLETED, FAILED, PROCESSING, DISCARDED, ABANDONED).
@@ -70,7 +70,7 @@ pub fn run(args: MessagesArgs) -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     let mut out = std::io::stdout().lock();
     let result = runtime.block_on(async {
-        let store = store::open_existing(&config.data_dir).await?;
+        let store = store::open_existing(&config.store, &config.data_dir).await?;
         match args.command {
             Some(MessagesCommand::Show { id, raw }) => show::show(&store, &id, raw, &mut out).await,
             None if args.follow => {

@@ -2,13 +2,12 @@ use time::macros::datetime;
 
 use super::*;
 use crate::event::EventKind;
-use crate::store::sqlite::tests::{entry, id, name};
+use crate::store::tests::{Kind, Place, each_backend, entry, id, name, store};
 use crate::store::{EventFacts, Status, Store, StoreError};
 
 /// Three entries: `a` (event count 1, no end), `b` (2, ended, repost), `c` (no event count).
-async fn three() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = crate::store::open(dir.path()).await.unwrap();
+async fn three(kind: Kind) -> (Place, Store) {
+    let (place, store) = store(kind).await;
     for (guid, count, end, repost) in [
         ("a", Some(1), None, None),
         (
@@ -25,7 +24,7 @@ async fn three() -> (tempfile::TempDir, Store) {
         new.repost = repost;
         store.insert(new).await.unwrap();
     }
-    (dir, store)
+    (place, store)
 }
 
 async fn guids(store: &Store, filter: Filter) -> Vec<String> {
@@ -51,9 +50,8 @@ fn count(op: Op, value: Value) -> Filter {
     Filter::compare(LogField::EventCount, op, value)
 }
 
-#[tokio::test]
-async fn filters_keep_the_documented_meaning_of_null() {
-    let (_dir, store) = three().await;
+async fn filters_keep_the_documented_meaning_of_null(kind: Kind) {
+    let (_place, store) = three(kind).await;
     for (filter, expected) in [
         (count(Op::Eq, Value::Int(1)), vec!["a"]),
         (count(Op::Ne, Value::Int(1)), vec!["b", "c"]),
@@ -97,10 +95,11 @@ async fn filters_keep_the_documented_meaning_of_null() {
         assert_eq!(guids(&store, filter.clone()).await, expected, "{filter:?}");
     }
 }
+each_backend!(filters_keep_the_documented_meaning_of_null);
 
 #[tokio::test]
 async fn a_query_beyond_sqlites_limits_is_too_complex_not_a_failure_of_the_log() {
-    let (_dir, store) = three().await;
+    let (_place, store) = three(Kind::Sqlite).await;
     let wide = Filter::Any(vec![count(Op::Eq, Value::Int(1)); 1500]);
     let mut deep = count(Op::Eq, Value::Int(1));
     for _ in 0..600 {
@@ -153,9 +152,8 @@ async fn a_query_beyond_sqlites_limits_is_too_complex_not_a_failure_of_the_log()
 
 /// Entries `x` (a Hire for 1001 and a Termination for 1002), `y` (an Other event without a
 /// userId) and `z` (no events).
-async fn with_events() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = crate::store::open(dir.path()).await.unwrap();
+async fn with_events(kind: Kind) -> (Place, Store) {
+    let (place, store) = store(kind).await;
     let fact = |kind, user: Option<&str>| EventFacts {
         kind,
         user_id: user.map(str::to_owned),
@@ -177,12 +175,11 @@ async fn with_events() -> (tempfile::TempDir, Store) {
         new.events = events;
         store.insert(new).await.unwrap();
     }
-    (dir, store)
+    (place, store)
 }
 
-#[tokio::test]
-async fn an_entry_is_found_by_any_of_its_events() {
-    let (_dir, store) = with_events().await;
+async fn an_entry_is_found_by_any_of_its_events(kind: Kind) {
+    let (_place, store) = with_events(kind).await;
     let has = |event| Filter::HasEvent(event);
     for (filter, expected) in [
         (has(EventMatch::UserId("1001".into())), vec!["x"]),
@@ -205,10 +202,10 @@ async fn an_entry_is_found_by_any_of_its_events() {
         assert_eq!(guids(&store, filter.clone()).await, expected, "{filter:?}");
     }
 }
+each_backend!(an_entry_is_found_by_any_of_its_events);
 
-#[tokio::test]
-async fn a_deleted_entry_takes_its_events_along() {
-    let (dir, store) = with_events().await;
+async fn a_deleted_entry_takes_its_events_along(kind: Kind) {
+    let (place, store) = with_events(kind).await;
     let later = crate::clock::now() + time::Duration::days(1);
     let retention = crate::store::Retention {
         entries: time::Duration::ZERO,
@@ -218,17 +215,35 @@ async fn a_deleted_entry_takes_its_events_along() {
     store.purge(later, retention).await.unwrap();
     let user = Filter::HasEvent(EventMatch::UserId("1001".into()));
     assert!(guids(&store, user).await.is_empty());
-    let db = rusqlite::Connection::open(dir.path().join(crate::store::DATABASE_FILE)).unwrap();
-    let rows: i64 = db
-        .query_row("SELECT count(*) FROM message_events", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(rows, 0);
+    assert_eq!(event_rows(&place).await, 0);
+}
+each_backend!(a_deleted_entry_takes_its_events_along);
+
+/// The rows left in `message_events`, read with the backend's own client.
+async fn event_rows(place: &Place) -> i64 {
+    match &place.settings.url {
+        None => {
+            let path = place.dir.path().join(crate::store::DATABASE_FILE);
+            let db = rusqlite::Connection::open(path).unwrap();
+            db.query_row("SELECT count(*) FROM message_events", [], |r| r.get(0))
+                .unwrap()
+        }
+        Some(url) => {
+            let (client, connection) = tokio_postgres::connect(url.expose(), tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(connection);
+            client
+                .query_one("SELECT count(*) FROM message_events", &[])
+                .await
+                .unwrap()
+                .get(0)
+        }
+    }
 }
 
-#[tokio::test]
-async fn a_tally_counts_by_bucket_and_status_from_its_start() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = crate::store::open(dir.path()).await.unwrap();
+async fn a_tally_counts_by_bucket_and_status_from_its_start(kind: Kind) {
+    let (_place, store) = store(kind).await;
     let from = datetime!(2026-03-01 10:00 UTC);
     for (guid, minute, status) in [
         ("early", -1, Status::Completed),
@@ -269,3 +284,4 @@ async fn a_tally_counts_by_bucket_and_status_from_its_start() {
         [count(0, Status::Failed, 1)]
     );
 }
+each_backend!(a_tally_counts_by_bucket_and_status_from_its_start);

@@ -2,12 +2,12 @@
 
 use time::Duration;
 
-use super::tests::{entry, id};
 use super::*;
 use crate::clock;
 use crate::event::EventKind;
 use crate::store::audit::{AuditField, AuditFilter};
 use crate::store::query::{Direction, Op, Value};
+use crate::store::tests::{entry, id};
 use crate::store::{
     AuditAction, EventFacts, HeaderProperty, MAX_HEADER_EVENTS, MAX_HEADER_VALUE_CHARS, Retention,
     Status,

@@ -226,22 +226,6 @@ impl Sqlite {
     ) -> Result<T, StoreError> {
         self.blocking(move |shared| shared.with_reader(f)).await
     }
-
-    /// The latest `COMPLETED` delivery of `application_message_id` on `flow` that started at or
-    /// after `since`: what makes a new delivery a duplicate.
-    #[cfg(test)]
-    async fn find_completed(
-        &self,
-        flow: &str,
-        application_message_id: &str,
-        since: OffsetDateTime,
-    ) -> Result<Option<super::Original>, StoreError> {
-        let flow = flow.to_owned();
-        let id = application_message_id.to_owned();
-        let since = epoch_millis(since);
-        self.read(move |db| write::find_completed(db, &flow, &id, since))
-            .await
-    }
 }
 
 #[async_trait]

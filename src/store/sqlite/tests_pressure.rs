@@ -4,10 +4,10 @@
 
 use bytes::Bytes;
 
-use super::tests::{completed, entry, id};
 use super::*;
 use crate::clock;
 use crate::store::Status;
+use crate::store::tests::{completed, entry, id};
 
 async fn open(dir: &std::path::Path) -> Sqlite {
     let store = Sqlite::open(dir).await.unwrap();
