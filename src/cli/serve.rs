@@ -99,7 +99,7 @@ fn print_banner(address: SocketAddr, http_address: Option<SocketAddr>, loaded: &
     if config.store.enabled {
         println!(
             "  message log: {}  (API: {base}/api/v1/MessageProcessingLogs, metrics: {base}/metrics)",
-            config.data_dir.join(crate::store::DATABASE_FILE).display()
+            crate::store::describe(&config.store, &config.data_dir)
         );
     } else {
         println!("  message log: off ([store] enabled = false); metrics: {base}/metrics");

@@ -262,6 +262,15 @@ pub async fn open_existing(settings: &StoreConfig, data_dir: &Path) -> Result<St
     })
 }
 
+/// Where the log `settings` name is, for people (the start-up banner): the SQLite file, or the
+/// PostgreSQL database without its password.
+pub fn describe(settings: &StoreConfig, data_dir: &Path) -> String {
+    match &settings.url {
+        Some(url) => postgres::describe(url.expose()),
+        None => data_dir.join(DATABASE_FILE).display().to_string(),
+    }
+}
+
 fn postgres_settings(settings: &StoreConfig) -> Option<postgres::Settings<'_>> {
     settings.url.as_ref().map(|url| postgres::Settings {
         url: url.expose(),

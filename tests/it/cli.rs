@@ -375,12 +375,14 @@ async fn healthcheck_fails_when_nothing_listens() {
     assert!(err.contains("cannot connect"), "{err}");
 }
 
-#[tokio::test]
-async fn messages_prints_the_latest_entries_of_the_log_as_a_table() {
-    let app = common::TestApp::spawn_default().await;
+async fn messages_prints_the_latest_entries_of_the_log_as_a_table(backend: common::Backend) {
+    let app = common::TestApp::spawn_default_on(&backend).await;
     let completed = common::message_id(&app.post_fixture("hire.xml").await);
     let failed = common::message_id(&app.post_fixture("malformed.xml").await);
+    // The same file the server read, with the url for PostgreSQL (given in code to the server).
     let config = app.path("iflowd.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text + &backend.store_toml()).unwrap();
 
     let (ok, out, err) = run(iflowd().arg("messages").arg("--config").arg(&config)).await;
     assert!(ok, "{err}");
@@ -469,7 +471,20 @@ async fn messages_prints_the_latest_entries_of_the_log_as_a_table() {
     assert!(err.contains("--status LOST is not a status; use one of PROCESSING, COMPLETED, FAILED, DISCARDED, ABANDONED"), "{err}");
 
     let empty = tempfile::tempdir().unwrap();
-    let (ok, _, err) = run(iflowd().arg("messages").current_dir(empty.path())).await;
+    let (ok, _, err) = match backend {
+        common::Backend::Sqlite => run(iflowd().arg("messages").current_dir(empty.path())).await,
+        common::Backend::Postgres(_) => {
+            let other = common::Backend::postgres().await;
+            let config = empty.path().join("iflowd.toml");
+            std::fs::write(&config, other.store_toml()).unwrap();
+            run(iflowd().arg("messages").arg("--config").arg(&config)).await
+        }
+    };
     assert!(!ok);
-    assert!(err.contains("there is no message log here yet"), "{err}");
+    assert!(
+        err.contains("there is no message log here yet")
+            || err.contains("there is no message log in this database yet"),
+        "{err}"
+    );
 }
+common::on_both_backends!(messages_prints_the_latest_entries_of_the_log_as_a_table);

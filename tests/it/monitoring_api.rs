@@ -4,14 +4,15 @@
 use std::collections::BTreeSet;
 
 use crate::common::{
-    MONITOR, MONITOR_PASSWORD, OUTSIDER, OUTSIDER_PASSWORD, PASSWORD, TestApp, USER,
-    isc_and_broken, message_id,
+    Backend, MONITOR, MONITOR_PASSWORD, OUTSIDER, OUTSIDER_PASSWORD, PASSWORD, TestApp, USER,
+    isc_and_broken, message_id, on_both_backends,
 };
 use serde_json::Value;
 
-#[tokio::test]
-async fn reading_needs_monitoring_data_read_and_bodies_need_message_payloads_read() {
-    let app = TestApp::spawn_default().await;
+async fn reading_needs_monitoring_data_read_and_bodies_need_message_payloads_read(
+    backend: Backend,
+) {
+    let app = TestApp::spawn_default_on(&backend).await;
     let id = message_id(&app.post_fixture("hire.xml").await);
 
     let anonymous = app
@@ -82,10 +83,10 @@ async fn reading_needs_monitoring_data_read_and_bodies_need_message_payloads_rea
         .unwrap();
     assert_eq!(post.status(), 405);
 }
+on_both_backends!(reading_needs_monitoring_data_read_and_bodies_need_message_payloads_read);
 
-#[tokio::test]
-async fn pages_stop_at_1000_entries_with_a_next_link() {
-    let app = TestApp::spawn_default().await;
+async fn pages_stop_at_1000_entries_with_a_next_link(backend: Backend) {
+    let app = TestApp::spawn_default_on(&backend).await;
     app.post_pages("/cxf/isc/events", 1001, 0).await;
 
     let first = app
@@ -116,6 +117,7 @@ async fn pages_stop_at_1000_entries_with_a_next_link() {
         "{next}"
     );
 }
+on_both_backends!(pages_stop_at_1000_entries_with_a_next_link);
 
 #[tokio::test]
 async fn metadata_declares_exactly_what_the_entries_carry() {
@@ -279,9 +281,8 @@ async fn artifacts_and_service_endpoints_list_the_configured_endpoints() {
     assert_eq!(ordered[0]["Name"], "ISC_Events");
 }
 
-#[tokio::test]
-async fn a_single_property_of_an_entry_has_its_own_address() {
-    let app = TestApp::spawn(&isc_and_broken("https")).await;
+async fn a_single_property_of_an_entry_has_its_own_address(backend: Backend) {
+    let app = TestApp::spawn_on(&backend, &isc_and_broken("https")).await;
     let id = message_id(&app.post_fixture("hire.xml").await);
     let entry = app.log_entry(&id).await;
 
@@ -324,3 +325,4 @@ async fn a_single_property_of_an_entry_has_its_own_address() {
         assert_eq!(response.status(), status, "{path}");
     }
 }
+on_both_backends!(a_single_property_of_an_entry_has_its_own_address);

@@ -3,7 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use crate::common::{PASSWORD, TestApp, USER, envelope, fixture, isc_and_broken};
+use crate::common::{
+    Backend, PASSWORD, TestApp, USER, envelope, fixture, isc_and_broken, on_both_backends,
+};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value;
 
@@ -24,8 +26,8 @@ fn ids(results: &[Value]) -> Vec<&str> {
 }
 
 /// Three completed (a-1..a-3), one failed in a handler (b-1), one malformed: five entries.
-async fn five_messages() -> TestApp {
-    let app = TestApp::spawn(&isc_and_broken("https")).await;
+async fn five_messages(backend: &Backend) -> TestApp {
+    let app = TestApp::spawn_on(backend, &isc_and_broken("https")).await;
     for id in ["a-1", "a-2", "a-3"] {
         let response = app
             .post_soap("/cxf/isc/events", envelope(id, 1, false))
@@ -43,9 +45,8 @@ async fn five_messages() -> TestApp {
     app
 }
 
-#[tokio::test]
-async fn filters_combine_comparisons_with_and_or_and_parentheses() {
-    let app = five_messages().await;
+async fn filters_combine_comparisons_with_and_or_and_parentheses(backend: Backend) {
+    let app = five_messages(&backend).await;
     let count = |filter: &'static str| {
         let app = &app;
         async move { app.api_results(&logs(&[("$filter", filter)])).await.len() }
@@ -123,10 +124,10 @@ async fn filters_combine_comparisons_with_and_or_and_parentheses() {
         .is_empty()
     );
 }
+on_both_backends!(filters_combine_comparisons_with_and_or_and_parentheses);
 
-#[tokio::test]
-async fn orderby_top_skip_inlinecount_and_select_work_alone_and_together() {
-    let app = five_messages().await;
+async fn orderby_top_skip_inlinecount_and_select_work_alone_and_together(backend: Backend) {
+    let app = five_messages(&backend).await;
     let completed = ("$filter", "Status eq 'COMPLETED'");
     let asc = app
         .api_results(&logs(&[completed, ("$orderby", "ApplicationMessageId")]))
@@ -221,6 +222,7 @@ async fn orderby_top_skip_inlinecount_and_select_work_alone_and_together() {
         .unwrap();
     assert_eq!(count, "3");
 }
+on_both_backends!(orderby_top_skip_inlinecount_and_select_work_alone_and_together);
 
 #[tokio::test]
 async fn malformed_queries_are_400_with_an_odata_error_naming_the_problem() {

@@ -14,7 +14,7 @@ use proptest::test_runner::{Config, TestRunner};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use crate::common::{TestApp, envelope, fixture, isc_and_broken};
+use crate::common::{Backend, TestApp, envelope, fixture, isc_and_broken};
 
 /// OData text of `expr`: a list inside a list in parentheses, `not (…)`, each literal as the
 /// parser reads it, the property first.
@@ -224,11 +224,16 @@ fn known(entries: &[serde_json::Value]) -> Known {
     known
 }
 
-#[test]
-fn the_logs_sql_selects_what_the_in_memory_evaluator_selects() {
+/// On both backends: `::sqlite` and `::postgres`.
+fn the_logs_sql_selects_what_the_in_memory_evaluator_selects(postgres: bool) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (app, entries) = runtime.block_on(async {
-        let app = TestApp::spawn(&isc_and_broken("https")).await;
+        let backend = if postgres {
+            Backend::postgres().await
+        } else {
+            Backend::sqlite()
+        };
+        let app = TestApp::spawn_on(&backend, &isc_and_broken("https")).await;
         for (path, body, status) in [
             ("/cxf/isc/events", envelope("a-1", 1, false), 200),
             ("/cxf/isc/events", envelope("a-2", 2, true), 200),
@@ -269,4 +274,15 @@ fn the_logs_sql_selects_what_the_in_memory_evaluator_selects() {
         })
         .unwrap();
     runtime.block_on(app.stop());
+}
+
+mod the_logs_sql_selects_what_the_in_memory_evaluator_selects {
+    #[test]
+    fn sqlite() {
+        super::the_logs_sql_selects_what_the_in_memory_evaluator_selects(false);
+    }
+    #[test]
+    fn postgres() {
+        super::the_logs_sql_selects_what_the_in_memory_evaluator_selects(true);
+    }
 }

@@ -1,12 +1,12 @@
 //! A real crash: `iflowd serve` killed with SIGKILL while a handler runs, then a new server on
-//! the same data directory.
+//! the same data directory and log (SQLite, or the same PostgreSQL database).
 
 use std::process::Stdio;
 
 use crate::common::process::{BOUND, banner, iflowd, url_starting};
 use crate::common::{
-    PASSWORD, TestApp, USER, envelope, fixture, http_client, make_fifo, message_id,
-    open_fifo_reader, users_toml, wait_for_writer,
+    Backend, PASSWORD, TestApp, USER, envelope, fixture, http_client, make_fifo, message_id,
+    on_both_backends, open_fifo_reader, users_toml, wait_for_writer,
 };
 
 fn config(archive: &str) -> String {
@@ -30,8 +30,7 @@ path = "{archive}"
     )
 }
 
-#[tokio::test]
-async fn after_a_crash_the_log_is_intact_and_what_was_processing_is_abandoned() {
+async fn after_a_crash_the_log_is_intact_and_what_was_processing_is_abandoned(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("pipe");
     make_fifo(&fifo);
@@ -39,7 +38,8 @@ async fn after_a_crash_the_log_is_intact_and_what_was_processing_is_abandoned() 
     let file = dir.path().join("iflowd.toml");
     std::fs::write(
         &file,
-        config("{dir}/pipe").replace("{dir}", &dir.path().display().to_string()),
+        config("{dir}/pipe").replace("{dir}", &dir.path().display().to_string())
+            + &backend.store_toml(),
     )
     .unwrap();
 
@@ -82,8 +82,10 @@ async fn after_a_crash_the_log_is_intact_and_what_was_processing_is_abandoned() 
         "the sender never got an answer"
     );
 
-    // A new server on the same data directory (writing its archive to a plain file now).
-    let app = TestApp::spawn_in(dir, &config("{dir}/events.jsonl")).await;
+    // A new server on the same data directory and log (writing its archive to a plain file now),
+    // once PostgreSQL has seen the killed one's connection close.
+    backend.wait_for_instances(0).await;
+    let app = TestApp::spawn_in_on(&backend, dir, &config("{dir}/events.jsonl")).await;
     let entry = app.log_entry(&acknowledged_id).await;
     assert_eq!(
         entry["Status"], "COMPLETED",
@@ -134,10 +136,10 @@ async fn after_a_crash_the_log_is_intact_and_what_was_processing_is_abandoned() 
         "COMPLETED"
     );
 }
+on_both_backends!(after_a_crash_the_log_is_intact_and_what_was_processing_is_abandoned);
 
-#[tokio::test]
-async fn a_graceful_restart_keeps_every_entry() {
-    let app = TestApp::spawn(&users_toml()).await;
+async fn a_graceful_restart_keeps_every_entry(backend: Backend) {
+    let app = TestApp::spawn_on(&backend, &users_toml()).await;
     let ids: Vec<String> = {
         let mut ids = Vec::new();
         for name in ["hire.xml", "termination.xml", "malformed.xml"] {
@@ -146,7 +148,7 @@ async fn a_graceful_restart_keeps_every_entry() {
         ids
     };
     let dir = app.stop_keeping_dir().await;
-    let app = TestApp::spawn_in(dir, &users_toml()).await;
+    let app = TestApp::spawn_in_on(&backend, dir, &users_toml()).await;
     let statuses: Vec<String> = {
         let mut statuses = Vec::new();
         for id in &ids {
@@ -167,3 +169,4 @@ async fn a_graceful_restart_keeps_every_entry() {
         "duplicates are found across restarts"
     );
 }
+on_both_backends!(a_graceful_restart_keeps_every_entry);

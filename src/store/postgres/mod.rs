@@ -66,6 +66,25 @@ pub fn check_url(url: &str) -> Result<(), String> {
     connect::parse(url).map(|_| ())
 }
 
+/// The database a url names, for people: `PostgreSQL user@host:port/database`, without the
+/// password or the url's other settings.
+pub fn describe(url: &str) -> String {
+    let Ok(config) = connect::parse(url) else {
+        return "PostgreSQL (an invalid url)".to_owned();
+    };
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
+        Some(tokio_postgres::config::Host::Unix(path)) => path.display().to_string(),
+        None => "localhost".to_owned(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!(
+        "PostgreSQL {}@{host}:{port}/{}",
+        config.get_user().unwrap_or("?"),
+        config.get_dbname().unwrap_or("?")
+    )
+}
+
 /// What opening the PostgreSQL log needs.
 pub struct Settings<'a> {
     pub url: &'a str,

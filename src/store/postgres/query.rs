@@ -64,6 +64,8 @@ pub(super) enum Param {
     Text(Option<String>),
     Int(Option<i64>),
     Bool(Option<bool>),
+    /// A text with a NUL character, which PostgreSQL's texts cannot hold: compared as bytes.
+    Bytes(Vec<u8>),
 }
 
 impl Param {
@@ -72,6 +74,7 @@ impl Param {
             Self::Text(v) => (v, Type::TEXT),
             Self::Int(v) => (v, Type::INT8),
             Self::Bool(v) => (v, Type::BOOL),
+            Self::Bytes(v) => (v, Type::BYTEA),
         }
     }
 
@@ -82,6 +85,9 @@ impl Param {
             (Kind::Text, Value::Null) => Self::Text(None),
             (Kind::Int, Value::Null) => Self::Int(None),
             (Kind::Bool, Value::Null) => Self::Bool(None),
+            (Kind::Text, Value::Text(text)) if text.contains('\0') => {
+                Self::Bytes(text.as_bytes().to_vec())
+            }
             (Kind::Text, Value::Text(text)) => Self::Text(Some(text.clone())),
             (Kind::Int, Value::Time(at)) => Self::Int(Some(epoch_millis(*at))),
             (Kind::Int, Value::Int(n)) => Self::Int(Some(*n)),
@@ -130,6 +136,10 @@ fn where_sql(filter: &Filter, sql: &mut String, params: &mut Vec<Param>) {
             let (name, kind) = column(*field);
             compare_sql(name, kind, *op, value, sql, params);
         }
+        Filter::HasEvent(EventMatch::UserId(user)) if user.contains('\0') => {
+            // No stored userId holds a NUL.
+            sql.push_str("FALSE");
+        }
         Filter::HasEvent(event) => {
             let (column, value) = match event {
                 EventMatch::Kind(kind) => ("kind", kind.as_str().to_owned()),
@@ -167,7 +177,14 @@ pub(super) fn compare_sql(
         Op::Le => "<=",
     };
     sql.push('(');
-    sql.push_str(name);
+    if matches!(param, Param::Bytes(_)) {
+        // No stored text holds a NUL; comparing the bytes keeps the order all the same.
+        sql.push_str("convert_to(");
+        sql.push_str(name);
+        sql.push_str(", 'UTF8')");
+    } else {
+        sql.push_str(name);
+    }
     sql.push(' ');
     sql.push_str(operator);
     sql.push(' ');

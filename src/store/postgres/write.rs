@@ -33,6 +33,17 @@ const INSERT: &str = "WITH m AS (
 )
 SELECT id FROM m";
 
+/// `text` as PostgreSQL can keep it: its texts cannot hold a NUL character, which an error's
+/// text (a handler's, quoting what a program wrote) might; each becomes U+FFFD. Every other text
+/// of an entry comes from a parsed envelope, HTTP or the configuration, which hold none.
+fn storable(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\0') {
+        std::borrow::Cow::Owned(text.replace('\0', "\u{fffd}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
 /// Writes `entry` (owned by `instance` while it is `PROCESSING`); its row id, or `None` when a
 /// running entry of the same endpoint and externalEventId exists.
 pub(super) async fn insert(
@@ -61,8 +72,12 @@ pub(super) async fn insert(
         &entry.status.as_str(),
         &epoch_millis(entry.log_start),
         &entry.log_end.map(epoch_millis),
-        &entry.error.as_ref().map(|e| e.text.as_str()),
-        &entry.error.as_ref().and_then(|e| e.step.as_deref()),
+        &entry.error.as_ref().map(|e| storable(&e.text)),
+        &entry
+            .error
+            .as_ref()
+            .and_then(|e| e.step.as_deref())
+            .map(storable),
         &entry.event_count,
         &entry.repost,
         &entry.original_guid.as_ref().map(MessageId::as_str),
@@ -181,8 +196,12 @@ pub(super) async fn finish(
                 &completion.key.0,
                 &completion.status.as_str(),
                 &epoch_millis(completion.log_end),
-                &completion.error.as_ref().map(|e| e.text.as_str()),
-                &completion.error.as_ref().and_then(|e| e.step.as_deref()),
+                &completion.error.as_ref().map(|e| storable(&e.text)),
+                &completion
+                    .error
+                    .as_ref()
+                    .and_then(|e| e.step.as_deref())
+                    .map(storable),
                 &completion.ack,
                 &completion
                     .response

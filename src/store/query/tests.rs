@@ -88,6 +88,23 @@ async fn filters_keep_the_documented_meaning_of_null(kind: Kind) {
             ]),
             vec!["a"],
         ),
+        // A NUL character (which PostgreSQL's texts cannot hold) compares like any other.
+        (
+            Filter::compare(LogField::Guid, Op::Gt, Value::Text("AG\0".into())),
+            vec!["a", "b", "c"],
+        ),
+        (
+            Filter::compare(LogField::Guid, Op::Lt, Value::Text("AG\0".into())),
+            vec![],
+        ),
+        (
+            Filter::compare(LogField::Guid, Op::Eq, Value::Text("a\0".into())),
+            vec![],
+        ),
+        (
+            Filter::compare(LogField::Guid, Op::Ne, Value::Text("a\0".into())),
+            vec!["a", "b", "c"],
+        ),
         (Filter::always(), vec!["a", "b", "c"]),
         (Filter::never(), vec![]),
         (Filter::Not(Box::new(Filter::never())), vec!["a", "b", "c"]),

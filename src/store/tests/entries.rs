@@ -49,6 +49,23 @@ async fn a_failing_write_fails_alone(kind: Kind) {
         matches!(again, Err(StoreError::Database(ref m)) if m.to_lowercase().contains("unique")),
         "{again:?}"
     );
+    // An error's text may quote what a program wrote, NUL characters included.
+    let mut failed = entry("nul", Status::Failed);
+    failed.error = Some(crate::store::ErrorInfo {
+        text: "exit 1: a\0b".to_owned(),
+        step: None,
+    });
+    store.insert(failed).await.unwrap();
+    let error = store
+        .error(id("nul").as_str())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(
+        error.text.starts_with("exit 1: a") && error.text.ends_with('b'),
+        "{error:?}"
+    );
     let unknown = store.finish(completed(EntryKey(4242), None)).await;
     assert!(unknown.is_err(), "finishing a missing entry is an error");
     store

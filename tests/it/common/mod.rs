@@ -7,6 +7,7 @@ pub mod logs;
 pub mod nats;
 pub mod oauth;
 pub mod pki;
+pub mod postgres;
 pub mod process;
 pub mod queue;
 pub mod raw;
@@ -21,6 +22,9 @@ use iflowd::{App, Listener, serve_listeners};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+pub use postgres::Backend;
+pub(crate) use postgres::on_both_backends;
 
 /// The user every test configuration has, with every role the endpoints and the monitoring API
 /// need.
@@ -135,16 +139,41 @@ impl TestApp {
     /// Like [`TestApp::spawn`], with an environment built in code (for `${VAR}` settings).
     pub async fn spawn_with_env(config: &str, env: Env) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
-        Self::spawn_in_with_env(dir, config, env).await
+        Self::spawn_in_with_env(dir, config, env, &Backend::Sqlite).await
     }
 
     /// Like [`TestApp::spawn`], in a directory of the caller's (to start again on the same data).
     pub async fn spawn_in(dir: tempfile::TempDir, config: &str) -> Self {
-        Self::spawn_in_with_env(dir, config, Env::default()).await
+        Self::spawn_in_with_env(dir, config, Env::default(), &Backend::Sqlite).await
     }
 
-    async fn spawn_in_with_env(dir: tempfile::TempDir, config: &str, env: Env) -> Self {
-        let loaded = load_in(dir.path(), config, &env);
+    /// Like [`TestApp::spawn`], with the message log on `backend` (for PostgreSQL, `[store] url`
+    /// set to its database, whatever else `[store]` in the text says).
+    pub async fn spawn_on(backend: &Backend, config: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        Self::spawn_in_with_env(dir, config, Env::default(), backend).await
+    }
+
+    /// [`TestApp::spawn_default`] with the message log on `backend`.
+    pub async fn spawn_default_on(backend: &Backend) -> Self {
+        Self::spawn_on(backend, &users_toml()).await
+    }
+
+    /// [`TestApp::spawn_in`] with the message log on `backend`.
+    pub async fn spawn_in_on(backend: &Backend, dir: tempfile::TempDir, config: &str) -> Self {
+        Self::spawn_in_with_env(dir, config, Env::default(), backend).await
+    }
+
+    async fn spawn_in_with_env(
+        dir: tempfile::TempDir,
+        config: &str,
+        env: Env,
+        backend: &Backend,
+    ) -> Self {
+        let mut loaded = load_in(dir.path(), config, &env);
+        if let Some(url) = backend.url() {
+            loaded.config.store.url = Some(url.into());
+        }
         let app = App::build(&loaded.config).await.expect("app builds");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let address = listener.local_addr().expect("local address");

@@ -14,7 +14,7 @@ use iflowd::App;
 use iflowd::config::Env;
 use tower::ServiceExt;
 
-use crate::common::{PASSWORD, USER, isc_and_broken, load_in};
+use crate::common::{Backend, PASSWORD, USER, isc_and_broken, load_in};
 
 /// A userId and a param that would run script if a page put them into HTML unescaped: each
 /// either sets the title or adds an element with the id `pwned`.
@@ -85,9 +85,17 @@ impl Monitor {
 
     /// With `extra` TOML (a `[proxy]` table, say) before the endpoints and users.
     pub async fn start_with(extra: &str) -> Self {
+        Self::start_on(&Backend::Sqlite, extra).await
+    }
+
+    /// [`Monitor::start_with`] with the message log on `backend`.
+    pub async fn start_on(backend: &Backend, extra: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let config = format!("{extra}\n{}", isc_and_broken("soap"));
-        let loaded = load_in(dir.path(), &config, &Env::default());
+        let mut loaded = load_in(dir.path(), &config, &Env::default());
+        if let Some(url) = backend.url() {
+            loaded.config.store.url = Some(url.into());
+        }
         let app = App::build(&loaded.config).await.expect("app builds");
         Self {
             router: iflowd::http::router(app),

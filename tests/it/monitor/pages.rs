@@ -4,7 +4,9 @@
 use http::{StatusCode, header};
 
 use super::{Monitor, SCRIPT_PARAM, SCRIPT_USER_ID, basic, hostile_envelope};
-use crate::common::{MONITOR, MONITOR_PASSWORD, PASSWORD, USER, fixture};
+use crate::common::{
+    Backend, MONITOR, MONITOR_PASSWORD, PASSWORD, USER, fixture, on_both_backends,
+};
 
 #[tokio::test]
 async fn payloads_are_shown_escaped_everywhere() {
@@ -41,9 +43,8 @@ async fn payloads_are_shown_escaped_everywhere() {
     assert!(detail.body.contains("&amp;lt;script&amp;gt;"));
 }
 
-#[tokio::test]
-async fn filters_find_messages_by_their_events_and_status() {
-    let monitor = Monitor::start().await;
+async fn filters_find_messages_by_their_events_and_status(backend: Backend) {
+    let monitor = Monitor::start_on(&backend, "").await;
     let manager = monitor
         .post_envelope("/cxf/isc/events", fixture("change-in-manager.xml"))
         .await;
@@ -99,10 +100,10 @@ async fn filters_find_messages_by_their_events_and_status() {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert!(bad.body.contains("event kind 'promotion' is not one of"));
 }
+on_both_backends!(filters_find_messages_by_their_events_and_status);
 
-#[tokio::test]
-async fn the_fragment_is_not_sent_again_while_it_has_not_changed() {
-    let monitor = Monitor::start().await;
+async fn the_fragment_is_not_sent_again_while_it_has_not_changed(backend: Backend) {
+    let monitor = Monitor::start_on(&backend, "").await;
     let auth = basic(USER, PASSWORD);
     let first = monitor
         .get("/monitor/live", &[("authorization", &auth)])
@@ -127,6 +128,7 @@ async fn the_fragment_is_not_sent_again_while_it_has_not_changed() {
     assert_eq!(changed.status, 200);
     assert!(changed.body.contains(&id));
 }
+on_both_backends!(the_fragment_is_not_sent_again_while_it_has_not_changed);
 
 #[tokio::test]
 async fn a_reader_without_payload_rights_sees_the_entry_but_not_its_bodies() {
@@ -163,9 +165,10 @@ async fn a_reader_without_payload_rights_sees_the_entry_but_not_its_bodies() {
     assert_eq!(download.status, StatusCode::FORBIDDEN);
 }
 
-#[tokio::test]
-async fn a_failed_message_shows_its_error_its_laid_out_request_and_its_duplicates() {
-    let monitor = Monitor::start().await;
+async fn a_failed_message_shows_its_error_its_laid_out_request_and_its_duplicates(
+    backend: Backend,
+) {
+    let monitor = Monitor::start_on(&backend, "").await;
     let auth = basic(USER, PASSWORD);
     let failed = monitor
         .post_envelope("/cxf/broken", fixture("hire.xml"))
@@ -222,6 +225,7 @@ async fn a_failed_message_shows_its_error_its_laid_out_request_and_its_duplicate
         .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 }
+on_both_backends!(a_failed_message_shows_its_error_its_laid_out_request_and_its_duplicates);
 
 #[tokio::test]
 async fn a_large_body_is_shown_cut_with_a_download_link() {
