@@ -47,6 +47,7 @@ mod readme;
 mod request_logging;
 mod restart;
 mod routing;
+mod scale_out;
 mod send;
 mod serve_signals;
 mod server_lifecycle;
