@@ -96,7 +96,11 @@ async fn check_config_and_serve_agree_and_both_list_every_problem() {
     let banner = banner(&mut server).await;
     assert!(banner.contains("SOAP endpoint E: "), "{banner}");
     let base = url_starting(&banner, "http://127.0.0.1:");
-    let health = reqwest::get(format!("{base}/health")).await.unwrap();
+    let health = common::http_client()
+        .get(format!("{base}/health"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
     stop_with_sigterm(&mut server).await;
 }

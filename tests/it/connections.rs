@@ -182,10 +182,13 @@ async fn out_of_file_descriptors_iflowd_pauses_warns_once_and_answers_again() {
     .unwrap_or_else(|_| panic!("accept never failed 4 times: {failures:#?}"));
     drop(silent);
 
-    let health = tokio::time::timeout(BOUND, reqwest::get(format!("{base}/health")))
-        .await
-        .expect("answered again in time")
-        .unwrap();
+    let health = tokio::time::timeout(
+        BOUND,
+        common::http_client().get(format!("{base}/health")).send(),
+    )
+    .await
+    .expect("answered again in time")
+    .unwrap();
     assert_eq!(health.status(), 200);
     let mut recovered = false;
     tokio::time::timeout(BOUND, async {
