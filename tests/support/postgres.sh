@@ -9,7 +9,8 @@
 # PostgreSQL refuses to run as root; as root (CI), initdb and the server run as the `postgres`
 # user that Debian's package creates (runuser). The tests start this from tests/it/common/postgres.rs
 # and src/store/postgres/test_cluster.rs; bench/lib.sh starts one for the benchmarks
-# (POSTGRES_FSYNC=on keeps fsync on, as a real server has it).
+# (POSTGRES_FSYNC=on keeps fsync on, as a real server has it). POSTGRES_SSL_DIR=DIR, a directory
+# with server.crt and server.key (PEM), turns TLS on (ssl = on; plain connections still work).
 set -euo pipefail
 dir=$1
 fsync=${POSTGRES_FSYNC:-off}
@@ -44,12 +45,20 @@ run "$bin/initdb" -D "$dir/data" -A trust -U postgres -E UTF8 --locale=C --no-sy
 trap stop EXIT
 trap 'exit 1' INT TERM HUP
 
+ssl=()
+if [[ -n ${POSTGRES_SSL_DIR:-} ]]; then
+    cp "$POSTGRES_SSL_DIR/server.crt" "$POSTGRES_SSL_DIR/server.key" "$dir/data/"
+    chmod 600 "$dir/data/server.key"
+    [[ ${#as[@]} -eq 0 ]] || chown postgres "$dir/data/server.crt" "$dir/data/server.key"
+    ssl=(-c ssl=on)
+fi
+
 # A free port: PostgreSQL cannot be told to pick one, so try a few at random.
 for attempt in 1 2 3 4 5 6 7 8; do
     port=$((20000 + RANDOM % 40000))
     if run "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start -o \
         "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=$fsync -c max_connections=400 \
-         -c shared_buffers=64MB" >/dev/null 2>&1; then
+         -c shared_buffers=64MB ${ssl[*]:-}" >/dev/null 2>&1; then
         echo "ready $port"
         # Until whoever started us goes away.
         cat >/dev/null || true

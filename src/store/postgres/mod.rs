@@ -138,13 +138,29 @@ fn open_failed(message: impl std::fmt::Display) -> StoreError {
     }
 }
 
+/// An error with its causes ("error performing TLS handshake: invalid peer certificate:
+/// UnknownIssuer"): the pool and the client each say only their own part.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        let more = inner.to_string();
+        if !text.ends_with(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = inner.source();
+    }
+    text
+}
+
 impl Postgres {
     /// Connects, brings the schema up to date and registers this instance (see `setup.rs`).
     pub async fn open(settings: &Settings<'_>) -> Result<Self, StoreError> {
         let mut config = connect::parse(settings.url).map_err(open_failed)?;
         let tls = connect::tls(&mut config, settings.ca).map_err(open_failed)?;
         let pool = connect::pool(config.clone(), tls.clone(), settings.pool_size, false)?;
-        let mut client = pool.get().await.map_err(open_failed)?;
+        let mut client = pool.get().await.map_err(|e| open_failed(with_causes(&e)))?;
         setup::migrate(&mut client).await?;
         drop(client);
         let lock = connect::connect(&config, &tls).await.map_err(open_failed)?;
@@ -162,7 +178,7 @@ impl Postgres {
         let mut config = connect::parse(settings.url).map_err(open_failed)?;
         let tls = connect::tls(&mut config, settings.ca).map_err(open_failed)?;
         let pool = connect::pool(config, tls, 2, true)?;
-        let client = pool.get().await.map_err(open_failed)?;
+        let client = pool.get().await.map_err(|e| open_failed(with_causes(&e)))?;
         let version = setup::applied(&client).await?;
         if version == 0 {
             return Err(open_failed(

@@ -22,16 +22,28 @@ struct Cluster {
 }
 
 static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
+/// A second cluster with TLS on, for the tests of `sslmode=require`.
+#[allow(dead_code)]
+static TLS_CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
 static DATABASES: AtomicU64 = AtomicU64::new(0);
 
 fn start() -> Result<Cluster, String> {
+    start_with(None)
+}
+
+/// Starts a cluster; with `ssl`, a directory holding `server.crt` and `server.key`, TLS is on.
+fn start_with(ssl: Option<&std::path::Path>) -> Result<Cluster, String> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/postgres.sh");
     let dir = tempfile::Builder::new()
         .prefix("iflowd-postgres-")
         .tempdir()
         .map_err(|e| format!("a temporary directory: {e}"))?
         .keep();
-    let mut child = Command::new("bash")
+    let mut command = Command::new("bash");
+    if let Some(ssl) = ssl {
+        command.env("POSTGRES_SSL_DIR", ssl);
+    }
+    let mut child = command
         .arg(script)
         .arg(&dir)
         .stdin(Stdio::piped())
@@ -95,4 +107,14 @@ pub async fn database() -> String {
     drop(client);
     let _ = driver.await;
     url(&name)
+}
+
+/// The port of a cluster with TLS on whose certificate and key are `ssl`'s `server.crt` and
+/// `server.key` (the first caller's: one such cluster per run).
+#[allow(dead_code)]
+pub fn tls_port(ssl: &std::path::Path) -> u16 {
+    match TLS_CLUSTER.get_or_init(|| start_with(Some(ssl))) {
+        Ok(cluster) => cluster.port,
+        Err(message) => panic!("{message}"),
+    }
 }

@@ -226,4 +226,59 @@ fn url_errors_never_repeat_the_url() {
         assert!(!error.contains("hunter2"), "{error}");
     }
     assert!(check_url("postgres://u:p@h:5432/db?sslmode=require").is_ok());
+    assert_eq!(
+        describe("postgres://u:hunter2@db.example:5433/logs?sslmode=require"),
+        "PostgreSQL u@db.example:5433/logs"
+    );
+}
+
+/// TLS with `sslmode=require`, verified against `[store] ca`, on a cluster of its own with TLS on
+/// (and its certificate from `iflowd cert`'s code); the connection is encrypted as the server
+/// sees it, and without the CA the certificate is refused.
+#[tokio::test]
+async fn sslmode_require_connects_with_tls_verified_against_the_ca() {
+    let ssl = tempfile::tempdir().unwrap();
+    let files = crate::tls::self_signed(&["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
+    std::fs::write(ssl.path().join("server.crt"), &files.cert_pem).unwrap();
+    std::fs::write(ssl.path().join("server.key"), &files.key_pem).unwrap();
+    let port = super::test_cluster::tls_port(ssl.path());
+    let url = format!("postgres://postgres@localhost:{port}/postgres?sslmode=require");
+    let ca = ssl.path().join("server.crt");
+
+    let mut config = connect::parse(&url).unwrap();
+    let tls = connect::tls(&mut config, Some(&ca)).unwrap();
+    let client = connect::connect(&config, &tls).await.unwrap();
+    let encrypted: bool = client
+        .query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(encrypted, "the server sees a TLS connection");
+
+    let store = Postgres::open(&Settings {
+        url: &url,
+        pool_size: 2,
+        ca: Some(&ca),
+    })
+    .await
+    .unwrap();
+    store.insert(entry("tls", Status::Completed)).await.unwrap();
+    assert!(store.get(id("tls").as_str()).await.unwrap().is_some());
+
+    let untrusted = Postgres::open(&Settings {
+        url: &url,
+        pool_size: 2,
+        ca: None,
+    })
+    .await;
+    let Err(error) = untrusted else {
+        panic!("a certificate no trust anchor signed was accepted");
+    };
+    assert!(
+        error.to_string().to_lowercase().contains("certificate"),
+        "{error}"
+    );
 }
