@@ -94,12 +94,14 @@ pg_ticks() {
 
 auth="Basic $(printf 'bench:bench' | base64)"
 run() { # $1 = side, $2 = round → prints requests/s, iflowd µs/request, PostgreSQL µs/request
-    local side=$1 db="bench_$1_$2" count=1 pids=() ports=() i
+    local side=$1 db="bench_$1_$2" count=1 pids=() ports=() i side_number
+    # Ports of their own per side: a port just closed may not be free again at once.
+    case $side in sqlite) side_number=0 ;; pg1) side_number=1 ;; *) side_number=2 ;; esac
     [[ $side == pg2 ]] && count=2
     [[ $side == sqlite ]] || psql -h 127.0.0.1 -p "$pg_port" -U postgres -qc "CREATE DATABASE $db"
     wait_idle
     for ((i = 1; i <= count; i++)); do
-        local port=$((18490 + i))
+        local port=$((18490 + 2 * side_number + i))
         config "$side" "$i" "$port" "$db" >"$out/iflowd-$side-$i.toml"
         taskset -c 0 "$iflowd_bin" serve --config "$out/iflowd-$side-$i.toml" >"$out/server-$side-$i.log" 2>&1 &
         pids+=($!)

@@ -181,24 +181,54 @@ impl MessageLog {
         let correlation_id = entry.correlation_id.clone();
         // Without an externalEventId there is nothing to be a duplicate of.
         let since = claim.as_ref().map(|_| clock::now() - self.duplicate_window);
-        match store.begin(entry, since).await {
-            Ok(NewOrDuplicate::New(key)) => Admission::Run(Started {
+        match self.begin(store, who, entry, since).await {
+            Ok((NewOrDuplicate::New(key), _)) => Admission::Run(Started {
                 key: Some(key),
                 claim,
                 endpoint: Arc::clone(who.endpoint),
                 id: who.id.clone(),
                 correlation_id,
             }),
-            Ok(NewOrDuplicate::Duplicate(original)) => Admission::Duplicate(Original::of(original)),
-            // Running on another instance sharing the log.
-            Ok(NewOrDuplicate::Running(running)) => Admission::AlreadyRunning {
-                running,
-                waited: Duration::ZERO,
-            },
+            Ok((NewOrDuplicate::Duplicate(original), _)) => {
+                Admission::Duplicate(Original::of(original))
+            }
+            // Still running on another instance sharing the log when the wait ran out.
+            Ok((NewOrDuplicate::Running(running), waited)) => {
+                Admission::AlreadyRunning { running, waited }
+            }
             Err(error) => {
                 self.store_failed("begin", &error);
                 Admission::Unrecorded(error)
             }
+        }
+    }
+
+    /// `store.begin`, asked again while a copy of the delivery runs on another instance sharing
+    /// the log (PostgreSQL), with pauses from 20 ms doubling up to 500 ms, for at most
+    /// `duplicate_wait`: then it is the original's duplicate (it completed), or runs (it did not),
+    /// or is still running. Asked again rather than woken: the other instance cannot wake this
+    /// one, and copies within this process already waited on the claim. Also how long it waited.
+    async fn begin(
+        &self,
+        store: &Store,
+        who: &Identity<'_>,
+        entry: NewEntry,
+        since: Option<OffsetDateTime>,
+    ) -> Result<(NewOrDuplicate, Duration), StoreError> {
+        let started = tokio::time::Instant::now();
+        let mut pause = Duration::from_millis(20);
+        let mut waiting = None;
+        loop {
+            let begun = store.begin(entry.clone(), since).await?;
+            let waited = started.elapsed();
+            if !matches!(begun, NewOrDuplicate::Running(_)) || waited >= self.duplicate_wait {
+                return Ok((begun, waited));
+            }
+            if waiting.is_none() {
+                waiting = Some(self.metrics.copy_waiting(who.endpoint));
+            }
+            tokio::time::sleep(pause.min(self.duplicate_wait - waited)).await;
+            pause = (pause * 2).min(Duration::from_millis(500));
         }
     }
 

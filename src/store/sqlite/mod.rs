@@ -23,8 +23,6 @@
 //! the log's size and the purge down to it, `pressure.rs` a disk that refuses writes.
 
 mod audit;
-#[cfg(test)]
-mod audit_tests;
 mod pressure;
 mod query;
 mod queue;

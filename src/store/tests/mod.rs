@@ -3,6 +3,7 @@
 //! `<test>::postgres`. What only one backend has (SQLite's writer and old schemas, PostgreSQL's
 //! instances) is tested beside that backend.
 
+mod audit;
 mod entries;
 
 use bytes::Bytes;

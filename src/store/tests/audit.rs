@@ -1,13 +1,11 @@
-//! The audit log and the custom header properties in SQLite.
+//! The audit log and the custom header properties, on every backend.
 
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 
 use super::*;
-use crate::clock;
 use crate::event::EventKind;
-use crate::store::audit::{AuditField, AuditFilter};
+use crate::store::audit::{AuditField, AuditFilter, AuditQuery, NewAuditRecord};
 use crate::store::query::{Direction, Op, Value};
-use crate::store::tests::{entry, id};
 use crate::store::{
     AuditAction, EventFacts, HeaderProperty, MAX_HEADER_EVENTS, MAX_HEADER_VALUE_CHARS, Retention,
     Status,
@@ -28,10 +26,7 @@ fn compare(field: AuditField, op: Op, value: Value) -> AuditFilter {
     AuditFilter::Compare { field, op, value }
 }
 
-async fn actions(
-    store: &Sqlite,
-    filter: Option<AuditFilter>,
-) -> Vec<(AuditAction, Option<String>)> {
+async fn actions(store: &Store, filter: Option<AuditFilter>) -> Vec<(AuditAction, Option<String>)> {
     let page = store
         .audit_log(AuditQuery {
             filter,
@@ -46,10 +41,8 @@ async fn actions(
         .collect()
 }
 
-#[tokio::test]
-async fn audit_records_are_found_by_time_user_action_and_user_type_newest_first() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Sqlite::open(dir.path()).await.unwrap();
+async fn audit_records_are_found_by_time_user_action_and_user_type_newest_first(kind: Kind) {
+    let (_place, store) = store(kind).await;
     let now = clock::now();
     let earlier = now - Duration::hours(1);
     store
@@ -128,11 +121,10 @@ async fn audit_records_are_found_by_time_user_action_and_user_type_newest_first(
     );
     assert_eq!(actions(&store, Some(as_text)).await.len(), 1);
 }
+each_backend!(audit_records_are_found_by_time_user_action_and_user_type_newest_first);
 
-#[tokio::test]
-async fn the_retention_purge_takes_old_audit_records_too() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Sqlite::open(dir.path()).await.unwrap();
+async fn the_retention_purge_takes_old_audit_records_too(kind: Kind) {
+    let (_place, store) = store(kind).await;
     let now = clock::now();
     store
         .audit(record(
@@ -157,11 +149,10 @@ async fn the_retention_purge_takes_old_audit_records_too() {
         [(AuditAction::Stop, Some("iflowd".to_owned()))]
     );
 }
+each_backend!(the_retention_purge_takes_old_audit_records_too);
 
-#[tokio::test]
-async fn custom_header_properties_are_the_events_facts_in_order() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Sqlite::open(dir.path()).await.unwrap();
+async fn custom_header_properties_are_the_events_facts_in_order(kind: Kind) {
+    let (_place, store) = store(kind).await;
     let event = |user: Option<&str>, id: Option<&str>, own_type: Option<&str>| EventFacts {
         kind: EventKind::Hire,
         user_id: user.map(str::to_owned),
@@ -216,3 +207,4 @@ async fn custom_header_properties_are_the_events_facts_in_order() {
         "type and id of the first 100 events"
     );
 }
+each_backend!(custom_header_properties_are_the_events_facts_in_order);
