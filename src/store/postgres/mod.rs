@@ -220,18 +220,24 @@ impl Postgres {
         since: Option<i64>,
     ) -> Result<Option<NewOrDuplicate>, StoreError> {
         let tx = client.transaction().await.map_err(db)?;
-        // Nothing has been answered yet; the completion's flushed commit makes this durable.
-        tx.batch_execute("SET LOCAL synchronous_commit = off")
-            .await
-            .map_err(db)?;
         let flow = &entry.integration_flow_name;
-        match write::insert(&tx, entry, self.me()).await.map_err(db)? {
+        // One round trip for the three: the statements are sent together and run in order, so
+        // the look for a completed original runs after the insert (see the module
+        // documentation). Nothing has been answered yet: the completion's flushed commit makes
+        // this one durable.
+        let set = tx.batch_execute("SET LOCAL synchronous_commit = off");
+        let insert = write::insert(&tx, entry, self.me());
+        let completed = async {
+            match (since, &entry.application_message_id) {
+                (Some(since), Some(id)) => write::find_completed(&tx, flow, id, since).await,
+                _ => Ok(None),
+            }
+        };
+        let (set, inserted, completed) = tokio::join!(set, insert, completed);
+        set.map_err(db)?;
+        match inserted.map_err(db)? {
             Some(row) => {
-                // Looked for after the insert, so that an original completed by another instance
-                // between a look before it and the insert cannot be missed.
-                if let (Some(since), Some(id)) = (since, &entry.application_message_id)
-                    && let Some(original) = write::find_completed(&tx, flow, id, since).await?
-                {
+                if let Some(original) = completed? {
                     tx.rollback().await.map_err(db)?;
                     return Ok(Some(NewOrDuplicate::Duplicate(original)));
                 }

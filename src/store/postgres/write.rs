@@ -107,14 +107,17 @@ pub(super) async fn find_completed(
     application_message_id: &str,
     since: i64,
 ) -> Result<Option<Original>, super::super::StoreError> {
-    let row = client
-        .query_opt(
+    let statement = client
+        .prepare_cached(
             "SELECT message_guid, correlation_id, ack, log_start FROM messages
              WHERE integration_flow_name = $1 AND application_message_id = $2
                AND status = 'COMPLETED'
              ORDER BY id DESC LIMIT 1",
-            &[&flow, &application_message_id],
         )
+        .await
+        .map_err(db)?;
+    let row = client
+        .query_opt(&statement, &[&flow, &application_message_id])
         .await
         .map_err(db)?;
     let Some(row) = row else { return Ok(None) };
