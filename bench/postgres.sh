@@ -98,6 +98,7 @@ run() { # $1 = side, $2 = round → prints requests/s, iflowd µs/request, Postg
     # Ports of their own per side: a port just closed may not be free again at once.
     case $side in sqlite) side_number=0 ;; pg1) side_number=1 ;; *) side_number=2 ;; esac
     [[ $side == pg2 ]] && count=2
+    rm -rf "$out"/data-"$side"-*
     [[ $side == sqlite ]] || psql -h 127.0.0.1 -p "$pg_port" -U postgres -qc "CREATE DATABASE $db"
     wait_idle
     for ((i = 1; i <= count; i++)); do
