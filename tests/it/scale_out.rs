@@ -7,7 +7,7 @@ use std::process::Stdio;
 
 use tokio::io::AsyncReadExt;
 
-use crate::common::process::{BOUND, banner, iflowd, url_starting};
+use crate::common::process::{BOUND, banner, iflowd, run, stop_with_sigterm, url_starting};
 use crate::common::{
     Backend, PASSWORD, TestApp, USER, element_text, envelope, http_client, make_fifo, message_id,
     open_fifo_reader, users_toml, wait_for_writer,
@@ -313,4 +313,91 @@ async fn a_killed_instances_running_message_is_abandoned_and_its_copy_runs_on_th
         reason.starts_with("iflowd stopped while the message was being processed"),
         "{reason}"
     );
+}
+
+/// The url's password comes from the environment (`${VAR}`) and is shown nowhere: not in the
+/// banner, the logs (at debug), `check-config`, or the error of a database that cannot be
+/// reached.
+#[tokio::test]
+async fn the_urls_password_comes_from_the_environment_and_is_shown_nowhere() {
+    const SECRET: &str = "hunter2-not-for-logs";
+    let backend = Backend::postgres().await;
+    let url = backend
+        .url()
+        .unwrap()
+        .replace("postgres@", "postgres:${IFLOWD_TEST_DB_PASSWORD}@");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("iflowd.toml");
+    std::fs::write(
+        &file,
+        format!("{}\n[store]\nurl = \"{url}\"\n", users_toml()),
+    )
+    .unwrap();
+
+    let (ok, out, err) = run(iflowd()
+        .args(["check-config"])
+        .arg(&file)
+        .env("IFLOWD_TEST_DB_PASSWORD", SECRET))
+    .await;
+    assert!(ok, "{err}");
+    assert!(!out.contains(SECRET) && !err.contains(SECRET), "{out}{err}");
+
+    let mut child = iflowd()
+        .args(["serve", "--config"])
+        .arg(&file)
+        .current_dir(dir.path())
+        .env("IFLOWD_LISTEN", "127.0.0.1:0")
+        .env("IFLOWD_LOG", "debug")
+        .env("IFLOWD_TEST_DB_PASSWORD", SECRET)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let shown = banner(&mut child).await;
+    assert!(
+        shown.contains("message log: PostgreSQL postgres@127.0.0.1:"),
+        "{shown}"
+    );
+    let base = url_starting(&shown, "http://127.0.0.1:");
+    let answer = http_client()
+        .post(format!("{base}/cxf/isc/events"))
+        .basic_auth(USER, Some(PASSWORD))
+        .header("Content-Type", "text/xml")
+        .body(envelope("secret-1", 1, false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    stop_with_sigterm(&mut child).await;
+    let mut logs = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .await
+        .unwrap();
+    assert!(
+        !shown.contains(SECRET) && !logs.contains(SECRET),
+        "{shown}\n{logs}"
+    );
+
+    // A database that cannot be reached: start-up fails, saying why, without the password.
+    let unreachable = format!(
+        "{}\n[store]\nurl = \"postgres://iflowd:${{IFLOWD_TEST_DB_PASSWORD}}@127.0.0.1:1/iflowd\"\n",
+        users_toml()
+    );
+    std::fs::write(&file, unreachable).unwrap();
+    let (ok, out, err) = run(iflowd()
+        .args(["serve", "--config"])
+        .arg(&file)
+        .env("IFLOWD_LISTEN", "127.0.0.1:0")
+        .env("IFLOWD_TEST_DB_PASSWORD", SECRET))
+    .await;
+    assert!(!ok);
+    assert!(
+        err.contains("[store] url") && err.contains("connect"),
+        "{err}"
+    );
+    assert!(!out.contains(SECRET) && !err.contains(SECRET), "{out}{err}");
 }
