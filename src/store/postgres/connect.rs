@@ -9,6 +9,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use deadpool_postgres::{Hook, HookError, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use tokio::task::JoinHandle;
 use tokio_postgres::config::SslMode;
 use tokio_postgres::{Client, NoTls};
 use tokio_postgres_rustls::MakeRustlsConnect;
@@ -124,25 +125,24 @@ pub(super) fn pool(
         .map_err(|e| StoreError::Database(e.to_string()))
 }
 
-/// One connection of its own, outside the pool (the instance lock's), driven by a task.
+/// One connection of its own, outside the pool (the instance lock's), driven by a task: the
+/// client, and the task, which ends when the connection does.
 pub(super) async fn connect(
     config: &tokio_postgres::Config,
     tls: &Tls,
-) -> Result<Client, tokio_postgres::Error> {
-    let client = match tls {
+) -> Result<(Client, JoinHandle<()>), tokio_postgres::Error> {
+    let (client, driver) = match tls {
         Tls::Plain => {
             let (client, connection) = config.connect(NoTls).await?;
-            tokio::spawn(drive(connection));
-            client
+            (client, tokio::spawn(drive(connection)))
         }
         Tls::Rustls(tls) => {
             let (client, connection) = config.connect(tls.clone()).await?;
-            tokio::spawn(drive(connection));
-            client
+            (client, tokio::spawn(drive(connection)))
         }
     };
     client.batch_execute(SESSION_SETTINGS).await?;
-    Ok(client)
+    Ok((client, driver))
 }
 
 /// Runs a connection until it closes; a connection that breaks says so in the log.

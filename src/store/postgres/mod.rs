@@ -25,6 +25,7 @@
 mod audit;
 mod connect;
 mod health;
+mod lock;
 mod query;
 mod setup;
 #[cfg(test)]
@@ -104,8 +105,8 @@ pub struct Postgres {
 
 struct Instance {
     id: i64,
-    /// Held, never used: the lock lives as long as this connection.
-    _lock: tokio_postgres::Client,
+    /// Keeps the instance lock while the store lives (`lock.rs`).
+    _lock: lock::Holder,
 }
 
 /// A database error as the store's: a full disk on the server, or a connection that closed, is
@@ -163,8 +164,7 @@ impl Postgres {
         let mut client = pool.get().await.map_err(|e| open_failed(with_causes(&e)))?;
         setup::migrate(&mut client).await?;
         drop(client);
-        let lock = connect::connect(&config, &tls).await.map_err(open_failed)?;
-        let id = setup::register(&lock, epoch_millis(crate::clock::now())).await?;
+        let (id, lock) = lock::hold(config, tls, epoch_millis(crate::clock::now())).await?;
         Ok(Self {
             pool,
             instance: Some(Instance { id, _lock: lock }),

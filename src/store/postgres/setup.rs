@@ -8,7 +8,8 @@
 //! it runs, and writes its id into each `PROCESSING` entry. PostgreSQL releases that lock the
 //! moment the connection ends: a stop, a crash, a `kill -9` (the socket closes), or, for a
 //! machine that went away, once the TCP keepalives give up (about a minute, see `connect.rs`).
-//! So an instance is gone exactly when another can take its lock, without clocks or leases.
+//! So an instance is gone exactly when another can take its lock, without clocks or leases
+//! (`lock.rs` takes it again when its connection breaks while the instance runs).
 //! [`abandon`] marks the entries of the instances that are gone `ABANDONED`; it runs at start-up,
 //! with each purge, and when a copy of a message finds the message's entry held by such an
 //! instance.

@@ -247,7 +247,7 @@ async fn sslmode_require_connects_with_tls_verified_against_the_ca() {
 
     let mut config = connect::parse(&url).unwrap();
     let tls = connect::tls(&mut config, Some(&ca)).unwrap();
-    let client = connect::connect(&config, &tls).await.unwrap();
+    let (client, _driver) = connect::connect(&config, &tls).await.unwrap();
     let encrypted: bool = client
         .query_one(
             "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
@@ -281,4 +281,53 @@ async fn sslmode_require_connects_with_tls_verified_against_the_ca() {
         error.to_string().to_lowercase().contains("certificate"),
         "{error}"
     );
+}
+
+/// The instance lock's connection cut (as a server restart or a network cut would): the instance
+/// takes its lock again on a new connection, so that another instance starting afterwards does
+/// not abandon what it runs.
+#[tokio::test]
+async fn an_instance_takes_its_lock_again_when_its_connection_is_cut() {
+    let place = Place::new(Kind::Postgres).await;
+    let (a, _) = place.start().await;
+    begin(&a, "running", "ext-cut").await;
+    let url = place.settings.url.as_ref().unwrap().expose().to_owned();
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let first: i32 = lock_holder(&client).await.expect("the lock is held");
+    client
+        .execute("SELECT pg_terminate_backend($1)", &[&first])
+        .await
+        .unwrap();
+    let mut again = None;
+    for _ in 0..1000 {
+        match lock_holder(&client).await {
+            Some(pid) if pid != first => {
+                again = Some(pid);
+                break;
+            }
+            _ => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+        }
+    }
+    assert!(again.is_some(), "the lock was not taken again within 10 s");
+    let (_b, abandoned) = place.start().await;
+    assert!(abandoned.is_empty(), "{abandoned:?}");
+    let entry = a.get(id("running").as_str()).await.unwrap().unwrap();
+    assert_eq!(entry.status, Status::Processing);
+}
+
+/// The backend holding an instance lock on `client`'s database.
+async fn lock_holder(client: &tokio_postgres::Client) -> Option<i32> {
+    client
+        .query_opt(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = $1::int8::oid
+               AND objid <> 0 AND granted
+               AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            &[&i64::from(LOCK_CLASS)],
+        )
+        .await
+        .unwrap()
+        .map(|row| row.get(0))
 }
