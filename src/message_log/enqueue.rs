@@ -99,6 +99,12 @@ impl MessageLog {
                 Enqueued::Queued(key)
             }
             Ok(NewOrDuplicate::Duplicate(original)) => Enqueued::Duplicate(Original::of(original)),
+            // A synchronous copy runs on another instance sharing the log (PostgreSQL; the
+            // endpoint is not async there): not queued beside it.
+            Ok(NewOrDuplicate::Running(running)) => Enqueued::AlreadyRunning {
+                running,
+                waited: std::time::Duration::ZERO,
+            },
             Err(error) => {
                 self.store_failed("enqueue", &error);
                 Enqueued::Unrecorded(error)

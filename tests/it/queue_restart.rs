@@ -75,7 +75,9 @@ async fn a_graceful_stop_finishes_the_running_attempt_and_leaves_the_rest_queued
     app.begin_shutdown();
     app.stopped().await.unwrap();
 
-    let store = iflowd::store::open(&app.path("data")).await.unwrap();
+    let store = iflowd::store::open(&Default::default(), &app.path("data"))
+        .await
+        .unwrap();
     let finished = store.get(&running).await.unwrap().unwrap();
     assert_eq!(finished.status.as_str(), "COMPLETED");
     let queued = store.get(&waiting).await.unwrap().unwrap();

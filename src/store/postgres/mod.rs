@@ -27,11 +27,14 @@ mod connect;
 mod health;
 mod lock;
 mod query;
+mod queue;
 mod setup;
 #[cfg(test)]
 pub(super) mod test_cluster;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_queue;
 mod write;
 
 use std::path::Path;
@@ -47,14 +50,18 @@ use tokio::sync::watch;
 use super::audit::{AuditPage, AuditQuery, NewAuditRecord};
 use super::query::{TallyCount, TallyQuery};
 use super::{
-    Abandoned, Backend, Completion, Entry, EntryKey, ErrorInfo, HeaderProperty, Health, ListQuery,
-    NewEntry, NewOrDuplicate, Page, Payload, PayloadInfo, Purged, Retention, StoreError,
+    Abandoned, Attempt, AttemptEnd, Backend, Claimed, Completion, Depth, Entry, EntryKey,
+    ErrorInfo, HeaderProperty, Health, Lease, ListQuery, NewEntry, NewOrDuplicate, Page, Payload,
+    PayloadInfo, Purged, Requeued, Retention, Retried, Start, StoreError,
 };
 use crate::clock::epoch_millis;
 use crate::message::MessageId;
 
 /// The schema, one step per entry, applied in order.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_message_log.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_message_log.sql"),
+    include_str!("migrations/0002_queue.sql"),
+];
 
 /// Connections per instance when `[store] pool_size` does not say.
 pub const DEFAULT_POOL_SIZE: usize = 16;
@@ -225,8 +232,14 @@ impl Postgres {
         // the look for a completed original runs after the insert (see the module
         // documentation). Nothing has been answered yet: the completion's flushed commit makes
         // this one durable.
+        // Both statements are prepared first (once per connection), so that each of the three
+        // below is sent at its first poll, in the order written: on a connection where they were
+        // not yet prepared, `join!` (which starts polling at a different future each time) could
+        // otherwise send the look before the insert, and miss an original completing between.
+        tx.prepare_cached(write::INSERT).await.map_err(db)?;
+        tx.prepare_cached(write::FIND_COMPLETED).await.map_err(db)?;
         let set = tx.batch_execute("SET LOCAL synchronous_commit = off");
-        let insert = write::insert(&tx, entry, self.me());
+        let insert = write::insert(&tx, entry, self.me(), None);
         let completed = async {
             match (since, &entry.application_message_id) {
                 (Some(since), Some(id)) => write::find_completed(&tx, flow, id, since).await,
@@ -235,12 +248,15 @@ impl Postgres {
         };
         let (set, inserted, completed) = tokio::join!(set, insert, completed);
         set.map_err(db)?;
-        match inserted.map_err(db)? {
+        let inserted = inserted.map_err(db)?;
+        // A completed (or queued) original is what the copy is, as in SQLite, where it is looked
+        // for first.
+        if let Some(original) = completed? {
+            tx.rollback().await.map_err(db)?;
+            return Ok(Some(NewOrDuplicate::Duplicate(original)));
+        }
+        match inserted {
             Some(row) => {
-                if let Some(original) = completed? {
-                    tx.rollback().await.map_err(db)?;
-                    return Ok(Some(NewOrDuplicate::Duplicate(original)));
-                }
                 tx.commit().await.map_err(db)?;
                 Ok(Some(NewOrDuplicate::New(EntryKey(row))))
             }
@@ -292,7 +308,7 @@ impl Backend for Postgres {
 
     async fn insert(&self, entry: NewEntry) -> Result<(), StoreError> {
         let client = self.client().await?;
-        match write::insert(&client, &entry, self.me())
+        match write::insert(&client, &entry, self.me(), None)
             .await
             .map_err(db)?
         {
@@ -382,7 +398,8 @@ impl Backend for Postgres {
         let bytes: i64 = client
             .query_one(
                 "SELECT pg_total_relation_size('messages') + pg_total_relation_size('bodies')
-                      + pg_total_relation_size('message_events') + pg_total_relation_size('audit_log')",
+                      + pg_total_relation_size('message_events') + pg_total_relation_size('audit_log')
+                      + pg_total_relation_size('attempts')",
                 &[],
             )
             .await
@@ -397,5 +414,67 @@ impl Backend for Postgres {
 
     fn writes(&self) -> watch::Receiver<u64> {
         self.state.writes()
+    }
+
+    async fn enqueue(
+        &self,
+        entry: NewEntry,
+        duplicate_since: Option<OffsetDateTime>,
+        start: Start,
+    ) -> Result<NewOrDuplicate, StoreError> {
+        let since = duplicate_since.map(epoch_millis);
+        let enqueued = async {
+            let mut client = self.client().await?;
+            queue::enqueue(&mut client, &entry, since, start, self.me()).await
+        };
+        self.state.wrote(enqueued.await)
+    }
+
+    async fn claim(
+        &self,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<Claimed>, StoreError> {
+        let mut client = self.client().await?;
+        let (now, until) = (epoch_millis(now), epoch_millis(lease_until));
+        queue::claim(&mut client, now, until, limit, self.me()).await
+    }
+
+    async fn renew(&self, lease: Lease, until: OffsetDateTime) -> Result<bool, StoreError> {
+        queue::renew(&self.client().await?, lease, epoch_millis(until)).await
+    }
+
+    async fn release(&self, lease: Lease, now: OffsetDateTime) -> Result<bool, StoreError> {
+        queue::release(&self.client().await?, lease, epoch_millis(now)).await
+    }
+
+    async fn end_attempt(&self, lease: Lease, end: AttemptEnd) -> Result<bool, StoreError> {
+        let ended = async { queue::end_attempt(&self.client().await?, lease, &end).await };
+        self.state.wrote(ended.await)
+    }
+
+    /// Only the attempts of instances that are gone: the others' leases are theirs.
+    async fn requeue(&self, now: OffsetDateTime) -> Result<Requeued, StoreError> {
+        queue::requeue(&self.client().await?, self.me(), epoch_millis(now)).await
+    }
+
+    async fn retry(&self, guid: &str, now: OffsetDateTime) -> Result<Retried, StoreError> {
+        let retried = async { queue::retry(&self.client().await?, guid, epoch_millis(now)).await };
+        self.state.wrote(retried.await)
+    }
+
+    async fn attempts(&self, guid: &str) -> Result<Option<Vec<Attempt>>, StoreError> {
+        queue::attempts(&self.client().await?, guid).await
+    }
+
+    async fn next_due(&self) -> Result<Option<OffsetDateTime>, StoreError> {
+        Ok(queue::next_due(&self.client().await?)
+            .await?
+            .map(crate::clock::from_epoch_millis))
+    }
+
+    async fn depth(&self) -> Result<Depth, StoreError> {
+        queue::depth(&self.client().await?).await
     }
 }

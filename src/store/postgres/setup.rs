@@ -24,6 +24,11 @@ use super::{MIGRATIONS, db};
 /// instance's id for its instance lock.
 pub(in crate::store) const LOCK_CLASS: i32 = 0x6966_6c6f;
 
+/// The first key of the transaction-level advisory lock an enqueue takes on its endpoint and
+/// externalEventId ("ifld"; the second key is their hash), so that copies enqueued on two
+/// instances at once take turns and the second finds the first (`queue.rs`).
+pub(super) const DELIVERY_LOCK_CLASS: i32 = 0x6966_6c64;
+
 /// Applies the migrations not yet applied, in one transaction, under the migrations' advisory
 /// lock: instances starting together take turns, and the second finds the work done.
 pub(super) async fn migrate(client: &mut deadpool_postgres::Client) -> Result<(), StoreError> {
@@ -141,14 +146,11 @@ pub(super) async fn gone(client: &impl GenericClient, instance: i64) -> Result<b
     Ok(free)
 }
 
-/// Marks the `PROCESSING` entries of instances that are gone (other than `me`, the caller's own,
-/// which is alive) `ABANDONED`, ended `now`, and forgets those instances; counts the entries by
-/// endpoint. Entries of no known instance (written without one) count as gone too.
-pub(super) async fn abandon(
-    client: &mut deadpool_postgres::Client,
+/// The registered instances other than `me` (the caller's own, which is alive) that are gone.
+pub(super) async fn dead(
+    client: &impl GenericClient,
     me: Option<i64>,
-    now: i64,
-) -> Result<Abandoned, StoreError> {
+) -> Result<Vec<i64>, StoreError> {
     let others: Vec<i64> = client
         .query(
             "SELECT id FROM instances WHERE id IS DISTINCT FROM $1",
@@ -165,13 +167,26 @@ pub(super) async fn abandon(
             dead.push(instance);
         }
     }
+    Ok(dead)
+}
+
+/// Marks the synchronous `PROCESSING` entries of instances that are gone (other than `me`)
+/// `ABANDONED`, ended `now`, and forgets those instances; counts the entries by endpoint.
+/// Entries of no known instance (written without one) count as gone too. A queued message is
+/// never abandoned: it runs again (`queue.rs`).
+pub(super) async fn abandon(
+    client: &mut deadpool_postgres::Client,
+    me: Option<i64>,
+    now: i64,
+) -> Result<Abandoned, StoreError> {
+    let dead = dead(&*client, me).await?;
     let tx = client.transaction().await.map_err(db)?;
     let rows = tx
         .query(
             "UPDATE messages SET status = 'ABANDONED', custom_status = 'ABANDONED', log_end = $1,
                  instance_id = NULL,
                  error_text = COALESCE(error_text, 'iflowd stopped while the message was being processed; whether its handlers finished is unknown')
-             WHERE status = 'PROCESSING'
+             WHERE status = 'PROCESSING' AND attempts IS NULL
                AND (instance_id IS NULL OR instance_id = ANY($2)
                     OR NOT EXISTS (SELECT 1 FROM instances i WHERE i.id = messages.instance_id))
              RETURNING integration_flow_name",

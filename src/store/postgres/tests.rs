@@ -8,7 +8,7 @@ use crate::store::tests::{Kind, Place, completed, entry, id};
 use crate::store::{Status, Store};
 
 /// Two instances on one new database, both started as `iflowd serve` starts.
-async fn two() -> (Place, Store, Store) {
+pub(super) async fn two() -> (Place, Store, Store) {
     let place = Place::new(Kind::Postgres).await;
     let (a, _) = place.start().await;
     let (b, _) = place.start().await;
@@ -112,7 +112,7 @@ async fn the_purge_abandons_the_entries_of_instances_that_are_gone() {
 }
 
 /// Waits until exactly `live` instance locks are held on the place's database.
-async fn wait_for_locks(place: &Place, live: i64) {
+pub(super) async fn wait_for_locks(place: &Place, live: i64) {
     let url = place.settings.url.as_ref().unwrap().expose().to_owned();
     let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
         .await

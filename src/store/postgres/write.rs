@@ -9,16 +9,21 @@ use super::{db, message_id};
 use crate::clock::epoch_millis;
 use crate::message::MessageId;
 
-/// An entry, its events and its bodies, in one statement. A `PROCESSING` entry whose endpoint
-/// and externalEventId already have a running entry (on any instance) is not written: the
-/// statement returns no row ([`messages_running`]'s partial unique index, where a concurrent
-/// insert of the same key waits for the other transaction to end).
-const INSERT: &str = "WITH m AS (
+/// An entry, its events and its bodies (and, when queued, its place in the queue), in one
+/// statement. A synchronous `PROCESSING` entry whose endpoint and externalEventId already have a
+/// running synchronous entry (on any instance) is not written: the statement returns no row
+/// (`messages_running`'s partial unique index, where a concurrent insert of the same key waits
+/// for the other transaction to end).
+pub(super) const INSERT: &str = "WITH m AS (
     INSERT INTO messages (message_guid, correlation_id, transaction_id, application_message_id,
         application_message_type, integration_flow_name, sender, status, custom_status, log_start,
-        log_end, error_text, error_step, event_count, repost, original_guid, ack, instance_id)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-    ON CONFLICT (integration_flow_name, application_message_id) WHERE status = 'PROCESSING'
+        log_end, error_text, error_step, event_count, repost, original_guid, ack, instance_id,
+        attempts, failures, next_attempt_at, lease_until, lease_instance)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, coalesce($27::text, $8), $9, $10, $11, $12, $13, $14,
+        $15, $16, $17, $28::bigint, CASE WHEN $28::bigint IS NULL THEN NULL ELSE 0 END,
+        $29::bigint, $30::bigint, $31::bigint)
+    ON CONFLICT (integration_flow_name, application_message_id)
+        WHERE status = 'PROCESSING' AND attempts IS NULL
         DO NOTHING
     RETURNING id
 ), e AS (
@@ -44,12 +49,24 @@ fn storable(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Writes `entry` (owned by `instance` while it is `PROCESSING`); its row id, or `None` when a
-/// running entry of the same endpoint and externalEventId exists.
+/// A new entry's place in the delivery queue (see `queue.rs`); sync entries have none.
+pub(super) struct QueueColumns {
+    pub custom_status: &'static str,
+    pub attempts: i64,
+    pub next_attempt_at: Option<i64>,
+    pub lease_until: Option<i64>,
+    /// The instance holding the lease, when it starts leased.
+    pub lease_instance: Option<i64>,
+}
+
+/// Writes `entry` (a synchronous one owned by `instance` while it is `PROCESSING`; a queued one
+/// as `queue` says); its row id, or `None` when a running synchronous entry of the same endpoint
+/// and externalEventId exists.
 pub(super) async fn insert(
     client: &impl GenericClient,
     entry: &NewEntry,
     instance: Option<i64>,
+    queue: Option<&QueueColumns>,
 ) -> Result<Option<i64>, tokio_postgres::Error> {
     let kinds: Vec<&str> = entry.events.iter().map(|e| e.kind.as_str()).collect();
     let users: Vec<Option<&str>> = entry.events.iter().map(|e| e.user_id.as_deref()).collect();
@@ -60,8 +77,8 @@ pub(super) async fn insert(
         .map(|e| e.event_type.as_deref())
         .collect();
     let stored_at = epoch_millis(entry.log_end.unwrap_or(entry.log_start));
-    let owner = instance.filter(|_| entry.status == Status::Processing);
-    let params: [&(dyn ToSql + Sync); 26] = [
+    let owner = instance.filter(|_| entry.status == Status::Processing && queue.is_none());
+    let params: [&(dyn ToSql + Sync); 31] = [
         &entry.guid.as_str(),
         &entry.correlation_id,
         &entry.transaction_id,
@@ -92,30 +109,35 @@ pub(super) async fn insert(
         &entry.request.as_ref().map(|p| &p.body[..]),
         &entry.response.as_ref().map(|p| p.content_type.as_str()),
         &entry.response.as_ref().map(|p| &p.body[..]),
+        &queue.map(|q| q.custom_status),
+        &queue.map(|q| q.attempts),
+        &queue.and_then(|q| q.next_attempt_at),
+        &queue.and_then(|q| q.lease_until),
+        &queue.and_then(|q| q.lease_instance),
     ];
     let statement = client.prepare_cached(INSERT).await?;
     let row = client.query_opt(&statement, &params).await?;
     Ok(row.map(|row| row.get(0)))
 }
 
-/// The latest `COMPLETED` delivery of `application_message_id` on `flow`, if it started at or
-/// after `since` (epoch milliseconds): what makes a new delivery a duplicate. The same rule as
-/// SQLite's: only the latest completed one counts.
+/// [`find_completed`]'s statement.
+pub(super) const FIND_COMPLETED: &str = "SELECT message_guid, correlation_id, ack, log_start
+    FROM messages
+    WHERE integration_flow_name = $1 AND application_message_id = $2
+      AND (status = 'COMPLETED' OR (status IN ('PROCESSING', 'RETRY') AND attempts IS NOT NULL))
+    ORDER BY id DESC LIMIT 1";
+
+/// The latest `COMPLETED` delivery of `application_message_id` on `flow`, or queued one still
+/// waiting or running (acknowledged, it will be processed), if it started at or after `since`
+/// (epoch milliseconds): what makes a new delivery a duplicate. The same rule as SQLite's: only
+/// the latest such one counts.
 pub(super) async fn find_completed(
     client: &impl GenericClient,
     flow: &str,
     application_message_id: &str,
     since: i64,
 ) -> Result<Option<Original>, super::super::StoreError> {
-    let statement = client
-        .prepare_cached(
-            "SELECT message_guid, correlation_id, ack, log_start FROM messages
-             WHERE integration_flow_name = $1 AND application_message_id = $2
-               AND status = 'COMPLETED'
-             ORDER BY id DESC LIMIT 1",
-        )
-        .await
-        .map_err(db)?;
+    let statement = client.prepare_cached(FIND_COMPLETED).await.map_err(db)?;
     let row = client
         .query_opt(&statement, &[&flow, &application_message_id])
         .await
@@ -132,8 +154,8 @@ pub(super) async fn find_completed(
     }))
 }
 
-/// The running entry of `application_message_id` on `flow`: its row id, `MessageGuid` and
-/// instance.
+/// The running synchronous entry of `application_message_id` on `flow`: its row id,
+/// `MessageGuid` and instance.
 pub(super) async fn find_running(
     client: &impl GenericClient,
     flow: &str,
@@ -143,7 +165,7 @@ pub(super) async fn find_running(
         .query_opt(
             "SELECT id, message_guid, instance_id FROM messages
              WHERE integration_flow_name = $1 AND application_message_id = $2
-               AND status = 'PROCESSING'",
+               AND status = 'PROCESSING' AND attempts IS NULL",
             &[&flow, &application_message_id],
         )
         .await
@@ -152,7 +174,7 @@ pub(super) async fn find_running(
         .transpose()
 }
 
-/// Marks one running entry `ABANDONED` (its instance is gone), ended `now`.
+/// Marks one running synchronous entry `ABANDONED` (its instance is gone), ended `now`.
 pub(super) async fn abandon_one(
     client: &impl GenericClient,
     id: i64,
@@ -163,7 +185,7 @@ pub(super) async fn abandon_one(
             "UPDATE messages SET status = 'ABANDONED', custom_status = 'ABANDONED', log_end = $2,
                  instance_id = NULL,
                  error_text = COALESCE(error_text, 'iflowd stopped while the message was being processed; whether its handlers finished is unknown')
-             WHERE id = $1 AND status = 'PROCESSING'",
+             WHERE id = $1 AND status = 'PROCESSING' AND attempts IS NULL",
             &[&id, &now],
         )
         .await
@@ -218,8 +240,9 @@ pub(super) async fn finish(
 }
 
 /// Deletes bodies stored before `payloads_before` and entries that started before
-/// `entries_before` (their bodies and events with them), unless they are still `PROCESSING`;
-/// audit records older than `entries_before` go with them.
+/// `entries_before` (their bodies, events and attempts with them), unless they are still
+/// `PROCESSING` or `RETRY`; the bodies of queued messages stay while they are queued (the queue
+/// runs them from there). Audit records older than `entries_before` go with the entries.
 pub(super) async fn purge(
     client: &mut deadpool_postgres::Client,
     entries_before: i64,
@@ -228,13 +251,15 @@ pub(super) async fn purge(
     let tx = client.transaction().await?;
     let payloads = tx
         .execute(
-            "DELETE FROM bodies WHERE stored_at < $1",
+            "DELETE FROM bodies WHERE stored_at < $1
+                 AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = bodies.message_id
+                     AND (m.next_attempt_at IS NOT NULL OR m.lease_until IS NOT NULL))",
             &[&payloads_before],
         )
         .await?;
     let entries = tx
         .execute(
-            "DELETE FROM messages WHERE log_start < $1 AND status <> 'PROCESSING'",
+            "DELETE FROM messages WHERE log_start < $1 AND status NOT IN ('PROCESSING', 'RETRY')",
             &[&entries_before],
         )
         .await?;

@@ -26,8 +26,6 @@ mod audit;
 mod pressure;
 mod query;
 mod queue;
-#[cfg(test)]
-mod queue_tests;
 mod setup;
 mod size;
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 mod audit;
 mod entries;
+mod queue;
 
 use bytes::Bytes;
 

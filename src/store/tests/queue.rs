@@ -1,29 +1,27 @@
-//! The queue's statements on a real SQLite file: leases and their fencing, a lease that ran
-//! out, the start-up requeue, the duplicate lookup, the purge, retry and depth.
+//! The queue's statements on each backend: leases and their fencing, a lease that ran out, the
+//! start-up requeue, the duplicate lookup, the purge, retry and depth.
 
 use time::Duration;
 
-use super::tests::{entry, id};
-use super::*;
+use super::{Kind, Place, each_backend, entry, id, store};
 use crate::clock;
-use crate::store::{AttemptStatus, Next, QueueState};
-
-async fn open(dir: &std::path::Path) -> Sqlite {
-    Sqlite::open(dir).await.unwrap()
-}
+use crate::store::{
+    AttemptEnd, AttemptStatus, EntryKey, ErrorInfo, Lease, NewOrDuplicate, Next, QueueState,
+    Retention, Retried, Start, Status, Store,
+};
 
 fn queued_now() -> Start {
     Start::Queued { due: clock::now() }
 }
 
-async fn enqueue(store: &Sqlite, name: &str, start: Start) -> EntryKey {
+async fn enqueue(store: &Store, name: &str, start: Start) -> EntryKey {
     match store
         .enqueue(entry(name, Status::Processing), None, start)
         .await
         .unwrap()
     {
         NewOrDuplicate::New(key) => key,
-        NewOrDuplicate::Duplicate(_) => panic!("not a duplicate"),
+        other => panic!("not new: {other:?}"),
     }
 }
 
@@ -35,10 +33,8 @@ fn complete() -> AttemptEnd {
     }
 }
 
-#[tokio::test]
-async fn a_claim_takes_each_due_message_once_and_only_its_lease_ends_the_attempt() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
+async fn a_claim_takes_each_due_message_once_and_only_its_lease_ends_the_attempt(kind: Kind) {
+    let (_place, store) = store(kind).await;
     let now = clock::now();
     enqueue(&store, "due", queued_now()).await;
     enqueue(
@@ -86,11 +82,10 @@ async fn a_claim_takes_each_due_message_once_and_only_its_lease_ends_the_attempt
         )))
     );
 }
+each_backend!(a_claim_takes_each_due_message_once_and_only_its_lease_ends_the_attempt);
 
-#[tokio::test]
-async fn a_lease_that_ran_out_is_claimed_again_and_its_attempt_interrupted() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
+async fn a_lease_that_ran_out_is_claimed_again_and_its_attempt_interrupted(kind: Kind) {
+    let (_place, store) = store(kind).await;
     let now = clock::now();
     let key = enqueue(
         &store,
@@ -127,12 +122,12 @@ async fn a_lease_that_ran_out_is_claimed_again_and_its_attempt_interrupted() {
     assert_eq!(attempts[0].status, AttemptStatus::Interrupted);
     assert_eq!(attempts[1].status, AttemptStatus::Running);
 }
+each_backend!(a_lease_that_ran_out_is_claimed_again_and_its_attempt_interrupted);
 
-#[tokio::test]
-async fn start_up_requeues_running_messages_and_abandons_only_sync_ones() {
-    let dir = tempfile::tempdir().unwrap();
+async fn start_up_requeues_running_messages_and_abandons_only_sync_ones(kind: Kind) {
+    let place = Place::new(kind).await;
     {
-        let store = open(dir.path()).await;
+        let store = place.open().await;
         let until = clock::now() + Duration::minutes(1);
         enqueue(&store, "running", Start::Leased { until }).await;
         enqueue(&store, "waiting", queued_now()).await;
@@ -141,8 +136,9 @@ async fn start_up_requeues_running_messages_and_abandons_only_sync_ones() {
             .await
             .unwrap();
     }
-    let store = open(dir.path()).await;
-    let abandoned = store.abandon_processing(clock::now()).await.unwrap();
+    // The previous run (PostgreSQL: the previous instance) is gone.
+    place.instances_gone().await;
+    let (store, abandoned) = place.start().await;
     assert_eq!(abandoned.get("Flow"), Some(&1));
     let requeued = store.requeue(clock::now()).await.unwrap();
     assert_eq!(requeued.get("Flow"), Some(&1));
@@ -167,11 +163,10 @@ async fn start_up_requeues_running_messages_and_abandons_only_sync_ones() {
     assert_eq!(attempts[0].status, AttemptStatus::Interrupted);
     assert_eq!(attempts[1].number, 2);
 }
+each_backend!(start_up_requeues_running_messages_and_abandons_only_sync_ones);
 
-#[tokio::test]
-async fn a_queued_message_is_an_original_for_duplicates_and_its_body_is_never_purged() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
+async fn a_queued_message_is_an_original_for_duplicates_and_its_body_is_never_purged(kind: Kind) {
+    let (_place, store) = store(kind).await;
     let key = enqueue(&store, "q", queued_now()).await;
     let mut copy = entry("copy", Status::Processing);
     copy.application_message_id = Some("ext-q".to_owned());
@@ -239,3 +234,4 @@ async fn a_queued_message_is_an_original_for_duplicates_and_its_body_is_never_pu
         Retried::NotEscalated(Status::Processing)
     );
 }
+each_backend!(a_queued_message_is_an_original_for_duplicates_and_its_body_is_never_purged);
