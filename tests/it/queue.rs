@@ -8,7 +8,8 @@ use tokio::io::AsyncReadExt;
 
 use crate::common::queue::{archive, async_config, attempts, ended, flaky, millis};
 use crate::common::{
-    TestApp, element_text, envelope, make_fifo, message_id, open_fifo_reader, wait_for_writer,
+    Backend, TestApp, element_text, envelope, make_fifo, message_id, on_both_backends,
+    open_fifo_reader, wait_for_writer,
 };
 
 const PATH: &str = "/cxf/queued";
@@ -22,13 +23,12 @@ fn fresh_client() -> reqwest::Client {
         .unwrap()
 }
 
-#[tokio::test]
-async fn an_async_call_is_answered_before_its_slow_handler_finishes() {
+async fn an_async_call_is_answered_before_its_slow_handler_finishes(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     make_fifo(&dir.path().join("pipe"));
     let mut reader = open_fifo_reader(&dir.path().join("pipe"));
     let config = async_config("\"archive\"", "", &archive("{dir}/pipe"));
-    let app = TestApp::spawn_in(dir, &config).await;
+    let app = TestApp::spawn_in_on(&backend, dir, &config).await;
 
     // 300 events are more than the pipe holds: the handler blocks until the test reads. The
     // answer comes all the same (on a synchronous endpoint it would not: hence the bound).
@@ -103,6 +103,7 @@ async fn an_async_call_is_answered_before_its_slow_handler_finishes() {
     drop(app);
     drain.abort();
 }
+on_both_backends!(an_async_call_is_answered_before_its_slow_handler_finishes);
 
 #[tokio::test(start_paused = true)]
 async fn failed_attempts_are_retried_at_doubling_intervals_up_to_the_cap() {
@@ -200,15 +201,14 @@ async fn the_last_failed_attempt_escalates_and_nothing_retries_it_by_itself() {
     .await;
 }
 
-#[tokio::test]
-async fn between_attempts_the_message_is_retry_with_its_count_and_next_attempt() {
+async fn between_attempts_the_message_is_retry_with_its_count_and_next_attempt(backend: Backend) {
     // The real clock, and a wait of an hour: the second attempt does not come during the test.
     let config = async_config(
         "\"flaky\"",
         "interval_ms = 3600000\nmax_attempts = 4",
         &flaky(None),
     );
-    let app = TestApp::spawn(&config).await;
+    let app = TestApp::spawn_on(&backend, &config).await;
     let id = message_id(&app.post_soap(PATH, envelope("later-1", 1, false)).await);
     ended(&app, 1).await;
     let entry = app.log_entry(&id).await;
@@ -233,14 +233,14 @@ async fn between_attempts_the_message_is_retry_with_its_count_and_next_attempt()
     ])
     .await;
 }
+on_both_backends!(between_attempts_the_message_is_retry_with_its_count_and_next_attempt);
 
-#[tokio::test]
-async fn a_copy_of_a_queued_message_is_a_duplicate_answered_like_it() {
+async fn a_copy_of_a_queued_message_is_a_duplicate_answered_like_it(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     make_fifo(&dir.path().join("pipe"));
     let mut reader = open_fifo_reader(&dir.path().join("pipe"));
     let config = async_config("\"archive\"", "", &archive("{dir}/pipe"));
-    let app = TestApp::spawn_in(dir, &config).await;
+    let app = TestApp::spawn_in_on(&backend, dir, &config).await;
     let first = app.post_soap(PATH, envelope("twice-1", 300, false)).await;
     let first_id = message_id(&first);
     let first_answer = first.text().await.unwrap();
@@ -268,9 +268,11 @@ async fn a_copy_of_a_queued_message_is_a_duplicate_answered_like_it() {
     drop(app);
     drain.abort();
 }
+on_both_backends!(a_copy_of_a_queued_message_is_a_duplicate_answered_like_it);
 
-#[tokio::test]
-async fn with_every_worker_busy_messages_wait_their_turn_and_the_depth_shows_them() {
+async fn with_every_worker_busy_messages_wait_their_turn_and_the_depth_shows_them(
+    backend: Backend,
+) {
     let dir = tempfile::tempdir().unwrap();
     make_fifo(&dir.path().join("pipe"));
     let mut reader = open_fifo_reader(&dir.path().join("pipe"));
@@ -279,7 +281,7 @@ async fn with_every_worker_busy_messages_wait_their_turn_and_the_depth_shows_the
         "",
         &format!("{}\n[queue]\nworkers = 1\n", archive("{dir}/pipe")),
     );
-    let app = TestApp::spawn_in(dir, &config).await;
+    let app = TestApp::spawn_in_on(&backend, dir, &config).await;
     let mut ids = Vec::new();
     for i in 0..3 {
         let response = app
@@ -324,15 +326,15 @@ async fn with_every_worker_busy_messages_wait_their_turn_and_the_depth_shows_the
     drop(app);
     drain.abort();
 }
+on_both_backends!(with_every_worker_busy_messages_wait_their_turn_and_the_depth_shows_them);
 
-#[tokio::test]
-async fn without_payloads_the_request_is_kept_only_while_the_message_is_queued() {
+async fn without_payloads_the_request_is_kept_only_while_the_message_is_queued(backend: Backend) {
     let config = async_config(
         "\"flaky\"",
         "interval_ms = 3600000\nmax_attempts = 2",
         &format!("{}\n[store]\npayloads = false\n", flaky(Some(1))),
     );
-    let app = TestApp::spawn(&config).await;
+    let app = TestApp::spawn_on(&backend, &config).await;
     let id = message_id(&app.post_soap(PATH, envelope("private-1", 1, false)).await);
     ended(&app, 1).await;
     // Waiting for its retry: the queue needs the request.
@@ -371,3 +373,4 @@ async fn without_payloads_the_request_is_kept_only_while_the_message_is_queued()
         .await;
     assert!(stored.is_empty(), "{stored:?}");
 }
+on_both_backends!(without_payloads_the_request_is_kept_only_while_the_message_is_queued);

@@ -5,7 +5,8 @@
 use crate::common::process::{iflowd, run};
 use crate::common::queue::ended;
 use crate::common::{
-    MONITOR, MONITOR_PASSWORD, PASSWORD, TestApp, USER, fixture, message_id, users_toml,
+    Backend, MONITOR, MONITOR_PASSWORD, PASSWORD, TestApp, USER, fixture, message_id,
+    on_both_backends, users_toml,
 };
 
 fn config() -> String {
@@ -41,9 +42,8 @@ async fn replay(app: &TestApp, args: &[&str]) -> (bool, String, String) {
     .await
 }
 
-#[tokio::test]
-async fn named_messages_are_replayed_and_the_new_ids_printed() {
-    let app = TestApp::spawn(&config()).await;
+async fn named_messages_are_replayed_and_the_new_ids_printed(backend: Backend) {
+    let app = TestApp::spawn_on(&backend, &config()).await;
     let first = message_id(&app.post_fixture("hire.xml").await);
     let second = message_id(&app.post_fixture("termination.xml").await);
     let (ok, out, err) = run(iflowd()
@@ -65,10 +65,10 @@ async fn named_messages_are_replayed_and_the_new_ids_printed() {
     }
     assert_eq!(lines[2], "2 of 2 messages replayed");
 }
+on_both_backends!(named_messages_are_replayed_and_the_new_ids_printed);
 
-#[tokio::test]
-async fn all_escalated_messages_of_an_endpoint_are_retried() {
-    let app = TestApp::spawn(&config()).await;
+async fn all_escalated_messages_of_an_endpoint_are_retried(backend: Backend) {
+    let app = TestApp::spawn_on(&backend, &config()).await;
     let response = app.post_soap("/cxf/broken", fixture("hire.xml")).await;
     assert_eq!(response.status(), 200);
     let dead = message_id(&response);
@@ -104,10 +104,10 @@ async fn all_escalated_messages_of_an_endpoint_are_retried() {
         "the second delivery passes the drill"
     );
 }
+on_both_backends!(all_escalated_messages_of_an_endpoint_are_retried);
 
-#[tokio::test]
-async fn a_message_that_cannot_be_replayed_is_named_with_the_reason() {
-    let app = TestApp::spawn(&config()).await;
+async fn a_message_that_cannot_be_replayed_is_named_with_the_reason(backend: Backend) {
+    let app = TestApp::spawn_on(&backend, &config()).await;
     let id = message_id(&app.post_fixture("hire.xml").await);
     let unknown = "AGAAAAAAAAAAAAAAAAAAAAAAAAAA";
     let (ok, out, err) = replay(
@@ -140,10 +140,11 @@ async fn a_message_that_cannot_be_replayed_is_named_with_the_reason() {
         "{err}"
     );
 }
+on_both_backends!(a_message_that_cannot_be_replayed_is_named_with_the_reason);
 
-#[tokio::test]
-async fn messages_show_lists_the_attempts_of_a_queued_message() {
-    let app = TestApp::spawn(&config()).await;
+async fn messages_show_lists_the_attempts_of_a_queued_message(backend: Backend) {
+    // In the file too: `iflowd messages` reads the url from it.
+    let app = TestApp::spawn_on(&backend, &(config() + &backend.store_toml())).await;
     let id = message_id(&app.post_soap("/cxf/broken", fixture("hire.xml")).await);
     ended(&app, 1).await;
     let (ok, out, err) = run(iflowd()
@@ -175,3 +176,4 @@ async fn messages_show_lists_the_attempts_of_a_queued_message() {
     .await;
     assert!(!out.contains("\nAttempts\n"), "{out}");
 }
+on_both_backends!(messages_show_lists_the_attempts_of_a_queued_message);

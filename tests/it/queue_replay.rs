@@ -8,7 +8,8 @@ use serde_json::Value;
 
 use crate::common::queue::{archive, attempts, ended, flaky, operation};
 use crate::common::{
-    MONITOR, MONITOR_PASSWORD, PASSWORD, TestApp, USER, envelope, fixture, message_id, users_toml,
+    Backend, MONITOR, MONITOR_PASSWORD, PASSWORD, TestApp, USER, envelope, fixture, message_id,
+    on_both_backends, users_toml,
 };
 
 /// `ISC_Events` (sync, archiving), `Broken` (sync, a handler that always fails, one attempt when
@@ -79,9 +80,8 @@ async fn replayed(app: &TestApp, id: &str, attempts_before: u64) -> Value {
     app.log_entry(&new).await
 }
 
-#[tokio::test]
-async fn a_replay_runs_a_message_of_any_status_again_as_a_new_one() {
-    let app = TestApp::spawn(&config()).await;
+async fn a_replay_runs_a_message_of_any_status_again_as_a_new_one(backend: Backend) {
+    let app = TestApp::spawn_on(&backend, &config()).await;
     let completed = message_id(&app.post_fixture("hire.xml").await);
     let discarded = message_id(&app.post_fixture("hire.xml").await);
     let failed = message_id(&app.post_soap("/cxf/broken", fixture("hire.xml")).await);
@@ -142,6 +142,7 @@ async fn a_replay_runs_a_message_of_any_status_again_as_a_new_one() {
         "{details}"
     );
 }
+on_both_backends!(a_replay_runs_a_message_of_any_status_again_as_a_new_one);
 
 #[tokio::test(start_paused = true)]
 async fn a_retry_queues_an_escalated_message_again_with_new_attempts() {
@@ -189,9 +190,8 @@ async fn a_retry_queues_an_escalated_message_again_with_new_attempts() {
     );
 }
 
-#[tokio::test]
-async fn replay_and_retry_need_their_role_post_and_a_message() {
-    let app = TestApp::spawn(&config()).await;
+async fn replay_and_retry_need_their_role_post_and_a_message(backend: Backend) {
+    let app = TestApp::spawn_on(&backend, &config()).await;
     let id = message_id(&app.post_fixture("hire.xml").await);
     let path = format!("MessageProcessingLogs('{id}')/Replay");
     let refused = operation(&app, MONITOR, MONITOR_PASSWORD, &path).await;
@@ -223,11 +223,11 @@ async fn replay_and_retry_need_their_role_post_and_a_message() {
         .await;
     assert!(nothing.is_empty(), "a sync message has no attempts");
 }
+on_both_backends!(replay_and_retry_need_their_role_post_and_a_message);
 
-#[tokio::test]
-async fn a_message_without_a_stored_request_cannot_be_replayed() {
+async fn a_message_without_a_stored_request_cannot_be_replayed(backend: Backend) {
     let config = format!("{}\n[store]\npayloads = false\n", users_toml());
-    let app = TestApp::spawn(&config).await;
+    let app = TestApp::spawn_on(&backend, &config).await;
     let id = message_id(&app.post_fixture("hire.xml").await);
     let (status, body) = call(&app, &id, "Replay").await;
     assert_eq!(status, 409, "{body}");
@@ -250,6 +250,7 @@ async fn a_message_without_a_stored_request_cannot_be_replayed() {
     let (status, _) = call(&app, &message_id(&refused), "Replay").await;
     assert_eq!(status, 409);
 }
+on_both_backends!(a_message_without_a_stored_request_cannot_be_replayed);
 
 #[tokio::test(start_paused = true)]
 async fn a_purged_request_cannot_be_replayed_or_retried() {

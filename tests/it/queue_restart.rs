@@ -7,7 +7,8 @@ use std::process::Stdio;
 use crate::common::process::{BOUND, banner, iflowd, url_starting};
 use crate::common::queue::{archive, async_config, attempts, ended, flaky, millis};
 use crate::common::{
-    PASSWORD, TestApp, USER, envelope, make_fifo, message_id, open_fifo_reader, wait_for_writer,
+    Backend, PASSWORD, TestApp, USER, envelope, make_fifo, message_id, on_both_backends,
+    open_fifo_reader, wait_for_writer,
 };
 
 const PATH: &str = "/cxf/queued";
@@ -97,15 +98,14 @@ fn crash_config(archive_path: &str) -> String {
     )
 }
 
-#[tokio::test]
-async fn after_kill_9_every_acknowledged_message_is_processed() {
+async fn after_kill_9_every_acknowledged_message_is_processed(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("pipe");
     make_fifo(&fifo);
     let mut reader = open_fifo_reader(&fifo);
     let file = dir.path().join("iflowd.toml");
     let text = crash_config("{dir}/pipe").replace("{dir}", &dir.path().display().to_string());
-    std::fs::write(&file, text).unwrap();
+    std::fs::write(&file, text + &backend.store_toml()).unwrap();
     let mut child = iflowd()
         .args(["serve", "--config"])
         .arg(&file)
@@ -141,7 +141,9 @@ async fn after_kill_9_every_acknowledged_message_is_processed() {
         .unwrap()
         .unwrap();
 
-    let app = TestApp::spawn_in(dir, &crash_config("{dir}/events.jsonl")).await;
+    // PostgreSQL: the killed instance's connections are closed, so its lock is free.
+    backend.wait_for_instances(0).await;
+    let app = TestApp::spawn_in_on(&backend, dir, &crash_config("{dir}/events.jsonl")).await;
     ended(&app, 3).await;
     let archived = std::fs::read_to_string(app.path("events.jsonl")).unwrap();
     for id in &acknowledged {
@@ -168,6 +170,7 @@ async fn after_kill_9_every_acknowledged_message_is_processed() {
     ])
     .await;
 }
+on_both_backends!(after_kill_9_every_acknowledged_message_is_processed);
 
 #[tokio::test]
 async fn on_a_full_disk_an_async_call_is_refused_not_acknowledged_and_queued_once_there_is_room() {
