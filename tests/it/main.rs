@@ -48,6 +48,7 @@ mod request_logging;
 mod restart;
 mod routing;
 mod scale_out;
+mod scale_out_queue;
 mod send;
 mod serve_signals;
 mod server_lifecycle;
