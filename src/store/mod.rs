@@ -188,8 +188,9 @@ pub trait Backend: Send + Sync {
     /// the attempt again: at least once).
     async fn end_attempt(&self, lease: Lease, end: AttemptEnd) -> Result<bool, StoreError>;
 
-    /// At start-up, with one instance per backend (SQLite): every message left running by the
-    /// previous run is due again `now`, its open attempt interrupted. Counted by endpoint.
+    /// At start-up: every message left running by the previous run (SQLite), or by instances
+    /// that are gone (PostgreSQL: never a live instance's), is due again `now`, its open attempt
+    /// interrupted. Counted by endpoint.
     async fn requeue(&self, now: OffsetDateTime) -> Result<Requeued, StoreError>;
 
     /// Queues an `ESCALATED` message again, due `now`, its failures reset and its attempt
