@@ -135,7 +135,15 @@ pub(super) async fn list(
     if order.is_empty() {
         order.push("at DESC".to_owned());
     }
-    order.push("id DESC".to_owned());
+    // Ties (two records in one millisecond) in the order they were written, in the first key's
+    // direction, as SQLite's.
+    order.push(
+        match query.order.first().map(|(_, direction)| direction) {
+            Some(Direction::Ascending) => "id ASC",
+            _ => "id DESC",
+        }
+        .to_owned(),
+    );
     let mut sql = format!(
         "SELECT {COLUMNS} FROM audit_log{condition} ORDER BY {} LIMIT ",
         order.join(", ")

@@ -295,8 +295,16 @@ pub(super) async fn list(
     if order.is_empty() {
         order.push("log_start DESC".to_owned());
     }
-    // A stable tie-breaker, so pages never overlap or skip.
-    order.push("id DESC".to_owned());
+    // A stable tie-breaker, so pages never overlap or skip; in the first key's direction, so
+    // entries that tie (two starts in one millisecond) keep the order they were written in
+    // under `LogStart asc` as under `LogStart desc` (as SQLite's).
+    order.push(
+        match query.order.first().map(|o| o.direction) {
+            Some(Direction::Ascending) => "id ASC",
+            _ => "id DESC",
+        }
+        .to_owned(),
+    );
     let mut sql = format!(
         "SELECT {ENTRY_COLUMNS} FROM messages{condition} ORDER BY {} LIMIT ",
         order.join(", ")

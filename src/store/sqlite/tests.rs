@@ -4,7 +4,7 @@
 use super::*;
 use crate::clock;
 use crate::store::Status;
-use crate::store::tests::{entry, id};
+use crate::store::tests::{entry, id, name};
 
 /// Opens the log in `dir` as `iflowd serve` does: the abandonment at start-up included.
 async fn open(dir: &std::path::Path) -> (Sqlite, Abandoned) {

@@ -262,3 +262,47 @@ async fn the_request_is_stored_with_the_running_entry_and_the_answer_joins_it(ki
     );
 }
 each_backend!(the_request_is_stored_with_the_running_entry_and_the_answer_joins_it);
+
+async fn entries_started_in_one_millisecond_keep_their_written_order_both_ways(kind: Kind) {
+    use crate::store::query::{Direction, LogField, Order};
+    let (_place, store) = store(kind).await;
+    let start = clock::now();
+    for guid in ["first", "second", "third"] {
+        store
+            .insert(NewEntry {
+                log_start: start,
+                ..entry(guid, Status::Completed)
+            })
+            .await
+            .unwrap();
+    }
+    let names = |direction| {
+        let store = &store;
+        async move {
+            let page = store
+                .list(ListQuery {
+                    order: vec![Order {
+                        field: LogField::LogStart,
+                        direction,
+                    }],
+                    limit: 10,
+                    ..ListQuery::default()
+                })
+                .await
+                .unwrap();
+            page.entries
+                .iter()
+                .map(|e| name(&e.guid).to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        names(Direction::Ascending).await,
+        ["first", "second", "third"]
+    );
+    assert_eq!(
+        names(Direction::Descending).await,
+        ["third", "second", "first"]
+    );
+}
+each_backend!(entries_started_in_one_millisecond_keep_their_written_order_both_ways);
