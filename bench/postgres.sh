@@ -5,11 +5,15 @@
 #   bench/postgres.sh                  3 rounds of 10 s per side, 64 connections
 #   ROUNDS=5 DURATION=20s CONNECTIONS=32 bench/postgres.sh
 #   SIDES="sqlite pg1" bench/postgres.sh     some of the sides only (default: sqlite pg1 pg2)
+#   SIDES="sqliteq pg1q pg2q" bench/postgres.sh     the delivery queue's sides
 #
 # Sides:
 #   sqlite  one iflowd, the SQLite log in bench/out/postgres/ (what bench/store.sh's "on" runs)
 #   pg1     one iflowd, the log in PostgreSQL
 #   pg2     two iflowd on the same PostgreSQL database, each sent half the connections
+#   sqliteq, pg1q, pg2q   the same with the endpoint's delivery = "async" (the queue): a side's
+#           rate counts until its queue is empty (answered but unprocessed is not throughput),
+#           and its CPU includes the queue's work until then; pg2q's instances share one queue
 # Every request is the Change in Manager fixture with a fresh externalEventId (bench/store.lua),
 # so each writes a new entry (PROCESSING, then COMPLETED, bodies included), committed durably
 # before it is answered: SQLite syncs its WAL, PostgreSQL runs with fsync = on and iflowd's
@@ -40,9 +44,12 @@ declare -A label=(
     [sqlite]="one iflowd, SQLite"
     [pg1]="one iflowd, PostgreSQL"
     [pg2]="two iflowd, one PostgreSQL"
+    [sqliteq]="queued: one iflowd, SQLite"
+    [pg1q]="queued: one iflowd, PostgreSQL"
+    [pg2q]="queued: two iflowd, one PostgreSQL"
 )
 for side in "${sides[@]}"; do
-    [[ -n ${label[$side]:-} ]] || die "unknown side $side (sqlite, pg1, pg2)"
+    [[ -n ${label[$side]:-} ]] || die "unknown side $side (sqlite, pg1, pg2, sqliteq, pg1q, pg2q)"
 done
 
 rm -rf "$out"
@@ -71,7 +78,7 @@ data_dir = "$out/data-$1-$2"
 [store]
 payloads = true
 TOML
-    [[ $1 == sqlite ]] || echo "url = \"postgres://postgres@127.0.0.1:$pg_port/$4\""
+    [[ $1 == sqlite* ]] || echo "url = \"postgres://postgres@127.0.0.1:$pg_port/$4\""
     cat <<TOML
 
 [log]
@@ -81,6 +88,41 @@ level = "warn"
 name = "bench"
 password = "bench"
 TOML
+    [[ $1 == *q ]] || return 0
+    cat <<TOML
+
+[[endpoints]]
+name = "ISC_Events"
+adapter = "soap"
+address = "/isc/events"
+delivery = "async"
+TOML
+}
+
+# Messages still queued (PROCESSING or RETRY) in side $1's log ($2: the database).
+queued() {
+    local status="status IN ('PROCESSING', 'RETRY')"
+    if [[ $1 == sqlite* ]]; then
+        sqlite3 "$out/data-$1-1/messages.db" "SELECT count(*) FROM messages WHERE $status"
+    else
+        psql -h 127.0.0.1 -p "$pg_port" -U postgres -d "$2" -Atc "SELECT count(*) FROM messages WHERE $status"
+    fi
+}
+
+# Records how many messages side $1 still had queued when wrk stopped ($2: the database), waits
+# (at most 600 s) until none is, and prints how long that took in milliseconds.
+drain() {
+    local started left
+    started=$(date +%s%N)
+    left=$(queued "$1" "$2")
+    echo "$left" >"$out/queued-$1.txt"
+    for _ in $(seq 1 3000); do
+        ((left == 0)) && break
+        sleep 0.2
+        left=$(queued "$1" "$2")
+    done
+    ((left == 0)) || die "side $1: $left messages still queued 600 s after the load"
+    echo $((($(date +%s%N) - started) / 1000000))
 }
 
 # CPU ticks of the postmaster and every process it started (backends, writers).
@@ -96,10 +138,11 @@ auth="Basic $(printf 'bench:bench' | base64)"
 run() { # $1 = side, $2 = round → prints requests/s, iflowd µs/request, PostgreSQL µs/request
     local side=$1 db="bench_$1_$2" count=1 pids=() ports=() i side_number
     # Ports of their own per side: a port just closed may not be free again at once.
-    case $side in sqlite) side_number=0 ;; pg1) side_number=1 ;; *) side_number=2 ;; esac
-    [[ $side == pg2 ]] && count=2
+    case $side in sqlite) side_number=0 ;; pg1) side_number=1 ;; pg2) side_number=2 ;;
+        sqliteq) side_number=4 ;; pg1q) side_number=5 ;; *) side_number=6 ;; esac
+    [[ $side == pg2* ]] && count=2
     rm -rf "$out"/data-"$side"-*
-    [[ $side == sqlite ]] || psql -h 127.0.0.1 -p "$pg_port" -U postgres -qc "CREATE DATABASE $db"
+    [[ $side == sqlite* ]] || psql -h 127.0.0.1 -p "$pg_port" -U postgres -qc "CREATE DATABASE $db"
     wait_idle
     for ((i = 1; i <= count; i++)); do
         local port=$((18490 + 2 * side_number + i))
@@ -122,6 +165,8 @@ run() { # $1 = side, $2 = round → prints requests/s, iflowd µs/request, Postg
         wrks+=($!)
     done
     wait "${wrks[@]}"
+    local drained_ms=0
+    [[ $side == *q ]] && drained_ms=$(drain "$side" "$db")
     for pid in "${pids[@]}"; do after=$((after + $(cpu_ticks "$pid"))); done
     pg_after=$(pg_ticks)
     for ((i = 1; i <= count; i++)); do
@@ -134,16 +179,19 @@ run() { # $1 = side, $2 = round → prints requests/s, iflowd µs/request, Postg
     done
     sync
     local entries
-    if [[ $side == sqlite ]]; then
-        entries=$(sqlite3 "$out/data-sqlite-1/messages.db" "SELECT count(*) FROM messages WHERE status = 'COMPLETED'" 2>/dev/null || echo "?")
+    if [[ $side == sqlite* ]]; then
+        entries=$(sqlite3 "$out/data-$side-1/messages.db" "SELECT count(*) FROM messages WHERE status = 'COMPLETED'" 2>/dev/null || echo "?")
     else
         entries=$(psql -h 127.0.0.1 -p "$pg_port" -U postgres -d "$db" -Atc "SELECT count(*) FROM messages WHERE status = 'COMPLETED'")
     fi
     cat "$out"/wrk-"$side"-*.txt | awk -v ticks=$((after - before)) -v pg=$((pg_after - pg_before)) \
-        -v hz="$(getconf CLK_TCK)" -v entries="$entries" '
-        /requests in/ { n += $1 }
+        -v hz="$(getconf CLK_TCK)" -v entries="$entries" -v drained="$drained_ms" '
+        /requests in/ { n += $1; secs = $4; sub(/s,?$/, "", secs) }
         /^Requests\/sec/ { rps += $2 }
-        END { printf "%.0f %.1f %.1f %s\n", rps, ticks / hz * 1e6 / n, pg / hz * 1e6 / n, entries }'
+        END {
+            if (drained > 0) rps = n / (secs + drained / 1000)
+            printf "%.0f %.1f %.1f %s\n", rps, ticks / hz * 1e6 / n, pg / hz * 1e6 / n, entries
+        }'
 }
 
 declare -A rps cpu pgcpu
@@ -154,7 +202,9 @@ for round in $(seq 1 "$rounds"); do
         read -r r c p e < <(run "$side" "$round") || true
         [[ -n ${p:-} ]] || die "side $side: no figures (see $out/)"
         rps[$side]+="$r " cpu[$side]+="$c " pgcpu[$side]+="$p "
-        line+=" $side $r requests/s (iflowd $c, PostgreSQL $p µs CPU each; $e COMPLETED),"
+        extra=""
+        [[ -e $out/queued-$side.txt ]] && extra=", $(cat "$out/queued-$side.txt") still queued when wrk stopped"
+        line+=" $side $r requests/s (iflowd $c, PostgreSQL $p µs CPU each; $e COMPLETED$extra),"
     done
     echo "${line%,}"
 done

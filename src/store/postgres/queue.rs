@@ -49,18 +49,31 @@ pub(super) async fn enqueue(
     me: Option<i64>,
 ) -> Result<NewOrDuplicate, StoreError> {
     let tx = client.transaction().await.map_err(db)?;
+    // Every statement prepared first (once per connection), so that those sent together below
+    // go out at their first poll, in the order written (see `try_begin`).
+    let lock = prepared(&tx, DELIVERY_LOCK).await?;
+    for sql in [
+        write::FIND_COMPLETED,
+        write::FIND_RUNNING,
+        write::INSERT,
+        FIRST_ATTEMPT,
+    ] {
+        prepared(&tx, sql).await?;
+    }
     if let (Some(since), Some(id)) = (since, &entry.application_message_id) {
         let flow = &entry.integration_flow_name;
-        tx.execute(
-            "SELECT pg_advisory_xact_lock($1, hashtext($2 || chr(10) || $3))",
-            &[&DELIVERY_LOCK_CLASS, flow, id],
-        )
-        .await
-        .map_err(db)?;
-        if let Some(original) = write::find_completed(&tx, flow, id, since).await? {
+        // The lock first: the lookups run once it is held, in one round trip with it.
+        let key: [&(dyn tokio_postgres::types::ToSql + Sync); 3] = [&DELIVERY_LOCK_CLASS, flow, id];
+        let (locked, completed, running) = tokio::join!(
+            tx.execute(&lock, &key),
+            write::find_completed(&tx, flow, id, since),
+            write::find_running(&tx, flow, id),
+        );
+        locked.map_err(db)?;
+        if let Some(original) = completed? {
             return Ok(NewOrDuplicate::Duplicate(original));
         }
-        if let Some((row, guid, owner)) = write::find_running(&tx, flow, id).await? {
+        if let Some((row, guid, owner)) = running? {
             let gone = match owner {
                 Some(owner) if Some(owner) == me => false,
                 Some(owner) => setup::gone(&tx, owner).await?,
@@ -90,21 +103,40 @@ pub(super) async fn enqueue(
             lease_instance: me,
         },
     };
-    let row = write::insert(&tx, entry, me, Some(&columns))
-        .await
+    let first_attempt = prepared(&tx, FIRST_ATTEMPT).await?;
+    let leased = columns.attempts == 1;
+    let started = epoch_millis(entry.log_start);
+    // The attempt finds the entry by its id, inserted by the statement sent before it.
+    let (row, attempt) = tokio::join!(write::insert(&tx, entry, me, Some(&columns)), async {
+        if leased {
+            tx.execute(&first_attempt, &[&entry.guid.as_str(), &started])
+                .await
+                .map(|_| ())
+        } else {
+            Ok(())
+        }
+    });
+    let row = row
         .map_err(db)?
         .ok_or_else(|| StoreError::Database("the queued entry was not written".to_owned()))?;
-    if columns.attempts == 1 {
-        tx.execute(
-            "INSERT INTO attempts (message_id, number, started, status)
-             VALUES ($1, 1, $2, 'RUNNING')",
-            &[&row, &epoch_millis(entry.log_start)],
-        )
-        .await
-        .map_err(db)?;
-    }
+    attempt.map_err(db)?;
     tx.commit().await.map_err(db)?;
     Ok(NewOrDuplicate::New(EntryKey(row)))
+}
+
+/// The enqueue's advisory lock on (endpoint, externalEventId), held until its transaction ends.
+const DELIVERY_LOCK: &str = "SELECT pg_advisory_xact_lock($1, hashtext($2 || chr(10) || $3))";
+
+/// Attempt 1 of a message enqueued leased, found by its `MessageGuid`.
+const FIRST_ATTEMPT: &str = "INSERT INTO attempts (message_id, number, started, status)
+    SELECT id, 1, $2, 'RUNNING' FROM messages WHERE message_guid = $1";
+
+/// `sql` prepared on `client`'s connection, once (deadpool's statement cache).
+async fn prepared(
+    client: &impl GenericClient,
+    sql: &str,
+) -> Result<tokio_postgres::Statement, StoreError> {
+    client.prepare_cached(sql).await.map_err(db)
 }
 
 /// Takes the locked rows `$1` (the due ones, then those whose lease ran out): the open attempt of
@@ -142,7 +174,8 @@ pub(super) async fn claim(
     let ids = |sql: &'static str, limit: i64| {
         let tx = &tx;
         async move {
-            let rows = tx.query(sql, &[&now, &limit]).await.map_err(db)?;
+            let statement = prepared(tx, sql).await?;
+            let rows = tx.query(&statement, &[&now, &limit]).await.map_err(db)?;
             Ok::<Vec<i64>, StoreError>(rows.iter().map(|r| r.get(0)).collect())
         }
     };
@@ -166,8 +199,9 @@ pub(super) async fn claim(
     if chosen.is_empty() {
         return Ok(Vec::new());
     }
+    let statement = prepared(&tx, CLAIM).await?;
     let rows = tx
-        .query(CLAIM, &[&chosen, &now, &lease_until, &me, &LEASE_LOST])
+        .query(&statement, &[&chosen, &now, &lease_until, &me, &LEASE_LOST])
         .await
         .map_err(db)?;
     tx.commit().await.map_err(db)?;
@@ -209,10 +243,15 @@ pub(super) async fn renew(
     lease: Lease,
     until: i64,
 ) -> Result<bool, StoreError> {
+    let statement = prepared(
+        client,
+        "UPDATE messages SET lease_until = $3
+             WHERE id = $1 AND attempts = $2 AND lease_until IS NOT NULL",
+    )
+    .await?;
     let changed = client
         .execute(
-            "UPDATE messages SET lease_until = $3
-             WHERE id = $1 AND attempts = $2 AND lease_until IS NOT NULL",
+            &statement,
             &[&lease.key.0, &i64::from(lease.attempt), &until],
         )
         .await
@@ -226,9 +265,9 @@ pub(super) async fn release(
     lease: Lease,
     now: i64,
 ) -> Result<bool, StoreError> {
-    let row = client
-        .query_one(
-            "WITH u AS (
+    let statement = prepared(
+        client,
+        "WITH u AS (
                  UPDATE messages SET attempts = attempts - 1, lease_until = NULL,
                      lease_instance = NULL, next_attempt_at = $3
                  WHERE id = $1 AND attempts = $2 AND lease_until IS NOT NULL
@@ -237,8 +276,10 @@ pub(super) async fn release(
                  DELETE FROM attempts WHERE message_id IN (SELECT id FROM u) AND number = $2
              )
              SELECT count(*) FROM u",
-            &[&lease.key.0, &i64::from(lease.attempt), &now],
-        )
+    )
+    .await?;
+    let row = client
+        .query_one(&statement, &[&lease.key.0, &i64::from(lease.attempt), &now])
         .await
         .map_err(db)?;
     Ok(row.get::<_, i64>(0) > 0)
@@ -285,9 +326,9 @@ pub(super) async fn end_attempt(
     };
     let text = error.map(|e| e.text.replace('\0', "\u{fffd}"));
     let step = error.and_then(|e| e.step.as_deref());
-    let row = client
-        .query_one(
-            "WITH m AS (
+    let statement = prepared(
+        client,
+        "WITH m AS (
                  UPDATE messages SET status = $3, custom_status = $4, log_end = $5,
                      error_text = $6, error_step = $7, failures = failures + $8,
                      next_attempt_at = $9, lease_until = NULL, lease_instance = NULL
@@ -301,6 +342,11 @@ pub(super) async fn end_attempt(
                  DELETE FROM bodies WHERE message_id IN (SELECT id FROM m) AND $13
              )
              SELECT count(*) FROM m",
+    )
+    .await?;
+    let row = client
+        .query_one(
+            &statement,
             &[
                 &lease.key.0,
                 &i64::from(lease.attempt),
@@ -330,9 +376,9 @@ pub(super) async fn requeue(
     now: i64,
 ) -> Result<Requeued, StoreError> {
     let dead = setup::dead(client, me).await?;
-    let rows = client
-        .query(
-            "WITH r AS (
+    let statement = prepared(
+        client,
+        "WITH r AS (
                  UPDATE messages SET status = 'PROCESSING', next_attempt_at = $1,
                      lease_until = NULL, lease_instance = NULL
                  WHERE lease_until IS NOT NULL AND lease_instance IS DISTINCT FROM $3
@@ -346,8 +392,10 @@ pub(super) async fn requeue(
                    AND a.status = 'RUNNING'
              )
              SELECT integration_flow_name, count(*) FROM r GROUP BY 1",
-            &[&now, &dead, &me, &STOPPED],
-        )
+    )
+    .await?;
+    let rows = client
+        .query(&statement, &[&now, &dead, &me, &STOPPED])
         .await
         .map_err(db)?;
     let mut requeued = Requeued::new();
@@ -363,30 +411,31 @@ pub(super) async fn retry(
     guid: &str,
     now: i64,
 ) -> Result<Retried, StoreError> {
-    let changed = client
-        .execute(
-            "UPDATE messages SET status = 'PROCESSING', custom_status = 'QUEUED', failures = 0,
+    let statement = prepared(
+        client,
+        "UPDATE messages SET status = 'PROCESSING', custom_status = 'QUEUED', failures = 0,
                  log_end = NULL, next_attempt_at = $2
              WHERE message_guid = $1 AND status = 'ESCALATED' AND attempts IS NOT NULL
                AND EXISTS (SELECT 1 FROM bodies WHERE message_id = messages.id
                            AND request IS NOT NULL)",
-            &[&guid, &now],
-        )
+    )
+    .await?;
+    let changed = client
+        .execute(&statement, &[&guid, &now])
         .await
         .map_err(db)?;
     if changed > 0 {
         return Ok(Retried::Queued);
     }
     // Why not: there is none, it is not escalated, or its request is gone.
-    let facts = client
-        .query_opt(
-            "SELECT m.status, EXISTS (SELECT 1 FROM bodies b
+    let statement = prepared(
+        client,
+        "SELECT m.status, EXISTS (SELECT 1 FROM bodies b
                                       WHERE b.message_id = m.id AND b.request IS NOT NULL)
              FROM messages m WHERE m.message_guid = $1",
-            &[&guid],
-        )
-        .await
-        .map_err(db)?;
+    )
+    .await?;
+    let facts = client.query_opt(&statement, &[&guid]).await.map_err(db)?;
     let Some(facts) = facts else {
         return Ok(Retried::NoMessage);
     };
@@ -403,16 +452,15 @@ pub(super) async fn attempts(
     client: &impl GenericClient,
     guid: &str,
 ) -> Result<Option<Vec<Attempt>>, StoreError> {
-    let rows = client
-        .query(
-            "SELECT a.number, a.started, a.ended, a.status, a.error_text, a.error_step,
+    let statement = prepared(
+        client,
+        "SELECT a.number, a.started, a.ended, a.status, a.error_text, a.error_step,
                  a.retry_at
              FROM messages m LEFT JOIN attempts a ON a.message_id = m.id
              WHERE m.message_guid = $1 ORDER BY a.number",
-            &[&guid],
-        )
-        .await
-        .map_err(db)?;
+    )
+    .await?;
+    let rows = client.query(&statement, &[&guid]).await.map_err(db)?;
     if rows.is_empty() {
         return Ok(None);
     }
@@ -441,32 +489,30 @@ pub(super) async fn attempts(
 
 /// The earliest due time or lease end in the queue.
 pub(super) async fn next_due(client: &impl GenericClient) -> Result<Option<i64>, StoreError> {
-    let row = client
-        .query_one(
-            "SELECT least(
+    let statement = prepared(
+        client,
+        "SELECT least(
                  (SELECT min(next_attempt_at) FROM messages WHERE next_attempt_at IS NOT NULL),
                  (SELECT min(lease_until) FROM messages WHERE lease_until IS NOT NULL))",
-            &[],
-        )
-        .await
-        .map_err(db)?;
+    )
+    .await?;
+    let row = client.query_one(&statement, &[]).await.map_err(db)?;
     Ok(row.get(0))
 }
 
 /// Queued messages by endpoint and state.
 pub(super) async fn depth(client: &impl GenericClient) -> Result<Depth, StoreError> {
-    let rows = client
-        .query(
-            "SELECT integration_flow_name,
+    let statement = prepared(
+        client,
+        "SELECT integration_flow_name,
                  CASE WHEN status = 'RETRY' THEN 'retry' ELSE 'queued' END, count(*)
              FROM messages WHERE next_attempt_at IS NOT NULL GROUP BY 1, 2
              UNION ALL
              SELECT integration_flow_name, 'running', count(*)
              FROM messages WHERE lease_until IS NOT NULL GROUP BY 1",
-            &[],
-        )
-        .await
-        .map_err(db)?;
+    )
+    .await?;
+    let rows = client.query(&statement, &[]).await.map_err(db)?;
     let mut depth = Depth::new();
     for r in rows {
         let state: &str = r.get(1);

@@ -154,6 +154,11 @@ pub(super) async fn find_completed(
     }))
 }
 
+/// [`find_running`]'s statement.
+pub(super) const FIND_RUNNING: &str = "SELECT id, message_guid, instance_id FROM messages
+    WHERE integration_flow_name = $1 AND application_message_id = $2
+      AND status = 'PROCESSING' AND attempts IS NULL";
+
 /// The running synchronous entry of `application_message_id` on `flow`: its row id,
 /// `MessageGuid` and instance.
 pub(super) async fn find_running(
@@ -161,13 +166,9 @@ pub(super) async fn find_running(
     flow: &str,
     application_message_id: &str,
 ) -> Result<Option<(i64, MessageId, Option<i64>)>, super::super::StoreError> {
+    let statement = client.prepare_cached(FIND_RUNNING).await.map_err(db)?;
     let row = client
-        .query_opt(
-            "SELECT id, message_guid, instance_id FROM messages
-             WHERE integration_flow_name = $1 AND application_message_id = $2
-               AND status = 'PROCESSING' AND attempts IS NULL",
-            &[&flow, &application_message_id],
-        )
+        .query_opt(&statement, &[&flow, &application_message_id])
         .await
         .map_err(db)?;
     row.map(|row| Ok((row.get(0), message_id(row.get(1))?, row.get(2))))
