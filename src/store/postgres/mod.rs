@@ -28,6 +28,7 @@ mod health;
 mod lock;
 mod query;
 mod queue;
+mod queue_read;
 mod setup;
 #[cfg(test)]
 pub(super) mod test_cluster;
@@ -465,16 +466,16 @@ impl Backend for Postgres {
     }
 
     async fn attempts(&self, guid: &str) -> Result<Option<Vec<Attempt>>, StoreError> {
-        queue::attempts(&self.client().await?, guid).await
+        queue_read::attempts(&self.client().await?, guid).await
     }
 
     async fn next_due(&self) -> Result<Option<OffsetDateTime>, StoreError> {
-        Ok(queue::next_due(&self.client().await?)
+        Ok(queue_read::next_due(&self.client().await?)
             .await?
             .map(crate::clock::from_epoch_millis))
     }
 
     async fn depth(&self) -> Result<Depth, StoreError> {
-        queue::depth(&self.client().await?).await
+        queue_read::depth(&self.client().await?).await
     }
 }
