@@ -113,6 +113,9 @@ async fn finish(
     started: OffsetDateTime,
     outcome: Outcome,
 ) {
+    // One instant for the attempt's end and its retry time, so the wait between them is the
+    // policy's, exactly.
+    let ended = clock::now();
     let next = match outcome {
         Outcome::Accepted { .. } => Next::Complete {
             keep_request: shared.keep_bodies,
@@ -122,7 +125,7 @@ async fn finish(
                 text: format!("handler '{}' failed: {}", failure.handler, failure.error),
                 step: Some(failure.handler.to_string()),
             };
-            failed(&endpoint.retry, failures + 1, error)
+            failed(&endpoint.retry, failures + 1, error, ended)
         }
         // `process` never rejects: the message parsed before it was queued.
         Outcome::Rejected { error, .. } => Next::Give {
@@ -134,11 +137,17 @@ async fn finish(
             custom_status: Status::Failed.as_str().to_owned(),
         },
     };
-    end(shared, &endpoint.name, lease, started, next).await;
+    end(shared, &endpoint.name, lease, (started, ended), next).await;
 }
 
-/// What becomes of a message whose `failures`-th counted attempt failed with `error`.
-fn failed(retry: &crate::config::RetryConfig, failures: u32, error: ErrorInfo) -> Next {
+/// What becomes of a message whose `failures`-th counted attempt failed with `error`, ended
+/// at `ended`.
+fn failed(
+    retry: &crate::config::RetryConfig,
+    failures: u32,
+    error: ErrorInfo,
+    ended: OffsetDateTime,
+) -> Next {
     if policy::exhausted(retry, failures) {
         return Next::Give {
             error,
@@ -148,7 +157,7 @@ fn failed(retry: &crate::config::RetryConfig, failures: u32, error: ErrorInfo) -
     }
     Next::Retry {
         error,
-        at: later(clock::now(), policy::delay(retry, failures)),
+        at: later(ended, policy::delay(retry, failures)),
         custom_status: policy::custom_status("RETRY", retry, failures),
     }
 }
@@ -168,11 +177,17 @@ async fn give(shared: &Shared, endpoint: &str, lease: Lease, status: Status, tex
         status,
         custom_status: status.as_str().to_owned(),
     };
-    end(shared, endpoint, lease, started, next).await;
+    end(shared, endpoint, lease, (started, clock::now()), next).await;
 }
 
-/// Records the end of the attempt and counts it.
-async fn end(shared: &Shared, endpoint: &str, lease: Lease, started: OffsetDateTime, next: Next) {
+/// Records the end of the attempt (its start and end times) and counts it.
+async fn end(
+    shared: &Shared,
+    endpoint: &str,
+    lease: Lease,
+    (started, ended): (OffsetDateTime, OffsetDateTime),
+    next: Next,
+) {
     let (outcome, final_status) = match &next {
         Next::Complete { .. } => ("completed", Some(Status::Completed)),
         Next::Retry { .. } => ("failed", None),
@@ -184,7 +199,7 @@ async fn end(shared: &Shared, endpoint: &str, lease: Lease, started: OffsetDateT
     };
     let end = AttemptEnd {
         started,
-        at: clock::now(),
+        at: ended,
         next,
     };
     match shared.store.end_attempt(lease, end).await {
