@@ -136,7 +136,8 @@ pub enum AuditFilter {
     Id(i64),
 }
 
-/// A page of records. Without an order, newest first; ties go by `ChangeId`, newest first.
+/// A page of records. Without an order, newest first; ties go by `ChangeId` (the written order), in the
+/// direction of the first key.
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
     pub filter: Option<AuditFilter>,

@@ -10,6 +10,7 @@ use super::super::query::Direction;
 use super::db;
 use super::query::{Kind, Param, bind, compare_sql, not_ours, run};
 use crate::clock::{epoch_millis, from_epoch_millis};
+use crate::store::query::boolean;
 
 const COLUMNS: &str = "id, at, action, user_name, object, source, details";
 
@@ -62,39 +63,23 @@ fn column(field: AuditField) -> (&'static str, Kind) {
 /// Appends the SQL of `filter` to `sql` and its values to `params`, with the meaning of the
 /// message log's filters. Recurses as deep as the filter nests.
 fn where_sql(filter: &AuditFilter, sql: &mut String, params: &mut Vec<Param>) {
-    match filter {
-        AuditFilter::All(terms) | AuditFilter::Any(terms) => {
-            let (joint, empty) = match filter {
-                AuditFilter::All(_) => (" AND ", "TRUE"),
-                _ => (" OR ", "FALSE"),
-            };
-            if terms.is_empty() {
-                sql.push_str(empty);
-                return;
+    boolean::write(
+        filter,
+        boolean::POSTGRES,
+        sql,
+        &mut |term, sql| match term {
+            AuditFilter::Id(id) => {
+                sql.push_str("id = ");
+                bind(sql, params, Param::Int(Some(*id)));
             }
-            sql.push('(');
-            for (i, term) in terms.iter().enumerate() {
-                if i > 0 {
-                    sql.push_str(joint);
-                }
-                where_sql(term, sql, params);
+            AuditFilter::Compare { field, op, value } => {
+                let (name, kind) = column(*field);
+                compare_sql(name, kind, *op, value, sql, params);
             }
-            sql.push(')');
-        }
-        AuditFilter::Not(inner) => {
-            sql.push_str("(NOT coalesce(");
-            where_sql(inner, sql, params);
-            sql.push_str(", FALSE))");
-        }
-        AuditFilter::Id(id) => {
-            sql.push_str("id = ");
-            bind(sql, params, Param::Int(Some(*id)));
-        }
-        AuditFilter::Compare { field, op, value } => {
-            let (name, kind) = column(*field);
-            compare_sql(name, kind, *op, value, sql, params);
-        }
-    }
+            // `and`, `or` and `not`: written by `boolean::write`.
+            AuditFilter::All(_) | AuditFilter::Any(_) | AuditFilter::Not(_) => {}
+        },
+    );
 }
 
 pub(super) async fn list(

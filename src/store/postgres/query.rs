@@ -8,6 +8,7 @@
 //! columns are `COLLATE "C"`), missing values sort first going up and last going down (SQLite's
 //! order), and ties go newest first.
 
+use crate::store::query::boolean;
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 use tokio_postgres::types::{ToSql, Type};
@@ -107,51 +108,34 @@ pub(super) fn bind(sql: &mut String, params: &mut Vec<Param>, value: Param) {
 /// Appends the SQL of `filter` to `sql`, and its values to `params`. The recursion goes as deep
 /// as the filter nests; `All`/`Any` lists are loops.
 fn where_sql(filter: &Filter, sql: &mut String, params: &mut Vec<Param>) {
-    match filter {
-        Filter::All(terms) | Filter::Any(terms) => {
-            let (joint, empty) = match filter {
-                Filter::All(_) => (" AND ", "TRUE"),
-                _ => (" OR ", "FALSE"),
-            };
-            if terms.is_empty() {
-                sql.push_str(empty);
-                return;
+    boolean::write(
+        filter,
+        boolean::POSTGRES,
+        sql,
+        &mut |term, sql| match term {
+            Filter::Compare { field, op, value } => {
+                let (name, kind) = column(*field);
+                compare_sql(name, kind, *op, value, sql, params);
             }
-            sql.push('(');
-            for (i, term) in terms.iter().enumerate() {
-                if i > 0 {
-                    sql.push_str(joint);
-                }
-                where_sql(term, sql, params);
+            Filter::HasEvent(EventMatch::UserId(user)) if user.contains('\0') => {
+                // No stored userId holds a NUL.
+                sql.push_str("FALSE");
             }
-            sql.push(')');
-        }
-        Filter::Not(inner) => {
-            // A comparison with a missing value is unknown in SQL; `Not` of it is true.
-            sql.push_str("(NOT coalesce(");
-            where_sql(inner, sql, params);
-            sql.push_str(", FALSE))");
-        }
-        Filter::Compare { field, op, value } => {
-            let (name, kind) = column(*field);
-            compare_sql(name, kind, *op, value, sql, params);
-        }
-        Filter::HasEvent(EventMatch::UserId(user)) if user.contains('\0') => {
-            // No stored userId holds a NUL.
-            sql.push_str("FALSE");
-        }
-        Filter::HasEvent(event) => {
-            let (column, value) = match event {
-                EventMatch::Kind(kind) => ("kind", kind.as_str().to_owned()),
-                EventMatch::UserId(user) => ("user_id", user.clone()),
-            };
-            sql.push_str("id IN (SELECT message_id FROM message_events WHERE ");
-            sql.push_str(column);
-            sql.push_str(" = ");
-            bind(sql, params, Param::Text(Some(value)));
-            sql.push(')');
-        }
-    }
+            Filter::HasEvent(event) => {
+                let (column, value) = match event {
+                    EventMatch::Kind(kind) => ("kind", kind.as_str().to_owned()),
+                    EventMatch::UserId(user) => ("user_id", user.clone()),
+                };
+                sql.push_str("id IN (SELECT message_id FROM message_events WHERE ");
+                sql.push_str(column);
+                sql.push_str(" = ");
+                bind(sql, params, Param::Text(Some(value)));
+                sql.push(')');
+            }
+            // `and`, `or` and `not`: written by `boolean::write`.
+            Filter::All(_) | Filter::Any(_) | Filter::Not(_) => {}
+        },
+    );
 }
 
 /// Appends `name op value`, for a column of `kind`, with the meaning `store::query` documents.

@@ -20,6 +20,7 @@
 //! A backend may refuse a query that is beyond its own limits (too deep, too many terms) with
 //! [`super::StoreError::TooComplex`]: the caller's query is at fault, not the log.
 
+pub(super) mod boolean;
 #[cfg(test)]
 mod tests;
 

@@ -2,13 +2,14 @@
 //! the retention purge's share. Column names come from a fixed table ([`column`]); values are
 //! always bound parameters.
 
+use crate::store::query::boolean;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, Row, params, params_from_iter};
 
 use super::super::audit::{
     AuditAction, AuditField, AuditFilter, AuditPage, AuditQuery, AuditRecord, NewAuditRecord,
 };
-use super::super::query::{Direction, Op, Value};
+use super::super::query::Direction;
 use super::query::beyond_limits;
 use super::write::not_ours;
 use crate::clock::{epoch_millis, from_epoch_millis};
@@ -56,56 +57,17 @@ fn column(field: AuditField) -> &'static str {
 /// Appends the SQL of `filter` to `sql` and its values to `values`, with the meaning of the
 /// message log's filters (`store::query`). Recurses as deep as the filter nests.
 fn where_sql(filter: &AuditFilter, sql: &mut String, values: &mut Vec<SqlValue>) {
-    match filter {
-        AuditFilter::All(terms) | AuditFilter::Any(terms) => {
-            let (joint, empty) = match filter {
-                AuditFilter::All(_) => (" AND ", "1"),
-                _ => (" OR ", "0"),
-            };
-            if terms.is_empty() {
-                sql.push_str(empty);
-                return;
-            }
-            sql.push('(');
-            for (i, term) in terms.iter().enumerate() {
-                if i > 0 {
-                    sql.push_str(joint);
-                }
-                where_sql(term, sql, values);
-            }
-            sql.push(')');
-        }
-        AuditFilter::Not(inner) => {
-            sql.push_str("(NOT coalesce(");
-            where_sql(inner, sql, values);
-            sql.push_str(", 0))");
-        }
+    boolean::write(filter, boolean::SQLITE, sql, &mut |term, sql| match term {
         AuditFilter::Id(id) => {
             sql.push_str("id = ?");
             values.push(SqlValue::Integer(*id));
         }
         AuditFilter::Compare { field, op, value } => {
-            let operator = match op {
-                Op::Eq => "IS",
-                Op::Ne => "IS NOT",
-                Op::Gt => ">",
-                Op::Ge => ">=",
-                Op::Lt => "<",
-                Op::Le => "<=",
-            };
-            sql.push_str(column(*field));
-            sql.push(' ');
-            sql.push_str(operator);
-            sql.push_str(" ?");
-            values.push(match value {
-                Value::Null => SqlValue::Null,
-                Value::Text(text) => SqlValue::Text(text.clone()),
-                Value::Time(at) => SqlValue::Integer(epoch_millis(*at)),
-                Value::Int(n) => SqlValue::Integer(*n),
-                Value::Bool(b) => SqlValue::Integer(i64::from(*b)),
-            });
+            super::query::compare(column(*field), *op, value, sql, values);
         }
-    }
+        // `and`, `or` and `not`: written by `boolean::write`.
+        AuditFilter::All(_) | AuditFilter::Any(_) | AuditFilter::Not(_) => {}
+    });
 }
 
 fn record(row: &Row<'_>) -> rusqlite::Result<AuditRecord> {

@@ -3,6 +3,7 @@
 //! Column names come from a fixed table ([`column`]); every value from a query travels as a bound
 //! parameter, never as SQL text.
 
+use crate::store::query::boolean;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params, params_from_iter};
 
@@ -43,53 +44,8 @@ fn column(field: LogField) -> &'static str {
 /// Appends the SQL of `filter` to `sql`, and its values to `values`. The recursion goes as deep
 /// as the filter nests; `All`/`Any` lists are loops.
 fn where_sql(filter: &Filter, sql: &mut String, values: &mut Vec<SqlValue>) {
-    match filter {
-        Filter::All(terms) | Filter::Any(terms) => {
-            let (joint, empty) = match filter {
-                Filter::All(_) => (" AND ", "1"),
-                _ => (" OR ", "0"),
-            };
-            if terms.is_empty() {
-                sql.push_str(empty);
-                return;
-            }
-            sql.push('(');
-            for (i, term) in terms.iter().enumerate() {
-                if i > 0 {
-                    sql.push_str(joint);
-                }
-                where_sql(term, sql, values);
-            }
-            sql.push(')');
-        }
-        Filter::Not(inner) => {
-            // A comparison with a missing value is unknown in SQL; `Not` of it is true.
-            sql.push_str("(NOT coalesce(");
-            where_sql(inner, sql, values);
-            sql.push_str(", 0))");
-        }
-        Filter::Compare { field, op, value } => {
-            // IS / IS NOT are SQLite's null-safe equality: `Ne 'X'` matches null, `Eq Null` works.
-            let operator = match op {
-                Op::Eq => "IS",
-                Op::Ne => "IS NOT",
-                Op::Gt => ">",
-                Op::Ge => ">=",
-                Op::Lt => "<",
-                Op::Le => "<=",
-            };
-            sql.push_str(column(*field));
-            sql.push(' ');
-            sql.push_str(operator);
-            sql.push_str(" ?");
-            values.push(match value {
-                Value::Null => SqlValue::Null,
-                Value::Text(text) => SqlValue::Text(text.clone()),
-                Value::Time(at) => SqlValue::Integer(epoch_millis(*at)),
-                Value::Int(n) => SqlValue::Integer(*n),
-                Value::Bool(b) => SqlValue::Integer(i64::from(*b)),
-            });
-        }
+    boolean::write(filter, boolean::SQLITE, sql, &mut |term, sql| match term {
+        Filter::Compare { field, op, value } => compare(column(*field), *op, value, sql, values),
         Filter::HasEvent(event) => {
             let (column, value) = match event {
                 EventMatch::Kind(kind) => ("kind", kind.as_str().to_owned()),
@@ -100,7 +56,39 @@ fn where_sql(filter: &Filter, sql: &mut String, values: &mut Vec<SqlValue>) {
             sql.push_str(" = ?)");
             values.push(SqlValue::Text(value));
         }
-    }
+        // `and`, `or` and `not`: written by `boolean::write`.
+        Filter::All(_) | Filter::Any(_) | Filter::Not(_) => {}
+    });
+}
+
+/// Appends `column op ?` to `sql` and the value to `values`. IS / IS NOT are SQLite's null-safe
+/// equality: `Ne 'X'` matches null, `Eq Null` works. (The audit log's comparisons too.)
+pub(super) fn compare(
+    column: &str,
+    op: Op,
+    value: &Value,
+    sql: &mut String,
+    values: &mut Vec<SqlValue>,
+) {
+    let operator = match op {
+        Op::Eq => "IS",
+        Op::Ne => "IS NOT",
+        Op::Gt => ">",
+        Op::Ge => ">=",
+        Op::Lt => "<",
+        Op::Le => "<=",
+    };
+    sql.push_str(column);
+    sql.push(' ');
+    sql.push_str(operator);
+    sql.push_str(" ?");
+    values.push(match value {
+        Value::Null => SqlValue::Null,
+        Value::Text(text) => SqlValue::Text(text.clone()),
+        Value::Time(at) => SqlValue::Integer(epoch_millis(*at)),
+        Value::Int(n) => SqlValue::Integer(*n),
+        Value::Bool(b) => SqlValue::Integer(i64::from(*b)),
+    });
 }
 
 /// SQLite's words when a statement is beyond its limits (`SQLITE_MAX_EXPR_DEPTH`, the number of
