@@ -10,12 +10,15 @@
 
 use std::sync::Arc;
 
+use time::OffsetDateTime;
+
 use super::Queue;
+use crate::audit::{Audit, AuditEvent};
 use crate::clock;
 use crate::message::{MessageContext, MessageId};
 use crate::message_log::{Enqueued, Identity, MessageFacts, MessageLog, ToQueue};
 use crate::soap::SoapVersion;
-use crate::store::{Entry, Retried, Start, Status, StoreError};
+use crate::store::{Retried, Start, Status, StoreError};
 
 /// Why a message cannot be replayed.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +53,30 @@ pub enum RetryError {
 }
 
 impl Queue {
+    /// A replay that `user` started (the monitoring API's `Replay`, the monitor's button): the
+    /// replay, then its record in the audit log. The one path both take, so they cannot differ.
+    pub async fn replay_by(
+        &self,
+        log: &MessageLog,
+        audit: &Audit,
+        user: &str,
+        guid: &str,
+    ) -> Result<MessageId, ReplayError> {
+        let new = self.replay(log, guid).await?;
+        let details = format!("replayed as the new message {new}");
+        audit.record(AuditEvent::replay(user, guid, details)).await;
+        Ok(new)
+    }
+
+    /// A retry that `user` started (the monitoring API's `Retry`, the monitor's button): the
+    /// retry, then its record in the audit log.
+    pub async fn retry_by(&self, audit: &Audit, user: &str, guid: &str) -> Result<(), RetryError> {
+        self.retry(guid).await?;
+        let event = AuditEvent::retry(user, guid, "queued again, due now");
+        audit.record(event).await;
+        Ok(())
+    }
+
     /// Queues the stored request of message `guid` as a new message (see the module
     /// documentation); its id.
     pub async fn replay(&self, log: &MessageLog, guid: &str) -> Result<MessageId, ReplayError> {
@@ -63,7 +90,7 @@ impl Queue {
             .store
             .payload(guid, "request")
             .await?
-            .ok_or_else(|| ReplayError::NoBody(self.no_body(&entry)))?;
+            .ok_or_else(|| ReplayError::NoBody(self.no_body(guid, entry.log_start)))?;
         let endpoint = shared
             .endpoints
             .get(&entry.integration_flow_name)
@@ -149,24 +176,25 @@ impl Queue {
                     .get(guid)
                     .await?
                     .ok_or_else(|| RetryError::NoMessage(guid.to_owned()))?;
-                Err(RetryError::NoBody(self.no_body(&entry)))
+                Err(RetryError::NoBody(self.no_body(guid, entry.log_start)))
             }
         }
     }
 
-    /// Why `entry` has no stored request: purged after the retention, or never stored.
-    fn no_body(&self, entry: &Entry) -> String {
+    /// Why message `guid`, logged at `log_start`, has no stored request: purged after the
+    /// retention, or never stored. (The monitor says it too, where Replay is not offered.)
+    pub fn no_body(&self, guid: &str, log_start: OffsetDateTime) -> String {
         let retention = self.shared.payload_retention;
-        if entry.log_start < clock::now() - retention {
+        if log_start < clock::now() - retention {
             format!(
                 "message {} has no stored request body any more: bodies are purged after [store] payload_retention_days ({} days)",
-                entry.guid,
+                guid,
                 retention.whole_days()
             )
         } else {
             format!(
                 "message {} has no stored request body: none was kept ([store] payloads = false, or the call was refused before its body was read)",
-                entry.guid
+                guid
             )
         }
     }

@@ -4,7 +4,7 @@
 
 use maud::{Markup, html};
 
-use super::log::Tally;
+use super::log::{STATUSES, Tally};
 use super::page;
 use crate::store::Status;
 
@@ -63,7 +63,7 @@ pub fn chart(tally: &Tally) -> Markup {
 }
 
 /// The bars of one bucket, bottom up: (top, height, status) for each status with entries.
-fn stack(counts: &[u64; 5], peak: u64, plot: u32) -> Vec<(u32, u32, Status)> {
+fn stack(counts: &[u64; STATUSES], peak: u64, plot: u32) -> Vec<(u32, u32, Status)> {
     let mut top = plot;
     let mut bars = Vec::new();
     for (count, status) in counts.iter().zip(Status::ALL) {
@@ -79,7 +79,7 @@ fn stack(counts: &[u64; 5], peak: u64, plot: u32) -> Vec<(u32, u32, Status)> {
     bars
 }
 
-fn describe(at: &str, counts: &[u64; 5]) -> String {
+fn describe(at: &str, counts: &[u64; STATUSES]) -> String {
     let parts: Vec<String> = counts
         .iter()
         .zip(Status::ALL)
@@ -101,11 +101,11 @@ mod tests {
     #[test]
     fn bars_stack_in_proportion_to_the_busiest_bucket() {
         // 2 completed and 2 failed, in a chart whose peak is 4: half the height each.
-        let bars = stack(&[0, 2, 2, 0, 0], 4, 100);
+        let bars = stack(&[0, 2, 2, 0, 0, 0, 0], 4, 100);
         assert_eq!(bars, [(50, 50, Status::Completed), (0, 50, Status::Failed)]);
         assert_eq!(
-            describe("2026-03-01 10:05:00.000", &[0, 2, 2, 0, 0]),
-            "2026-03-01 10:05 UTC: 2 COMPLETED, 2 FAILED"
+            describe("2026-03-01 10:05:00.000", &[0, 2, 2, 0, 0, 0, 3]),
+            "2026-03-01 10:05 UTC: 2 COMPLETED, 2 FAILED, 3 ESCALATED"
         );
     }
 }

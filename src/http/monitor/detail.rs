@@ -1,55 +1,42 @@
-//! One message: every field of its log entry, its attempts, the events its request carried, the
-//! request and the answer (laid out, and raw), and the entries linked to it.
+//! One message: every field of its log entry, its attempts and the entries linked to it
+//! (`timeline.rs`), the events its request carried, the request and the answer (laid out, and
+//! raw), and the Replay and Retry buttons (`actions.rs`).
 //!
 //! The events are read from the stored request exactly as the endpoint read it (`soap::parse`,
 //! then [`Envelope::recognise`] with this service's event types). Bodies, and so the events,
 //! need `MessagePayloadsRead`.
 
-use axum::extract::{Extension, Path, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use time::OffsetDateTime;
 
 use super::list::log_error;
-use super::log::{self, Message, Record};
+use super::log::{self, Record};
 use super::page::{self, or_dash};
 use super::viewer::Viewer;
 use super::xml::{self, DISPLAY_LIMIT};
+use super::{actions, timeline};
 use crate::app::App;
 use crate::config::PAYLOADS_ROLE;
 use crate::event::Envelope;
 use crate::excerpt::Excerpt;
 use crate::soap::Pair;
-use crate::store::ErrorInfo;
 
 /// The kinds of stored body, as the store and the download links name them.
 const BODIES: [(&str, &str); 2] = [("request", "Request"), ("response", "Answer")];
-
-/// One try at processing the message. Today every message has exactly one.
-pub struct Attempt<'a> {
-    pub start: OffsetDateTime,
-    pub end: Option<OffsetDateTime>,
-    pub status: &'a str,
-    pub error: Option<&'a ErrorInfo>,
-}
-
-/// The attempts of a message, first first.
-fn attempts(message: &Message) -> Vec<Attempt<'_>> {
-    vec![Attempt {
-        start: message.record.start,
-        end: message.record.end,
-        status: &message.record.status,
-        error: message.error.as_ref(),
-    }]
-}
 
 /// `GET /monitor/messages/<guid>`.
 pub async fn page(
     State(app): State<App>,
     Extension(viewer): Extension<Viewer>,
     Path(guid): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> Response {
+    let notice = form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes())
+        .find(|(key, _)| key == "notice")
+        .and_then(|(_, value)| actions::notice(Some(&value)));
     let message = match log::message(&app, &guid).await {
         Ok(Some(message)) => message,
         Ok(None) => {
@@ -80,10 +67,12 @@ pub async fn page(
     let record = &message.record;
     let content = html! {
         h1 { "Message " span.id { (record.guid) } " " (page::status(&record.status)) }
+        @if let Some(notice) = notice { p.notice role="status" { (notice) } }
+        (actions::buttons(&viewer, &message, &app))
         (fields(record))
-        (links(&message))
+        (timeline::links(&message))
         h2 { "Attempts" }
-        (timeline(&attempts(&message)))
+        (timeline::timeline(&message))
         h2 { "Events" }
         @match &bodies {
             None => p.hint { "The events and the bodies need the role " code { (PAYLOADS_ROLE) } "." },
@@ -148,58 +137,6 @@ fn fields(record: &Record) -> Markup {
     html! {
         dl.fields {
             @for (name, value) in rows { dt { (name) } dd { (value) } }
-        }
-    }
-}
-
-/// The entries this one refers to and that refer to it, both ways.
-fn links(message: &Message) -> Markup {
-    let record = &message.record;
-    html! {
-        @if let Some(original) = &record.original {
-            p.link {
-                @if record.status == "DISCARDED" { "A duplicate of " } @else { "Refers to " }
-                a href={ "/monitor/messages/" (original) } { (original) }
-                @if record.status == "DISCARDED" { ", whose answer it was given." } @else { ", which was running at the time." }
-            }
-        }
-        @if !message.referred_by.is_empty() {
-            h2 { "Duplicates and refused copies of this message" }
-            ul.links {
-                @for other in &message.referred_by {
-                    li {
-                        a href={ "/monitor/messages/" (other.guid) } { (other.guid) }
-                        " " (page::status(&other.status)) " " (page::time(other.start)) " UTC"
-                    }
-                }
-            }
-        }
-    }
-}
-
-fn timeline(attempts: &[Attempt<'_>]) -> Markup {
-    html! {
-        ol.timeline {
-            @for (i, attempt) in attempts.iter().enumerate() {
-                li {
-                    div.attempt {
-                        span.n { "#" (i + 1) }
-                        (page::status(attempt.status))
-                        span { (page::time(attempt.start)) " UTC" }
-                        @if let Some(end) = attempt.end {
-                            span { "→ " (page::time(end)) " UTC (" ((end - attempt.start).whole_milliseconds()) " ms)" }
-                        } @else {
-                            span.none { "not finished" }
-                        }
-                    }
-                    @if let Some(error) = attempt.error {
-                        div.error {
-                            @if let Some(step) = &error.step { p { "Handler " code { (step) } } }
-                            pre.error-text { (error.text) }
-                        }
-                    }
-                }
-            }
         }
     }
 }

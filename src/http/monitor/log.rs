@@ -10,7 +10,9 @@ use crate::app::App;
 use crate::store::query::{
     Direction, EventMatch, Filter, LogField, Op, Order, TallyCount, TallyQuery, Value,
 };
-use crate::store::{Entry, ErrorInfo, ListQuery, Payload, PayloadInfo, Status, Store, StoreError};
+use crate::store::{
+    Attempt, Entry, ErrorInfo, ListQuery, Payload, PayloadInfo, Status, Store, StoreError,
+};
 
 /// Why the log could not answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,6 +125,9 @@ pub async fn list(
     Ok((records, page.total.unwrap_or(0)))
 }
 
+/// How many statuses there are: a count for each in the tally.
+pub const STATUSES: usize = Status::ALL.len();
+
 /// Entries per status and stretch of time: the counts and the chart.
 #[derive(Debug, Clone)]
 pub struct Tally {
@@ -130,13 +135,13 @@ pub struct Tally {
     pub from: OffsetDateTime,
     pub bucket: Duration,
     /// For each bucket, the counts by status (in [`Status::ALL`]'s order).
-    pub buckets: Vec<[u64; 5]>,
+    pub buckets: Vec<[u64; STATUSES]>,
 }
 
 impl Tally {
     /// The counts of the whole period, by status (in [`Status::ALL`]'s order).
-    pub fn totals(&self) -> [u64; 5] {
-        let mut totals = [0; 5];
+    pub fn totals(&self) -> [u64; STATUSES] {
+        let mut totals = [0; STATUSES];
         for bucket in &self.buckets {
             for (total, count) in totals.iter_mut().zip(bucket) {
                 *total += count;
@@ -194,7 +199,7 @@ pub async fn tally(app: &App, criteria: &Criteria, now: OffsetDateTime) -> Resul
         from: start,
         bucket,
     };
-    let mut buckets = vec![[0; 5]; count];
+    let mut buckets = vec![[0; STATUSES]; count];
     for TallyCount {
         bucket,
         status,
@@ -223,8 +228,12 @@ pub struct Message {
     pub error: Option<ErrorInfo>,
     /// Its stored bodies (none when the log keeps no bodies or they were purged).
     pub bodies: Vec<PayloadInfo>,
-    /// The entries that refer to this one (duplicates of it, copies refused while it ran).
+    /// The entries that refer to this one (duplicates of it, copies refused while it ran, its
+    /// replays).
     pub referred_by: Vec<Record>,
+    /// Its attempts in the delivery queue, first first; none for a message that was never queued
+    /// (a synchronous one).
+    pub attempts: Vec<Attempt>,
 }
 
 /// At most this many entries referring to one message are listed.
@@ -252,11 +261,13 @@ pub async fn message(app: &App, guid: &str) -> Result<Option<Message>, LogError>
         ..ListQuery::default()
     };
     let referred_by = read(app, store.list(referrers)).await?.entries;
+    let attempts = read(app, store.attempts(guid)).await?.unwrap_or_default();
     Ok(Some(Message {
         record: record(entry),
         error,
         bodies,
         referred_by: referred_by.into_iter().map(record).collect(),
+        attempts,
     }))
 }
 

@@ -253,7 +253,7 @@ pub fn csrf_refusal(viewer: &Viewer, headers: &HeaderMap, field: Option<&str>) -
 }
 
 /// An `application/x-www-form-urlencoded` body, at most [`FORM_LIMIT`] bytes.
-async fn read_form(body: Body) -> Result<Vec<(String, String)>, Response> {
+pub(super) async fn read_form(body: Body) -> Result<Vec<(String, String)>, Response> {
     let bytes = to_bytes(body, FORM_LIMIT).await.map_err(|_| {
         (
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -9,6 +9,8 @@
 //! GET  /monitor/live?<filters>               the list's changing part, polled by monitor.js
 //! GET  /monitor/messages/<guid>              one message: fields, attempts, events, bodies (detail.rs)
 //! GET  /monitor/messages/<guid>/<kind>       a stored body's exact bytes, as a download
+//! POST /monitor/messages/<guid>/replay       Replay: a new message (MessageReplay, CSRF token)
+//! POST /monitor/messages/<guid>/retry        Retry an ESCALATED message (MessageReplay, CSRF token)
 //! GET  /monitor/endpoints                    endpoints and what to paste into SuccessFactors
 //! GET  /monitor/assets/<file>                monitor.css, monitor.js (compiled in)
 //! ```
@@ -23,6 +25,7 @@
 //!
 //! Everything the monitor reads from the message log goes through `log.rs`.
 
+mod actions;
 mod assets;
 mod chart;
 mod detail;
@@ -34,6 +37,7 @@ mod log;
 mod login;
 mod page;
 mod session;
+mod timeline;
 mod viewer;
 mod xml;
 
@@ -64,6 +68,8 @@ pub fn routes(app: &App) -> Router<App> {
         .route("/monitor/live", get(list::live))
         .route("/monitor/messages/{guid}", get(detail::page))
         .route("/monitor/messages/{guid}/{kind}", get(detail::download))
+        .route("/monitor/messages/{guid}/replay", post(actions::replay))
+        .route("/monitor/messages/{guid}/retry", post(actions::retry))
         .route("/monitor/endpoints", get(endpoints::page))
         .route("/monitor/logout", post(login::logout))
         .route("/monitor/{*rest}", any(not_found))

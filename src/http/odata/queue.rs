@@ -16,7 +16,6 @@ use super::error::ODataError;
 use super::json as shape;
 use super::logs::{entry, no_message, read, store};
 use super::{Call, json_response};
-use crate::audit::AuditEvent;
 use crate::config::REPLAY_ROLE;
 use crate::excerpt::Excerpt;
 use crate::odata::Scope;
@@ -57,17 +56,15 @@ pub async fn attempt(call: &Call<'_>, id: &str) -> Result<Response, ODataError> 
 /// message; 201 with it (and its address in `Location`).
 pub async fn replay(call: &Call<'_>, guid: &str) -> Result<Response, ODataError> {
     let queue = operation(call)?;
+    let app = call.app;
     let new = queue
-        .replay(call.app.message_log(), guid)
+        .replay_by(app.message_log(), app.audit(), &call.principal.name, guid)
         .await
         .map_err(|error| match error {
             ReplayError::NoMessage(_) => no_message(guid),
             ReplayError::Store(error) => store_failed(call, &error),
             conflict => ODataError::new(StatusCode::CONFLICT, "Conflict", conflict.to_string()),
         })?;
-    let details = format!("replayed as the new message {new}");
-    let audit = AuditEvent::replay(&call.principal.name, guid, details);
-    call.app.audit().record(audit).await;
     let value = entry(call, new.as_str(), None).await?;
     let mut response = json_response(json!({ "d": value }));
     *response.status_mut() = StatusCode::CREATED;
@@ -86,13 +83,14 @@ pub async fn replay(call: &Call<'_>, guid: &str) -> Result<Response, ODataError>
 /// with it.
 pub async fn retry(call: &Call<'_>, guid: &str) -> Result<Response, ODataError> {
     let queue = operation(call)?;
-    queue.retry(guid).await.map_err(|error| match error {
+    let audit = call.app.audit();
+    let user = &call.principal.name;
+    let retried = queue.retry_by(audit, user, guid).await;
+    retried.map_err(|error| match error {
         RetryError::NoMessage(_) => no_message(guid),
         RetryError::Store(error) => store_failed(call, &error),
         conflict => ODataError::new(StatusCode::CONFLICT, "Conflict", conflict.to_string()),
     })?;
-    let audit = AuditEvent::retry(&call.principal.name, guid, "queued again, due now");
-    call.app.audit().record(audit).await;
     let value = entry(call, guid, None).await?;
     Ok(json_response(json!({ "d": value })))
 }

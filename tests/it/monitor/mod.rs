@@ -6,6 +6,7 @@
 
 mod access;
 mod pages;
+mod replay;
 
 use axum::Router;
 use axum::body::Body;
@@ -43,6 +44,8 @@ pub fn hostile_envelope(external_id: &str) -> String {
 /// process. Clones share the monitor's sessions.
 pub struct Monitor {
     router: Router,
+    /// The service behind the router (its queue, to wait on).
+    pub app: App,
     _dir: tempfile::TempDir,
 }
 
@@ -90,17 +93,40 @@ impl Monitor {
 
     /// [`Monitor::start_with`] with the message log on `backend`.
     pub async fn start_on(backend: &Backend, extra: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
         let config = format!("{extra}\n{}", isc_and_broken("soap"));
-        let mut loaded = load_in(dir.path(), &config, &Env::default());
+        Self::start_config_on(backend, &config).await
+    }
+
+    /// With this whole configuration.
+    pub async fn start_config(config: &str) -> Self {
+        Self::start_config_on(&Backend::Sqlite, config).await
+    }
+
+    /// With this whole configuration and the message log on `backend`.
+    pub async fn start_config_on(backend: &Backend, config: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut loaded = load_in(dir.path(), config, &Env::default());
         if let Some(url) = backend.url() {
             loaded.config.store.url = Some(url.into());
         }
         let app = App::build(&loaded.config).await.expect("app builds");
         Self {
-            router: iflowd::http::router(app),
+            router: iflowd::http::router(app.clone()),
+            app,
             _dir: dir,
         }
+    }
+
+    /// Waits until the queue has ended `count` attempts in all.
+    pub async fn attempts_ended(&self, count: u64) {
+        let mut ended = self.app.queue().expect("a queue").ended();
+        tokio::time::timeout(
+            std::time::Duration::from_secs(600),
+            ended.wait_for(|&n| n >= count),
+        )
+        .await
+        .expect("attempts end in time")
+        .expect("the queue runs");
     }
 
     pub async fn call(&self, request: Request<Body>) -> Answer {
