@@ -58,8 +58,8 @@ pub(super) fn literal_of(
         (Kind::DateTime, _) => Err(mismatch(
             "a date and time, written datetime'2026-01-31T13:45:00' (UTC)",
         )),
-        (Kind::Int, Token::Number(n)) => Ok(Literal::Int(*n)),
-        (Kind::Int, _) => Err(mismatch("a whole number")),
+        (Kind::Int | Kind::Int64, Token::Number(n)) => Ok(Literal::Int(*n)),
+        (Kind::Int | Kind::Int64, _) => Err(mismatch("a whole number")),
         (Kind::Boolean, Token::Word(w)) if w == "true" || w == "false" => {
             Ok(Literal::Bool(w == "true"))
         }

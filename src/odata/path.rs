@@ -55,6 +55,14 @@ pub enum Resource {
     KeystoreEntries(Option<String>),
     /// `IntegrationPackages`, optionally `('<Id>')`.
     Packages(Option<String>),
+    /// `JmsBrokers('<Key>')`: the delivery queue as CPI's JMS broker (`Broker1`).
+    JmsBroker(String),
+    /// `JmsBrokers('<Key>')/Queues` (`broker`), or `JmsQueues`, optionally `('<Name>')`: the
+    /// broker's queues, one per endpoint.
+    JmsQueues {
+        broker: Option<String>,
+        name: Option<String>,
+    },
     /// One property of an entry, `MessageProcessingLogs('<guid>')/Status`: OData's address of a
     /// property, which clients read when an entry was fetched with `$select`.
     Property {
@@ -231,6 +239,17 @@ pub fn parse(path: &str) -> Result<Option<Resource>, QueryError> {
         (["AuditLogs"], id) => Resource::AuditLogs(id),
         (["KeystoreEntries"], id) => Resource::KeystoreEntries(id),
         (["IntegrationPackages"], id) => Resource::Packages(id),
+        (["JmsBrokers"], Some(key)) => Resource::JmsBroker(key),
+        (["JmsBrokers", "Queues"], Some(key)) if keyless(1) => Resource::JmsQueues {
+            broker: Some(key),
+            name: None,
+        },
+        (["JmsQueues"], name) => Resource::JmsQueues { broker: None, name },
+        (["JmsBrokers"], None) => {
+            return Err(QueryError::new(
+                "JmsBrokers is read one entry at a time: JmsBrokers('Broker1')".to_owned(),
+            ));
+        }
         ([set, name], Some(key)) if keyless(1) => {
             let Some(set) = PropertyOf::of(set) else {
                 return Ok(None);

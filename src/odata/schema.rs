@@ -10,6 +10,8 @@ pub enum Kind {
     /// `Edm.DateTime`: compared with `datetime'2026-01-31T12:00:00'`, shown as `/Date(ms)/`.
     DateTime,
     Int,
+    /// `Edm.Int64`: written as a string in JSON, as OData v2 writes 64-bit numbers.
+    Int64,
     Boolean,
 }
 
@@ -19,6 +21,7 @@ impl Kind {
             Self::String => "Edm.String",
             Self::DateTime => "Edm.DateTime",
             Self::Int => "Edm.Int32",
+            Self::Int64 => "Edm.Int64",
             Self::Boolean => "Edm.Boolean",
         }
     }
@@ -324,5 +327,69 @@ pub static MESSAGE_PROCESSING_LOG_ATTEMPT: Schema = Schema {
         "Error",
         "Handler",
         "NextAttempt",
+    ],
+};
+
+/// `JmsBrokers`: CPI's JMS broker, one entry (`Broker1`), here the delivery queue. The
+/// properties are CPI's.
+pub static JMS_BROKER: Schema = Schema {
+    set: "JmsBrokers",
+    fields: &[
+        field("Key", Kind::String, false),
+        field("Capacity", Kind::Int64, true),
+        field("MaxCapacity", Kind::Int64, true),
+        field("IsTransactedSessionsHigh", Kind::Int, true),
+        field("IsConsumersHigh", Kind::Int, true),
+        field("IsProducersHigh", Kind::Int, true),
+        field("MaxQueueNumber", Kind::Int64, true),
+        field("QueueNumber", Kind::Int64, true),
+        field("CapacityOk", Kind::Int64, true),
+        field("CapacityWarning", Kind::Int64, true),
+        field("CapacityError", Kind::Int64, true),
+        field("IsQueuesHigh", Kind::Int, true),
+        field("IsMessageSpoolHigh", Kind::Int, true),
+    ],
+    properties: &[
+        "Key",
+        "Capacity",
+        "MaxCapacity",
+        "IsTransactedSessionsHigh",
+        "IsConsumersHigh",
+        "IsProducersHigh",
+        "MaxQueueNumber",
+        "QueueNumber",
+        "CapacityOk",
+        "CapacityWarning",
+        "CapacityError",
+        "IsQueuesHigh",
+        "IsMessageSpoolHigh",
+    ],
+};
+
+/// `JmsQueues`: the broker's queues, one per endpoint with queued messages (CPI's `Name`,
+/// `QueueSize`, `MaxQueueSize`, `State`, `ActiveState`, and iflowd's counts by state).
+pub static JMS_QUEUE: Schema = Schema {
+    set: "JmsQueues",
+    fields: &[
+        field("Name", Kind::String, false),
+        field("MaxQueueSize", Kind::Int64, true),
+        field("ActiveState", Kind::Int64, false),
+        field("QueueSize", Kind::Int64, false),
+        field("State", Kind::Int64, false),
+        field("Queued", Kind::Int64, false),
+        field("Running", Kind::Int64, false),
+        field("Retry", Kind::Int64, false),
+        field("Escalated", Kind::Int64, false),
+    ],
+    properties: &[
+        "Name",
+        "MaxQueueSize",
+        "ActiveState",
+        "QueueSize",
+        "State",
+        "Queued",
+        "Running",
+        "Retry",
+        "Escalated",
     ],
 };

@@ -73,6 +73,10 @@ struct Shared {
     lease: Duration,
     /// One permit per attempt that may run at once.
     workers: Arc<Semaphore>,
+    /// `[queue] workers`: how many permits there are.
+    worker_count: usize,
+    /// `[store] max_size_mb` in bytes: the most the log (and so the queue) may take on disk.
+    max_size: Option<u64>,
     /// Places for messages handed over in memory (leased, parsed, waiting for a worker).
     places: Arc<Semaphore>,
     /// Something may have become due sooner than the scheduler sleeps.
@@ -86,6 +90,17 @@ struct Shared {
     /// The running attempts, so shutdown can wait for them (and abort the rest).
     tasks: Mutex<JoinSet<()>>,
     scheduler: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// What [`Queue::capacity`] tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capacity {
+    /// `[queue] workers`.
+    pub workers: usize,
+    /// Workers running an attempt now.
+    pub busy: usize,
+    /// The most bytes the log, where queued messages are kept, may take (`[store] max_size_mb`).
+    pub max_bytes: Option<u64>,
 }
 
 /// A place in the in-memory hand-off, taken before a message is enqueued: its first attempt
@@ -126,6 +141,10 @@ impl Queue {
             payload_retention: time::Duration::days(store_settings.payload_retention_days.into()),
             lease: Duration::from_millis(settings.lease_ms),
             workers: Arc::new(Semaphore::new(settings.workers)),
+            worker_count: settings.workers,
+            max_size: store_settings
+                .max_size_mb
+                .map(|mb| u64::from(mb) * 1024 * 1024),
             places: Arc::new(Semaphore::new(settings.workers + HANDOFF)),
             wake: Notify::new(),
             stop: watch::channel(false).0,
@@ -137,6 +156,17 @@ impl Queue {
         let scheduler = tokio::spawn(scheduler::run(Arc::clone(&shared)));
         *lock(&shared.scheduler) = Some(scheduler);
         Self { shared }
+    }
+
+    /// How much the queue may hold and how busy its workers are now (`JmsBrokers('Broker1')`).
+    pub fn capacity(&self) -> Capacity {
+        let shared = &self.shared;
+        let free = shared.workers.available_permits().min(shared.worker_count);
+        Capacity {
+            workers: shared.worker_count,
+            busy: shared.worker_count - free,
+            max_bytes: shared.max_size,
+        }
     }
 
     /// A place in the in-memory hand-off, if there is one (and the queue is running: started,

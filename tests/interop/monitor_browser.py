@@ -11,8 +11,9 @@ messages while the page is open:
                                                the externalEventIds of what was sent
 
 It waits (bounded) for the three to appear in the open list without a reload, filters the list,
-opens the failed message, then the hostile one, and prints one JSON object with what it saw:
-the caller asserts. Screenshots of the list and of a detail page go to DIR. Exit 1 with
+opens the failed message, presses Replay and reads the new message's page (until its first
+attempt has ended), then opens the hostile message, and prints one JSON object with what it saw:
+the caller asserts. Screenshots of the list, of the failed message and of its replay go to DIR. Exit 1 with
 {"error": ...} when a step fails.
 """
 
@@ -138,6 +139,30 @@ def scenario(driver, args):
     height = driver.execute_script("return document.documentElement.scrollHeight;")
     driver.set_window_size(1400, min(max(height, 1000), 1800))
     driver.save_screenshot(os.path.join(args.screenshots, "detail.png"))
+    driver.set_window_size(1400, 1000)
+
+    # Replay it: the button leads to the new message, which names the original; its first
+    # attempt fails as the original did, and the timeline shows when the next one is due.
+    driver.find_element(By.ID, "replay").click()
+    loaded(driver, "notice=replayed")
+    seen["replay_url"] = driver.current_url
+    seen["replay_notice"] = driver.find_element(By.CSS_SELECTOR, "p.notice").text
+    seen["replay_original"] = driver.find_element(By.CSS_SELECTOR, "#original a").get_attribute("href")
+
+    def retry_shown(d):
+        # The attempt runs in the background: look again until it has ended (bounded).
+        if d.find_elements(By.CSS_SELECTOR, "ol.timeline .next"):
+            return True
+        d.refresh()
+        return False
+
+    WebDriverWait(driver, WAIT_S, poll_frequency=0.5).until(retry_shown)
+    seen["replay_status"] = driver.find_element(By.CSS_SELECTOR, "h1 .status").text
+    seen["replay_attempt"] = driver.find_element(By.CSS_SELECTOR, "ol.timeline .attempt").text
+    seen["replay_next"] = driver.find_element(By.CSS_SELECTOR, "ol.timeline .next").text
+    height = driver.execute_script("return document.documentElement.scrollHeight;")
+    driver.set_window_size(1400, min(max(height, 1000), 1400))
+    driver.save_screenshot(os.path.join(args.screenshots, "replay.png"))
     driver.set_window_size(1400, 1000)
 
     # The hostile message: nothing of its payload runs, and it reads as text.

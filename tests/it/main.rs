@@ -22,6 +22,7 @@ mod example_config;
 mod exec;
 mod forward;
 mod interop;
+mod jms_brokers;
 mod keystore;
 mod log_size;
 mod logging;

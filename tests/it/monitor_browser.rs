@@ -2,10 +2,12 @@
 //! Selenium (`tests/interop/monitor_browser.py`). The test starts iflowd and chromedriver (on
 //! free ports, waiting for chromedriver with a bounded readiness probe), runs the script, and
 //! sends the messages while the script has the list open: they must appear without a reload.
-//! Then the script filters, opens the failed message (its error, its laid-out request) and a
-//! message whose userId and param carry script, which must not run.
+//! Then the script filters, opens the failed message (its error, its laid-out request), presses
+//! Replay and reads the new message's page (linked to the original, its failed attempt and the
+//! next one's time), and opens a message whose userId and param carry script, which must not run.
 //!
-//! Screenshots of the list and of a detail page are written to `target/monitor-screenshots/`.
+//! Screenshots of the list, of the failed message and of its replay are written to
+//! `target/monitor-screenshots/`.
 //! Chromium, chromedriver and Selenium are installed by `scripts/test`; without them this test
 //! fails, on purpose: it is never skipped.
 
@@ -213,6 +215,42 @@ async fn the_monitor_shows_messages_live_filters_opens_them_and_runs_no_payload(
         "{seen}"
     );
     assert_eq!(seen["events_kinds"], json!(["termination"]));
+    // Replay: the new message's page, linked to the original (also in the log), its first attempt
+    // failed as the original did, the next one scheduled.
+    let original = seen["failed_url"].as_str().unwrap();
+    let original_guid = original.rsplit('/').next().unwrap();
+    let replay_url = seen["replay_url"].as_str().unwrap();
+    let new_guid = replay_url
+        .rsplit('/')
+        .next()
+        .and_then(|last| last.strip_suffix("?notice=replayed"))
+        .unwrap_or_else(|| panic!("{seen}"));
+    assert_ne!(new_guid, original_guid);
+    assert!(
+        seen["replay_notice"]
+            .as_str()
+            .unwrap()
+            .starts_with("Replayed"),
+        "{seen}"
+    );
+    assert_eq!(seen["replay_original"], original, "{seen}");
+    assert_eq!(seen["replay_status"], "RETRY", "{seen}");
+    assert!(
+        seen["replay_attempt"]
+            .as_str()
+            .unwrap()
+            .starts_with("#1 FAILED"),
+        "{seen}"
+    );
+    assert!(
+        seen["replay_next"]
+            .as_str()
+            .unwrap()
+            .starts_with("next attempt due "),
+        "{seen}"
+    );
+    let entry = app.log_entry(new_guid).await;
+    assert_eq!(entry["OriginalMessageGuid"], original_guid, "{entry}");
     // The hostile message: nothing ran, and its values read as the text they are.
     assert!(
         !seen["title_after"].as_str().unwrap().contains("pwned"),
@@ -233,7 +271,7 @@ async fn the_monitor_shows_messages_live_filters_opens_them_and_runs_no_payload(
         "{seen}"
     );
 
-    for name in ["list.png", "detail.png"] {
+    for name in ["list.png", "detail.png", "replay.png"] {
         let path = screenshots().join(name);
         let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         assert!(size > 10_000, "{} is a screenshot", path.display());

@@ -104,7 +104,7 @@ fn literal_of(kind: iflowd::odata::Kind, known: &Known) -> BoxedStrategy<Literal
                 .boxed()
             }
         }
-        Kind::Int => prop_oneof![
+        Kind::Int | Kind::Int64 => prop_oneof![
             (-1i64..4).prop_map(Literal::Int),
             any::<i64>().prop_map(Literal::Int)
         ]

@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 use super::metadata::{NAMESPACE, type_name};
 use crate::clock::epoch_millis;
 use crate::odata::eval::Value as FilterValue;
+use crate::odata::schema::Kind;
 use crate::odata::schema::{
     CUSTOM_HEADER_PROPERTY, ERROR_INFORMATION, MESSAGE_PROCESSING_LOG,
     MESSAGE_PROCESSING_LOG_ATTEMPT, MESSAGE_STORE_ENTRY, Schema,
@@ -307,6 +308,10 @@ pub fn row(schema: &Schema, row: &Row, service: &str, select: Option<&[&'static 
             let value = match cell {
                 Cell::Text(text) => json!(text),
                 Cell::Date(at) => date(*at),
+                // OData v2 writes 64-bit numbers as strings (JavaScript cannot hold them).
+                Cell::Int(n) if schema.field(name).is_some_and(|f| f.kind == Kind::Int64) => {
+                    json!(n.to_string())
+                }
                 Cell::Int(n) => json!(n),
                 Cell::Bool(b) => json!(b),
                 Cell::Null => Value::Null,

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use crate::odata::schema::{
     AUDIT_LOG, CUSTOM_HEADER_PROPERTY, ERROR_INFORMATION, INTEGRATION_PACKAGE,
-    INTEGRATION_RUNTIME_ARTIFACT, KEYSTORE_ENTRY, MESSAGE_PROCESSING_LOG,
+    INTEGRATION_RUNTIME_ARTIFACT, JMS_BROKER, JMS_QUEUE, KEYSTORE_ENTRY, MESSAGE_PROCESSING_LOG,
     MESSAGE_PROCESSING_LOG_ATTEMPT, MESSAGE_STORE_ENTRY, SERVICE_ENDPOINT, Schema,
 };
 
@@ -13,7 +13,7 @@ use crate::odata::schema::{
 pub const NAMESPACE: &str = "com.sap.hci.api";
 
 /// Every entity set, as the service document lists them.
-pub const ENTITY_SETS: [&str; 10] = [
+pub const ENTITY_SETS: [&str; 12] = [
     "MessageProcessingLogs",
     "MessageProcessingLogErrorInformations",
     "MessageStoreEntries",
@@ -24,11 +24,13 @@ pub const ENTITY_SETS: [&str; 10] = [
     "IntegrationPackages",
     "KeystoreEntries",
     "AuditLogs",
+    "JmsBrokers",
+    "JmsQueues",
 ];
 
 /// Every entity type: its schema, its key, whether it has a stream (`$value`), and its
 /// navigations (name, the association's target role).
-const TYPES: [(&Schema, &str, bool, &[&str]); 10] = [
+const TYPES: [(&Schema, &str, bool, &[&str]); 12] = [
     (
         &MESSAGE_PROCESSING_LOG,
         "MessageGuid",
@@ -49,33 +51,51 @@ const TYPES: [(&Schema, &str, bool, &[&str]); 10] = [
     (&INTEGRATION_PACKAGE, "Id", false, &[]),
     (&KEYSTORE_ENTRY, "Hexalias", false, &[]),
     (&AUDIT_LOG, "ChangeId", false, &[]),
+    (&JMS_BROKER, "Key", false, &["Queues"]),
+    (&JMS_QUEUE, "Name", false, &[]),
 ];
 
-/// The navigations of `MessageProcessingLog`: name, target type, multiplicity, target set.
-const NAVIGATIONS: [(&str, &str, &str, &str); 4] = [
+/// The navigations: source type and set, name, target type, multiplicity, target set.
+const NAVIGATIONS: [(&str, &str, &str, &str, &str, &str); 5] = [
     (
+        "MessageProcessingLog",
+        "MessageProcessingLogs",
         "ErrorInformation",
         "MessageProcessingLogErrorInformation",
         "0..1",
         "MessageProcessingLogErrorInformations",
     ),
     (
+        "MessageProcessingLog",
+        "MessageProcessingLogs",
         "MessageStoreEntries",
         "MessageStoreEntry",
         "*",
         "MessageStoreEntries",
     ),
     (
+        "MessageProcessingLog",
+        "MessageProcessingLogs",
         "CustomHeaderProperties",
         "MessageProcessingLogCustomHeaderProperty",
         "*",
         "MessageProcessingLogCustomHeaderProperties",
     ),
     (
+        "MessageProcessingLog",
+        "MessageProcessingLogs",
         "Attempts",
         "MessageProcessingLogAttempt",
         "*",
         "MessageProcessingLogAttempts",
+    ),
+    (
+        "JmsBroker",
+        "JmsBrokers",
+        "Queues",
+        "JmsQueue",
+        "*",
+        "JmsQueues",
     ),
 ];
 
@@ -91,6 +111,8 @@ pub fn type_name(schema: &Schema) -> &'static str {
         "IntegrationPackages" => "IntegrationPackage",
         "KeystoreEntries" => "KeystoreEntry",
         "AuditLogs" => "AuditLog",
+        "JmsBrokers" => "JmsBroker",
+        "JmsQueues" => "JmsQueue",
         _ => "ServiceEndpoint",
     }
 }
@@ -121,10 +143,11 @@ fn entity_type(out: &mut String, schema: &Schema, key: &str, stream: bool, navig
             }
         }
     }
+    let from = type_name(schema);
     for name in navigations {
         let _ = write!(
             out,
-            r#"<NavigationProperty Name="{name}" Relationship="{NAMESPACE}.MessageProcessingLog_{name}" FromRole="MessageProcessingLog" ToRole="{name}"/>"#
+            r#"<NavigationProperty Name="{name}" Relationship="{NAMESPACE}.{from}_{name}" FromRole="{from}" ToRole="{name}"/>"#
         );
     }
     out.push_str("</EntityType>");
@@ -132,16 +155,17 @@ fn entity_type(out: &mut String, schema: &Schema, key: &str, stream: bool, navig
 
 /// The associations of the log's navigations, and the container with every set.
 fn associations_and_container(out: &mut String) {
-    for (name, target, multiplicity, _) in NAVIGATIONS {
+    for (from, _, name, target, multiplicity, _) in NAVIGATIONS {
         let _ = write!(
             out,
             concat!(
-                r#"<Association Name="MessageProcessingLog_{name}">"#,
-                r#"<End Type="{ns}.MessageProcessingLog" Multiplicity="1" Role="MessageProcessingLog"/>"#,
+                r#"<Association Name="{from}_{name}">"#,
+                r#"<End Type="{ns}.{from}" Multiplicity="1" Role="{from}"/>"#,
                 r#"<End Type="{ns}.{target}" Multiplicity="{multiplicity}" Role="{name}"/>"#,
                 r#"</Association>"#,
             ),
             ns = NAMESPACE,
+            from = from,
             name = name,
             target = target,
             multiplicity = multiplicity,
@@ -156,16 +180,18 @@ fn associations_and_container(out: &mut String) {
             type_name(schema)
         );
     }
-    for (name, _, _, set) in NAVIGATIONS {
+    for (from, from_set, name, _, _, set) in NAVIGATIONS {
         let _ = write!(
             out,
             concat!(
-                r#"<AssociationSet Name="MessageProcessingLog_{name}" Association="{ns}.MessageProcessingLog_{name}">"#,
-                r#"<End EntitySet="MessageProcessingLogs" Role="MessageProcessingLog"/>"#,
+                r#"<AssociationSet Name="{from}_{name}" Association="{ns}.{from}_{name}">"#,
+                r#"<End EntitySet="{from_set}" Role="{from}"/>"#,
                 r#"<End EntitySet="{set}" Role="{name}"/>"#,
                 r#"</AssociationSet>"#,
             ),
             ns = NAMESPACE,
+            from = from,
+            from_set = from_set,
             name = name,
             set = set,
         );

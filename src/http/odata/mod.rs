@@ -16,6 +16,8 @@
 //! GET /api/v1/IntegrationPackages[('<id>')]         the packages the endpoints are in
 //! GET /api/v1/KeystoreEntries[('<hexalias>')]       certificates and keys held
 //! GET /api/v1/AuditLogs[('<ChangeId>')]             the audit log
+//! GET /api/v1/JmsBrokers('Broker1')[/Queues]        the delivery queue as CPI's JMS broker (broker.rs)
+//! GET /api/v1/JmsQueues[('<endpoint>')]             its queues, one per endpoint
 //! GET /api/v1/<a collection above>('<key>')/<Property>   one property: {"d": {"Status": ...}}
 //! GET  /api/v1/MessageProcessingLogs('<guid>')/Attempts     a queued message's attempts (iflowd's)
 //! POST /api/v1/MessageProcessingLogs('<guid>')/Replay       run again as a new message (MessageReplay)
@@ -25,13 +27,14 @@
 //! Callers authenticate like senders (the same [`crate::auth::Authenticator`]) and need the role
 //! `MonitoringDataRead`; bodies also need `MessagePayloadsRead`; `KeystoreEntries` (certificate
 //! expiry, what health collectors watch) takes `HealthCheckMonitoringDataRead` instead, as do the
-//! service document and `$metadata`; the queue's two operations (`queue.rs`) need
+//! service document and `$metadata`; the JMS broker and its queues need it; the queue's two operations (`queue.rs`) need
 //! `MessageReplay` too, and everything else is read-only. Query strings are parsed by
 //! [`crate::odata`] (which bounds them); the message log's resources are read in `logs.rs`,
 //! through the store's own query (`query.rs` translates), the audit log's in `audit.rs`, the
 //! configuration's in `in_memory.rs`. Errors are OData error bodies (`error.rs`).
 
 mod audit;
+mod broker;
 mod error;
 mod in_memory;
 mod json;
@@ -131,8 +134,8 @@ async fn serve(app: &App, request: &Parts) -> Result<Response, ODataError> {
 }
 
 /// Whether `principal` (who holds one of the monitoring roles) may read `resource`: everything
-/// with `MonitoringDataRead`; with only `HealthCheckMonitoringDataRead`, the keystore (and the
-/// documents that describe the service).
+/// with `MonitoringDataRead`; with only `HealthCheckMonitoringDataRead`, the keystore and the JMS
+/// broker (which need that role: `broker.rs`), and the documents that describe the service.
 fn readable(resource: &Resource, principal: &Principal) -> bool {
     principal.has_role(MONITORING_ROLE)
         || matches!(
@@ -140,6 +143,8 @@ fn readable(resource: &Resource, principal: &Principal) -> bool {
             Resource::Service
                 | Resource::Metadata
                 | Resource::KeystoreEntries(_)
+                | Resource::JmsBroker(_)
+                | Resource::JmsQueues { .. }
                 | Resource::Property {
                     set: PropertyOf::KeystoreEntries,
                     ..
@@ -244,6 +249,10 @@ async fn dispatch(call: &Call<'_>, resource: Resource) -> Result<Response, OData
         Resource::Packages(id) => Collection::Packages.serve(call, id),
         Resource::KeystoreEntries(id) => Collection::KeystoreEntries.serve(call, id),
         Resource::AuditLogs(id) => audit::serve(call, id).await,
+        Resource::JmsBroker(key) => broker::broker(call, &key).await,
+        Resource::JmsQueues { broker, name } => {
+            broker::queues(call, broker.as_deref(), name.as_deref()).await
+        }
         Resource::Property { set, key, name } => property(call, set, &key, name).await,
     }
 }
