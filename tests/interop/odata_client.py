@@ -5,6 +5,7 @@ Usage:
     odata_client.py URL --user USER --password PASSWORD browse --flow NAME
     odata_client.py URL --user USER --password PASSWORD pages --flow NAME
     odata_client.py URL --user USER --password PASSWORD sets --flow NAME
+    odata_client.py URL --user USER --password PASSWORD broker --flow NAME
 
 URL is the service root, e.g. http://127.0.0.1:8080/api/v1/. pyodata reads URL$metadata (with the
 same Basic credentials as every call) and builds the entity sets, their types, keys and
@@ -27,6 +28,9 @@ entry of NAME and its CustomHeaderProperties (navigation); AuditLogs, newest fir
 Action LOGIN_FAILED and a UserName since the oldest record ($filter on time, user and action),
 one by its key and a property read on demand; KeystoreEntries (and one by its key);
 IntegrationPackages (and a property read on demand).
+
+broker: JmsBrokers('Broker1') (role HealthCheckMonitoringDataRead), its Queues (navigation) and
+the queue of endpoint NAME by its key.
 
 Prints one JSON object on its last line and exits 0; on any error prints {"error", "httpStatus",
 "odataError"} (the HTTP status and the OData error message when there was an answer) and exits 1.
@@ -273,6 +277,20 @@ def sets(service, flow):
     return report
 
 
+def broker(service, flow):
+    """JmsBrokers('Broker1') as $metadata types it, and its Queues (navigation); NAME's queue."""
+    names = property_names(service, "JmsBrokers")
+    one = service.entity_sets.JmsBrokers.get_entity("Broker1").execute()
+    queues = one.nav("Queues").get_entities().execute()
+    queue_names = property_names(service, "JmsQueues")
+    return {
+        "broker": plain(one, names),
+        "capacityType": type(one.Capacity).__name__,
+        "queues": [plain(q, queue_names) for q in queues],
+        "flowQueue": plain(service.entity_sets.JmsQueues.get_entity(flow).execute(), queue_names),
+    }
+
+
 def pages(service, flow):
     logs = service.entity_sets.MessageProcessingLogs
     first = (
@@ -305,7 +323,7 @@ def main():
     parser.add_argument("--user", required=True)
     parser.add_argument("--password", required=True)
     parser.add_argument("--timeout", type=float, default=30)
-    parser.add_argument("scenario", choices=["browse", "pages", "sets"])
+    parser.add_argument("scenario", choices=["browse", "pages", "sets", "broker"])
     parser.add_argument("--flow", required=True)
     args = parser.parse_args()
 
@@ -313,7 +331,7 @@ def main():
     session.auth = (args.user, args.password)
     try:
         service = pyodata.Client(args.url, session, config=Config(retain_null=True))
-        run = {"browse": browse, "pages": pages, "sets": sets}[args.scenario]
+        run = {"browse": browse, "pages": pages, "sets": sets, "broker": broker}[args.scenario]
         report = run(service, args.flow)
         report["requests"] = session.urls
         print(json.dumps(report))

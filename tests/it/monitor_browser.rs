@@ -235,11 +235,9 @@ async fn the_monitor_shows_messages_live_filters_opens_them_and_runs_no_payload(
     );
     assert_eq!(seen["replay_original"], original, "{seen}");
     assert_eq!(seen["replay_status"], "RETRY", "{seen}");
+    let attempt = seen["replay_attempt"].as_str().unwrap();
     assert!(
-        seen["replay_attempt"]
-            .as_str()
-            .unwrap()
-            .starts_with("#1 FAILED"),
+        attempt.starts_with("#1") && attempt.contains("FAILED"),
         "{seen}"
     );
     assert!(

@@ -338,6 +338,8 @@ fn all_sets() -> Value {
         "AuditLogs",
         "IntegrationPackages",
         "IntegrationRuntimeArtifacts",
+        "JmsBrokers",
+        "JmsQueues",
         "KeystoreEntries",
         "MessageProcessingLogAttempts",
         "MessageProcessingLogCustomHeaderProperties",
@@ -442,6 +444,49 @@ async fn pyodata_reads_the_audit_log_keystore_packages_and_custom_headers_from_m
         "iflowd endpoints: Drilled, ISC_Events"
     );
     assert_eq!(r["packageVersionOnDemand"], "1.0.0");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn pyodata_reads_the_jms_broker_and_its_queues_from_metadata() {
+    let config = format!(
+        r#"{users}
+[[users]]
+name = "calm"
+password = "calm-pw"
+roles = ["HealthCheckMonitoringDataRead"]
+
+[[endpoints]]
+name = "Queued"
+address = "/queued"
+delivery = "async"
+handlers = ["flaky"]
+
+[endpoints.retry]
+max_attempts = 1
+
+{flaky}"#,
+        users = users_toml(),
+        flaky = crate::common::queue::flaky(None)
+    );
+    let app = TestApp::spawn(&config).await;
+    assert_eq!(call(&app, "/cxf/queued", "odata-jms", 1).await.0, 200);
+    crate::common::queue::ended(&app, 1).await;
+
+    let (output, r) = pyodata(&app, "calm", "calm-pw", "broker", "Queued").await;
+    assert_succeeded(&output, &r);
+    let broker = &r["broker"];
+    assert_eq!(broker["Key"], "Broker1", "{r}");
+    assert_eq!(r["capacityType"], "int", "Edm.Int64 read as a number: {r}");
+    assert_eq!(broker["QueueNumber"], 1);
+    assert_eq!(broker["CapacityOk"], 1);
+    assert_eq!(broker["MaxCapacity"], Value::Null);
+    let queues = r["queues"].as_array().expect("queues");
+    assert_eq!(queues.len(), 1, "{r}");
+    assert_eq!(queues[0]["Name"], "Queued");
+    assert_eq!(queues[0]["Escalated"], 1);
+    assert_eq!(queues[0]["QueueSize"], 1);
+    assert_eq!(r["flowQueue"]["Escalated"], 1);
     app.stop().await;
 }
 
