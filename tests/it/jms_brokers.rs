@@ -129,6 +129,34 @@ async fn the_broker_counts_queued_retrying_and_escalated_messages_per_endpoint()
     let app = TestApp::spawn(&config()).await;
     let broker = read(&app, "JmsBrokers('Broker1')").await["d"].clone();
     assert_eq!(broker["Key"], "Broker1");
+    // CPI's properties, and the navigation.
+    let mut names: Vec<&str> = broker
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .filter(|k| *k != "__metadata")
+        .collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "Capacity",
+            "CapacityError",
+            "CapacityOk",
+            "CapacityWarning",
+            "IsConsumersHigh",
+            "IsMessageSpoolHigh",
+            "IsProducersHigh",
+            "IsQueuesHigh",
+            "IsTransactedSessionsHigh",
+            "Key",
+            "MaxCapacity",
+            "MaxQueueNumber",
+            "QueueNumber",
+            "Queues",
+        ]
+    );
     assert_eq!(
         broker["MaxCapacity"],
         (64u64 * 1024 * 1024).to_string(),

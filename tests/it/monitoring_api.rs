@@ -177,6 +177,8 @@ async fn metadata_declares_exactly_what_the_entries_carry() {
                 "IntegrationPackages",
                 "KeystoreEntries",
                 "AuditLogs",
+                "JmsBrokers",
+                "JmsQueues",
             ]
             .map(String::from)
         )
@@ -219,7 +221,7 @@ async fn metadata_declares_exactly_what_the_entries_carry() {
     assert_eq!(keys(&packages[0]), declared["IntegrationPackage"]);
     let audit = app.api_results("AuditLogs").await;
     assert_eq!(keys(&audit[0]), declared["AuditLog"]);
-    // KeystoreEntry: keystore.rs (it needs [tls]).
+    // KeystoreEntry: keystore.rs (it needs [tls]); JmsBroker: jms_brokers.rs (its role).
 
     let service = app.api("").await;
     let listed: BTreeSet<String> = service["d"]["EntitySets"]
