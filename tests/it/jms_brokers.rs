@@ -5,7 +5,10 @@
 use serde_json::Value;
 
 use crate::common::queue::{ended, flaky};
-use crate::common::{OUTSIDER, OUTSIDER_PASSWORD, PASSWORD, TestApp, USER, envelope, users_toml};
+use crate::common::{
+    Backend, OUTSIDER, OUTSIDER_PASSWORD, PASSWORD, TestApp, USER, envelope, on_both_backends,
+    users_toml,
+};
 
 /// A user with only the health-check role, as SAP Cloud ALM is given.
 const HEALTH: &str = "calm";
@@ -124,9 +127,10 @@ async fn the_broker_needs_the_health_check_role() {
     assert_eq!(all.status(), 400);
 }
 
-#[tokio::test]
-async fn the_broker_counts_queued_retrying_and_escalated_messages_per_endpoint() {
-    let app = TestApp::spawn(&config()).await;
+on_both_backends!(the_broker_counts_queued_retrying_and_escalated_messages_per_endpoint);
+
+async fn the_broker_counts_queued_retrying_and_escalated_messages_per_endpoint(backend: Backend) {
+    let app = TestApp::spawn_on(&backend, &config()).await;
     let broker = read(&app, "JmsBrokers('Broker1')").await["d"].clone();
     assert_eq!(broker["Key"], "Broker1");
     // CPI's properties, and the navigation.
