@@ -160,6 +160,9 @@ pub fn parse(path: &str) -> Result<Option<Resource>, QueryError> {
         .iter()
         .map(|p| segment(p))
         .collect::<Result<Vec<_>, _>>()?;
+    if let Some(resource) = one_message(&segments) {
+        return Ok(Some(resource));
+    }
     let names: Vec<&str> = segments.iter().map(|s| s.name.as_str()).collect();
     let key = |i: usize| segments.get(i).and_then(|s| s.key.clone());
     let keyless = |i: usize| segments.get(i).is_some_and(|s| s.key.is_none());
@@ -167,52 +170,6 @@ pub fn parse(path: &str) -> Result<Option<Resource>, QueryError> {
         (["$metadata"], None) => Resource::Metadata,
         (["MessageProcessingLogs"], None) => Resource::Logs,
         (["MessageProcessingLogs", "$count"], None) if keyless(1) => Resource::LogCount,
-        (["MessageProcessingLogs"], Some(guid)) => Resource::Log(guid),
-        (["MessageProcessingLogs", "ErrorInformation", rest @ ..], Some(guid))
-            if keyless(1) && matches!(rest, [] | ["$value"]) =>
-        {
-            Resource::ErrorInformation {
-                guid,
-                value: !rest.is_empty(),
-            }
-        }
-        (["MessageProcessingLogErrorInformations", rest @ ..], Some(guid))
-            if matches!(rest, [] | ["$value"]) =>
-        {
-            Resource::ErrorInformation {
-                guid,
-                value: !rest.is_empty(),
-            }
-        }
-        (["MessageProcessingLogs", "MessageStoreEntries"], Some(guid)) if keyless(1) => {
-            Resource::StoreEntries(guid)
-        }
-        (["MessageProcessingLogs", "CustomHeaderProperties"], Some(guid)) if keyless(1) => {
-            Resource::CustomHeaders(guid)
-        }
-        (["MessageProcessingLogCustomHeaderProperties"], Some(id)) => Resource::CustomHeader(id),
-        (["MessageProcessingLogs", "Attempts"], Some(guid)) if keyless(1) => {
-            Resource::Attempts(guid)
-        }
-        (["MessageProcessingLogs", "Replay"], Some(guid)) if keyless(1) => Resource::Replay(guid),
-        (["MessageProcessingLogs", "Retry"], Some(guid)) if keyless(1) => Resource::Retry(guid),
-        (["MessageProcessingLogAttempts"], Some(id)) => Resource::Attempt(id),
-        (["MessageProcessingLogs", "MessageStoreEntries", rest @ ..], Some(guid))
-            if key(1).is_some() && matches!(rest, [] | ["$value"]) =>
-        {
-            Resource::StoreEntry {
-                id: key(1).unwrap_or_default(),
-                of: Some(guid),
-                value: !rest.is_empty(),
-            }
-        }
-        (["MessageStoreEntries", rest @ ..], Some(id)) if matches!(rest, [] | ["$value"]) => {
-            Resource::StoreEntry {
-                id,
-                of: None,
-                value: !rest.is_empty(),
-            }
-        }
         // Declared in $metadata (the navigations need their sets) but not listed as a whole.
         (
             [
@@ -263,6 +220,64 @@ pub fn parse(path: &str) -> Result<Option<Resource>, QueryError> {
     };
     // A key where none belongs (`$metadata('x')`, `.../ErrorInformation('x')`) names nothing.
     Ok(Some(resource))
+}
+
+/// The paths below one message of the log (`MessageProcessingLogs('…')/…`) and the sets read
+/// by a message's key; `None` for every other path.
+fn one_message(segments: &[Segment]) -> Option<Resource> {
+    let names: Vec<&str> = segments.iter().map(|s| s.name.as_str()).collect();
+    let key = |i: usize| segments.get(i).and_then(|s| s.key.clone());
+    let keyless = |i: usize| segments.get(i).is_some_and(|s| s.key.is_none());
+    let resource = match (names.as_slice(), key(0)) {
+        (["MessageProcessingLogs"], Some(guid)) => Resource::Log(guid),
+        (["MessageProcessingLogs", "ErrorInformation", rest @ ..], Some(guid))
+            if keyless(1) && matches!(rest, [] | ["$value"]) =>
+        {
+            Resource::ErrorInformation {
+                guid,
+                value: !rest.is_empty(),
+            }
+        }
+        (["MessageProcessingLogErrorInformations", rest @ ..], Some(guid))
+            if matches!(rest, [] | ["$value"]) =>
+        {
+            Resource::ErrorInformation {
+                guid,
+                value: !rest.is_empty(),
+            }
+        }
+        (["MessageProcessingLogs", "MessageStoreEntries"], Some(guid)) if keyless(1) => {
+            Resource::StoreEntries(guid)
+        }
+        (["MessageProcessingLogs", "CustomHeaderProperties"], Some(guid)) if keyless(1) => {
+            Resource::CustomHeaders(guid)
+        }
+        (["MessageProcessingLogCustomHeaderProperties"], Some(id)) => Resource::CustomHeader(id),
+        (["MessageProcessingLogs", "Attempts"], Some(guid)) if keyless(1) => {
+            Resource::Attempts(guid)
+        }
+        (["MessageProcessingLogs", "Replay"], Some(guid)) if keyless(1) => Resource::Replay(guid),
+        (["MessageProcessingLogs", "Retry"], Some(guid)) if keyless(1) => Resource::Retry(guid),
+        (["MessageProcessingLogAttempts"], Some(id)) => Resource::Attempt(id),
+        (["MessageProcessingLogs", "MessageStoreEntries", rest @ ..], Some(guid))
+            if key(1).is_some() && matches!(rest, [] | ["$value"]) =>
+        {
+            Resource::StoreEntry {
+                id: key(1).unwrap_or_default(),
+                of: Some(guid),
+                value: !rest.is_empty(),
+            }
+        }
+        (["MessageStoreEntries", rest @ ..], Some(id)) if matches!(rest, [] | ["$value"]) => {
+            Resource::StoreEntry {
+                id,
+                of: None,
+                value: !rest.is_empty(),
+            }
+        }
+        _ => return None,
+    };
+    Some(resource)
 }
 
 #[cfg(test)]
