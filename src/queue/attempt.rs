@@ -2,6 +2,7 @@
 //! recorded with what becomes of the message.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use time::OffsetDateTime;
 use tokio::sync::OwnedSemaphorePermit;
@@ -70,7 +71,9 @@ pub(super) async fn handed(
             _ = stop.wait_for(|stopping| *stopping) => return None,
         };
         let started = clock::now();
+        let running = Running::new(shared);
         let outcome = endpoint.process(message).await;
+        drop(running);
         drop(worker);
         Some((started, outcome))
     })
@@ -99,9 +102,27 @@ async fn run(
     worker: OwnedSemaphorePermit,
 ) {
     let started = clock::now();
+    let running = Running::new(shared);
     let outcome = renewing(shared, lease, endpoint.process(message)).await;
+    drop(running);
     drop(worker);
     finish(shared, lease, endpoint, failures, started, outcome).await;
+}
+
+/// Counts an attempt in [`Shared::running`] while it lives (also when its task is aborted).
+struct Running<'a>(&'a Shared);
+
+impl<'a> Running<'a> {
+    fn new(shared: &'a Shared) -> Self {
+        shared.running.fetch_add(1, Ordering::Relaxed);
+        Self(shared)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.running.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Records how the attempt that `started` under `lease` went.

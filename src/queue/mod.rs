@@ -37,6 +37,7 @@ mod replay;
 mod scheduler;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -75,6 +76,8 @@ struct Shared {
     workers: Arc<Semaphore>,
     /// `[queue] workers`: how many permits there are.
     worker_count: usize,
+    /// Attempts running their chain now (not the permits the scheduler holds while it claims).
+    running: AtomicUsize,
     /// `[store] max_size_mb` in bytes: the most the log (and so the queue) may take on disk.
     max_size: Option<u64>,
     /// Places for messages handed over in memory (leased, parsed, waiting for a worker).
@@ -142,6 +145,7 @@ impl Queue {
             lease: Duration::from_millis(settings.lease_ms),
             workers: Arc::new(Semaphore::new(settings.workers)),
             worker_count: settings.workers,
+            running: AtomicUsize::new(0),
             max_size: store_settings
                 .max_size_mb
                 .map(|mb| u64::from(mb) * 1024 * 1024),
@@ -161,10 +165,9 @@ impl Queue {
     /// How much the queue may hold and how busy its workers are now (`JmsBrokers('Broker1')`).
     pub fn capacity(&self) -> Capacity {
         let shared = &self.shared;
-        let free = shared.workers.available_permits().min(shared.worker_count);
         Capacity {
             workers: shared.worker_count,
-            busy: shared.worker_count - free,
+            busy: shared.running.load(Ordering::Relaxed),
             max_bytes: shared.max_size,
         }
     }

@@ -271,6 +271,17 @@ async fn a_copy_of_a_queued_message_is_a_duplicate_answered_like_it(backend: Bac
 }
 on_both_backends!(a_copy_of_a_queued_message_is_a_duplicate_answered_like_it);
 
+/// A user with the role health collectors use (`JmsBrokers`).
+const HEALTH_USER: &str = "[[users]]\nname = \"calm\"\npassword = \"calm-pw\"\nroles = [\"HealthCheckMonitoringDataRead\"]\n";
+
+/// `JmsBrokers('Broker1')`'s `IsConsumersHigh`: 1 while every worker runs an attempt.
+async fn consumers_high(app: &TestApp) -> i64 {
+    let response = app.api_as("calm", "calm-pw", "JmsBrokers('Broker1')").await;
+    assert_eq!(response.status(), 200);
+    let broker: serde_json::Value = response.json().await.unwrap();
+    broker["d"]["IsConsumersHigh"].as_i64().unwrap()
+}
+
 async fn with_every_worker_busy_messages_wait_their_turn_and_the_depth_shows_them(
     backend: Backend,
 ) {
@@ -280,9 +291,13 @@ async fn with_every_worker_busy_messages_wait_their_turn_and_the_depth_shows_the
     let config = async_config(
         "\"archive\"",
         "",
-        &format!("{}\n[queue]\nworkers = 1\n", archive("{dir}/pipe")),
+        &format!(
+            "{}\n[queue]\nworkers = 1\n\n{HEALTH_USER}",
+            archive("{dir}/pipe")
+        ),
     );
     let app = TestApp::spawn_in_on(&backend, dir, &config).await;
+    assert_eq!(consumers_high(&app).await, 0, "no attempt runs yet");
     let mut ids = Vec::new();
     for i in 0..3 {
         let response = app
@@ -301,6 +316,11 @@ async fn with_every_worker_busy_messages_wait_their_turn_and_the_depth_shows_the
         r#"iflowd_queue_attempts_total{endpoint="Queued",outcome="completed"} 0"#,
     ])
     .await;
+    assert_eq!(
+        consumers_high(&app).await,
+        1,
+        "the only worker runs an attempt"
+    );
     let drain = tokio::spawn(async move {
         let mut rest = Vec::new();
         reader.read_to_end(&mut rest).await.unwrap();
@@ -324,6 +344,7 @@ async fn with_every_worker_busy_messages_wait_their_turn_and_the_depth_shows_the
         r#"iflowd_queue_attempts_total{endpoint="Queued",outcome="completed"} 3"#,
     ])
     .await;
+    assert_eq!(consumers_high(&app).await, 0, "the worker is free again");
     drop(app);
     drain.abort();
 }
