@@ -11,6 +11,7 @@
 //! installs. Without them these tests fail, on purpose: they are never skipped.
 
 mod odata;
+mod odata_sets;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
