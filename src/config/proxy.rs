@@ -31,6 +31,12 @@ impl ProxyConfig {
         let peer = peer.to_canonical();
         self.trusted.iter().any(|proxy| proxy.0.contains(&peer))
     }
+
+    /// The path of `public_url` without its trailing `/` (`/iflowd`), or `""`: what a proxy adds
+    /// before iflowd's own paths, for the links a browser follows (the monitor's).
+    pub fn path_prefix(&self) -> &str {
+        self.public_url.as_ref().map_or("", PublicUrl::path)
+    }
 }
 
 /// An `http` or `https` URL with a host, without credentials, query or fragment, kept without
@@ -41,6 +47,14 @@ pub struct PublicUrl(String);
 impl PublicUrl {
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The path after the host (`/iflowd`), or `""` when there is none.
+    pub fn path(&self) -> &str {
+        let after_scheme = self.0.find("://").map_or(0, |i| i + 3);
+        self.0[after_scheme..]
+            .find('/')
+            .map_or("", |i| &self.0[after_scheme + i..])
     }
 }
 
@@ -147,6 +161,22 @@ mod tests {
         assert_eq!(url.as_str(), "https://gw.example.com");
         let url: PublicUrl = "http://GW.example.com:8080".parse().unwrap();
         assert_eq!(url.as_str(), "http://gw.example.com:8080");
+    }
+
+    #[test]
+    fn the_path_prefix_is_the_public_urls_path_without_its_slash() {
+        let prefix = |url: &str| {
+            let proxy = ProxyConfig {
+                public_url: Some(url.parse().unwrap()),
+                ..ProxyConfig::default()
+            };
+            proxy.path_prefix().to_owned()
+        };
+        assert_eq!(prefix("https://sfsf.example.com"), "");
+        assert_eq!(prefix("https://sfsf.example.com/"), "");
+        assert_eq!(prefix("https://sfsf.example.com:8443/iflowd/"), "/iflowd");
+        assert_eq!(prefix("http://10.0.0.7/a/b"), "/a/b");
+        assert_eq!(ProxyConfig::default().path_prefix(), "");
     }
 
     #[test]

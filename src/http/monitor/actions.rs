@@ -15,6 +15,7 @@ use maud::{Markup, html};
 use super::log::Message;
 use super::login::{csrf_refusal, read_form};
 use super::page;
+use super::prefix::at;
 use super::viewer::Viewer;
 use crate::app::App;
 use crate::config::REPLAY_ROLE;
@@ -46,7 +47,7 @@ pub fn buttons(viewer: &Viewer, message: &Message, app: &App) -> Markup {
     }
     let record = &message.record;
     let stored = message.bodies.iter().any(|info| info.kind == "request");
-    let base = format!("/monitor/messages/{}", record.guid);
+    let base = at(&format!("/monitor/messages/{}", record.guid));
     html! {
         div.actions {
             @if stored {
@@ -130,7 +131,7 @@ async fn run(
         Action::Replay => queue
             .replay_by(log, audit, &user, &guid)
             .await
-            .map(|new| format!("/monitor/messages/{new}?notice=replayed"))
+            .map(|new| at(&format!("/monitor/messages/{new}?notice=replayed")))
             .map_err(|error| {
                 refusal(
                     &error,
@@ -141,7 +142,7 @@ async fn run(
         Action::Retry => queue
             .retry_by(audit, &user, &guid)
             .await
-            .map(|()| format!("/monitor/messages/{guid}?notice=retried"))
+            .map(|()| at(&format!("/monitor/messages/{guid}?notice=retried")))
             .map_err(|error| {
                 let store = matches!(error, RetryError::Store(_));
                 refusal(&error, matches!(error, RetryError::NoMessage(_)), store)

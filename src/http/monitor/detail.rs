@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 use super::list::log_error;
 use super::log::{self, Record};
 use super::page::{self, or_dash};
+use super::prefix::at;
 use super::viewer::Viewer;
 use super::xml::{self, DISPLAY_LIMIT};
 use super::{actions, timeline};
@@ -128,7 +129,7 @@ fn fields(record: &Record) -> Markup {
         (
             "OriginalMessageGuid",
             match &record.original {
-                Some(guid) => html! { a href={ "/monitor/messages/" (guid) } { (guid) } },
+                Some(guid) => html! { a href={ (at("/monitor/messages/")) (guid) } { (guid) } },
                 None => or_dash(None),
             },
         ),
@@ -214,7 +215,7 @@ fn cut(text: &str) -> String {
 /// A stored body: laid out, raw (in a `<details>`), and the download link.
 fn body(guid: &str, kind: &str, name: &str, content_type: &str, bytes: &[u8]) -> Markup {
     let shown = xml::show(bytes);
-    let download = format!("/monitor/messages/{guid}/{kind}");
+    let download = at(&format!("/monitor/messages/{guid}/{kind}"));
     html! {
         section.body #(kind) {
             h2 { (name) }

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 
 use super::page::{self, Section};
+use super::prefix::at;
 use super::viewer::Viewer;
 use crate::app::App;
 use crate::auth::Holders;
@@ -45,7 +46,7 @@ fn section(app: &App, origin: &str, index: usize, endpoint: &Endpoint) -> Markup
             h2 { (endpoint.name) }
             dl.fields {
                 dt { "URL" } dd { code #{ "url-" (index) } { (url) } " " (copy(&format!("url-{index}"))) }
-                dt { "WSDL" } dd { a href={ (endpoint.path) "?wsdl" } { (url) "?wsdl" } }
+                dt { "WSDL" } dd { a href={ (at(&endpoint.path)) "?wsdl" } { (url) "?wsdl" } }
                 dt { "Adapter" } dd { (match endpoint.adapter { Adapter::Soap => "SOAP", Adapter::Https => "HTTPS" }) }
                 dt { "Authentication" } dd { (authentication(endpoint, &holders)) }
                 dt { "Handlers" } dd { @for (i, name) in handlers.iter().enumerate() {

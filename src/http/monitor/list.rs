@@ -16,6 +16,7 @@ use super::chart::chart;
 use super::filter::{Criteria, KINDS, PAGE_SIZE, PERIODS, input_value};
 use super::log::{self, LogError, Record, Tally};
 use super::page::{self, Section};
+use super::prefix::at;
 use super::viewer::Viewer;
 use crate::app::App;
 use crate::store::Status;
@@ -45,7 +46,7 @@ pub async fn page(
         h1 { "Messages" }
         (form)
         @if criteria.page == 0 {
-            div #live data-src={ "/monitor/live?" (criteria.query(0)) } data-etag=(etag) aria-live="polite" { (live) }
+            div #live data-src={ (at("/monitor/live?")) (criteria.query(0)) } data-etag=(etag) aria-live="polite" { (live) }
         } @else {
             div #live { (live) }
             p.hint { "The newest page updates by itself; this one does not." }
@@ -137,7 +138,7 @@ fn wider(criteria: &Criteria) -> Markup {
     };
     html! {
         @if criteria.period != "all" {
-            a href={ "/monitor/?" (all.query(0)) } { "Look at all times" } "."
+            a href={ (at("/monitor/?")) (all.query(0)) } { "Look at all times" } "."
         }
     }
 }
@@ -148,11 +149,11 @@ fn counts(criteria: &Criteria, tally: &Tally) -> Markup {
     let all: u64 = totals.iter().sum();
     html! {
         ul.counts {
-            li { a href={ "/monitor/?" (criteria.with_status(None).query(0)) }
+            li { a href={ (at("/monitor/?")) (criteria.with_status(None).query(0)) }
                  aria-current=[criteria.status.is_none().then_some("true")] {
                  span.count { (all) } " all" } }
             @for (status, count) in Status::ALL.into_iter().zip(totals) {
-                li { a href={ "/monitor/?" (criteria.with_status(Some(status)).query(0)) }
+                li { a href={ (at("/monitor/?")) (criteria.with_status(Some(status)).query(0)) }
                      aria-current=[(criteria.status == Some(status)).then_some("true")] {
                      span.count { (count) } " " (page::status(status.as_str())) } }
             }
@@ -170,14 +171,14 @@ fn table(records: &[Record]) -> Markup {
             tbody {
                 @for record in records {
                     tr {
-                        td.time { a href={ "/monitor/messages/" (record.guid) } { (page::time(record.start)) } }
+                        td.time { a href={ (at("/monitor/messages/")) (record.guid) } { (page::time(record.start)) } }
                         td { (page::status(&record.status)) }
                         td { (record.endpoint) }
                         td title=[record.event_type.as_deref()] { (page::or_dash(record.event_type.as_deref().map(short_type))) }
                         td.ext { (page::or_dash(record.external_id.as_deref())) }
                         td.num { (page::or_dash(record.event_count.map(|n| n.to_string()).as_deref())) }
                         td { (record.sender) }
-                        td.id { a href={ "/monitor/messages/" (record.guid) } { (record.guid) } }
+                        td.id { a href={ (at("/monitor/messages/")) (record.guid) } { (record.guid) } }
                     }
                 }
             }
@@ -199,11 +200,11 @@ fn pager(criteria: &Criteria, total: u64) -> Markup {
     html! {
         nav.pager {
             @if criteria.page > 0 {
-                a href={ "/monitor/?" (criteria.query(criteria.page - 1)) } { "← Newer" }
+                a href={ (at("/monitor/?")) (criteria.query(criteria.page - 1)) } { "← Newer" }
             }
             span { "Page " (criteria.page + 1) " of " (pages) " · " (total) " messages" }
             @if criteria.page + 1 < pages {
-                a href={ "/monitor/?" (criteria.query(criteria.page + 1)) } { "Older →" }
+                a href={ (at("/monitor/?")) (criteria.query(criteria.page + 1)) } { "Older →" }
             }
         }
     }
@@ -215,7 +216,7 @@ fn filters(app: &App, criteria: &Criteria) -> Markup {
     endpoints.sort_unstable();
     let text = |value: &Option<String>| value.clone().unwrap_or_default();
     html! {
-        form.filters method="get" action="/monitor/" {
+        form.filters method="get" action=(at("/monitor/")) {
             label { "Status" select name="status" {
                 option value="" { "any" }
                 @for status in Status::ALL {
@@ -246,7 +247,7 @@ fn filters(app: &App, criteria: &Criteria) -> Markup {
             label.custom { "To (UTC)" input type="datetime-local" step="1" name="to" value=[criteria.to.map(input_value)]; }
             div.actions {
                 button type="submit" { "Apply" }
-                a href="/monitor/" { "Clear" }
+                a href=(at("/monitor/")) { "Clear" }
             }
         }
     }

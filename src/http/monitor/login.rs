@@ -19,6 +19,7 @@ use maud::{Markup, html};
 
 use super::Monitor;
 use super::page;
+use super::prefix::at;
 use super::session::{self, COOKIE, LIFETIME, random_token, same_secret};
 use super::viewer::{Viewer, cross_site, session_id};
 use crate::app::App;
@@ -86,7 +87,13 @@ fn form_page(
     let mut response = (status, body).into_response();
     set_cookie(
         response.headers_mut(),
-        &cookie_text(LOGIN_COOKIE, &token, "/monitor/login", Some(3600), secure),
+        &cookie_text(
+            LOGIN_COOKIE,
+            &token,
+            &at("/monitor/login"),
+            Some(3600),
+            secure,
+        ),
     );
     response
 }
@@ -98,7 +105,7 @@ fn login_form(token: &str, next: &str, problem: Option<&str>) -> Markup {
             @if let Some(problem) = problem {
                 p.problem role="alert" { (problem) }
             }
-            form method="post" action="/monitor/login" {
+            form method="post" action=(at("/monitor/login")) {
                 input type="hidden" name="csrf" value=(token);
                 input type="hidden" name="next" value=(next);
                 label { "User" input type="text" name="user" autocomplete="username" required autofocus; }
@@ -184,15 +191,15 @@ pub async fn submit(
     }
     tracing::info!(user = %principal.name, "monitor login");
     let (id, _) = monitor.sessions.start(principal);
-    let mut response = Redirect::to(destination(next)).into_response();
+    let mut response = Redirect::to(&at(destination(next))).into_response();
     let lifetime = LIFETIME.as_secs();
     set_cookie(
         response.headers_mut(),
-        &cookie_text(COOKIE, &id, "/monitor", Some(lifetime), secure),
+        &cookie_text(COOKIE, &id, &at("/monitor"), Some(lifetime), secure),
     );
     set_cookie(
         response.headers_mut(),
-        &cookie_text(LOGIN_COOKIE, "", "/monitor/login", Some(0), secure),
+        &cookie_text(LOGIN_COOKIE, "", &at("/monitor/login"), Some(0), secure),
     );
     response
 }
@@ -219,10 +226,10 @@ pub async fn logout(
     if let Some(id) = session_id(&parts.headers) {
         monitor.sessions.end(id);
     }
-    let mut response = Redirect::to("/monitor/login").into_response();
+    let mut response = Redirect::to(&at("/monitor/login")).into_response();
     set_cookie(
         response.headers_mut(),
-        &cookie_text(COOKIE, "", "/monitor", Some(0), secure),
+        &cookie_text(COOKIE, "", &at("/monitor"), Some(0), secure),
     );
     response
 }

@@ -36,6 +36,7 @@ mod list;
 mod log;
 mod login;
 mod page;
+mod prefix;
 mod session;
 mod timeline;
 mod viewer;
@@ -75,10 +76,14 @@ pub fn routes(app: &App) -> Router<App> {
         .route("/monitor/{*rest}", any(not_found))
         .route_layer(from_fn_with_state(app.clone(), viewer::require));
     Router::new()
-        .route("/", get(|| async { Redirect::to("/monitor/") }))
+        .route(
+            "/",
+            get(|| async { Redirect::to(&prefix::at("/monitor/")) }),
+        )
         .route("/monitor/login", get(login::form).post(login::submit))
         .route("/monitor/assets/{file}", get(assets::serve))
         .merge(signed_in)
+        .layer(from_fn_with_state(app.clone(), prefix::scope))
         .layer(from_fn(headers::secure))
         .layer(Extension(Monitor::default()))
 }

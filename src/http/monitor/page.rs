@@ -7,6 +7,7 @@ use maud::{DOCTYPE, Markup, html};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
+use super::prefix::at;
 use super::viewer::Viewer;
 
 /// Which part of the monitor a page belongs to, for the navigation.
@@ -26,15 +27,15 @@ pub fn page(
 ) -> Html<String> {
     let body = html! {
         header.top {
-            a.brand href="/monitor/" { "iflowd" }
+            a.brand href=(at("/monitor/")) { "iflowd" }
             nav {
-                a href="/monitor/" aria-current=[current(section, Section::Messages)] { "Messages" }
-                a href="/monitor/endpoints" aria-current=[current(section, Section::Endpoints)] { "Endpoints" }
+                a href=(at("/monitor/")) aria-current=[current(section, Section::Messages)] { "Messages" }
+                a href=(at("/monitor/endpoints")) aria-current=[current(section, Section::Endpoints)] { "Endpoints" }
             }
             div.who {
                 span { (viewer.principal.name) }
                 @if let Some(token) = viewer.csrf() {
-                    form method="post" action="/monitor/logout" {
+                    form method="post" action=(at("/monitor/logout")) {
                         input type="hidden" name="csrf" value=(token);
                         button.link type="submit" { "Log out" }
                     }
@@ -63,8 +64,8 @@ fn document(title: &str, body: Markup) -> Html<String> {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · iflowd monitor" }
-                link rel="stylesheet" href="/monitor/assets/monitor.css";
-                script src="/monitor/assets/monitor.js" defer {}
+                link rel="stylesheet" href=(at("/monitor/assets/monitor.css"));
+                script src=(at("/monitor/assets/monitor.js")) defer {}
             }
             body { (body) }
         }
@@ -77,7 +78,7 @@ pub fn error(viewer: &Viewer, status: StatusCode, title: &str, message: &str) ->
     let content = html! {
         h1 { (title) }
         p.problem role="alert" { (message) }
-        p { a href="/monitor/" { "Back to the messages" } }
+        p { a href=(at("/monitor/")) { "Back to the messages" } }
     };
     (status, page(viewer, title, None, content)).into_response()
 }

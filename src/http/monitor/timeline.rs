@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 
 use super::log::{Message, Record};
 use super::page;
+use super::prefix::at;
 use crate::store::{Attempt, ErrorInfo};
 
 /// One try at processing the message, as the timeline shows it.
@@ -140,7 +141,7 @@ pub fn links(message: &Message) -> Markup {
 }
 
 fn to(guid: &str) -> Markup {
-    html! { a href={ "/monitor/messages/" (guid) } { (guid) } }
+    html! { a href={ (at("/monitor/messages/")) (guid) } { (guid) } }
 }
 
 fn list(records: &[&Record], id: &str) -> Markup {

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::Monitor;
 use super::page;
+use super::prefix::at;
 use super::session::{COOKIE, Session, cookie};
 use crate::app::App;
 use crate::auth::Principal;
@@ -101,7 +102,7 @@ async fn identify(app: &App, monitor: &Monitor, parts: &Parts) -> Result<Viewer,
         let next = form_urlencoded::Serializer::new(String::new())
             .append_pair("next", wanted)
             .finish();
-        return Err(Redirect::to(&format!("/monitor/login?{next}")).into_response());
+        return Err(Redirect::to(&at(&format!("/monitor/login?{next}"))).into_response());
     }
     // No challenge: a browser would open its Basic dialog, and the form is the way in.
     Err((

@@ -6,6 +6,7 @@
 
 mod access;
 mod pages;
+mod proxy_prefix;
 mod replay;
 
 use axum::Router;
