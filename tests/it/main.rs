@@ -11,6 +11,7 @@ mod bounded_input;
 mod cli;
 mod cli_tls;
 mod client_x509;
+mod compose_example;
 mod compressed_bodies;
 mod connections;
 mod copies;
