@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::common::oauth::{CLIENT, SECRET, TOKEN_PATH, oauth_toml};
+use crate::common::queue::millis;
 use crate::common::{
     MONITOR, MONITOR_PASSWORD, OUTSIDER, OUTSIDER_PASSWORD, PASSWORD, TestApp, USER, fixture,
     users_toml,
@@ -153,6 +154,39 @@ async fn audit_logs_are_found_by_time_user_and_action() {
     )
     .await;
     assert_eq!(since.len(), 3, "{since:#?}");
+    // The time alone, at the first failed login's own Timestamp: exactly the records from it on,
+    // as the client counts them from the whole log (which has earlier ones: the start's).
+    let all = audit(&app, "").await;
+    let first_login = all
+        .iter()
+        .find(|r| r["Action"] == "LOGIN_FAILED")
+        .map(|r| millis(&r["Timestamp"]))
+        .unwrap();
+    let expected: Vec<&Value> = all
+        .iter()
+        .filter(|r| millis(&r["Timestamp"]) >= first_login)
+        .collect();
+    assert!(
+        expected.len() < all.len(),
+        "some records are older: {all:#?}"
+    );
+    let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(first_login) * 1_000_000)
+        .unwrap()
+        .format(&Rfc3339)
+        .unwrap();
+    let from_then = audit(
+        &app,
+        &format!(
+            "$filter=Timestamp%20ge%20datetime'{}'",
+            at.trim_end_matches('Z')
+        ),
+    )
+    .await;
+    assert_eq!(
+        from_then.iter().collect::<Vec<_>>(),
+        expected,
+        "Timestamp ge {at}"
+    );
     let system = audit(&app, "$filter=UserType%20eq%20'SYSTEM'").await;
     assert_eq!(actions(&system), ["CONFIGURATION_LOADED", "START"]);
 
@@ -292,6 +326,18 @@ async fn no_credential_ever_reaches_the_audit_log() {
         assert!(!text.contains(secret), "{secret} in {text}");
         assert!(!text.contains("S3CR3T"), "{text}");
     }
+    // Nor the Basic headers as they travelled, base64 and all.
+    let b64 = |text: String| base64::engine::general_purpose::STANDARD.encode(text);
+    let headers = [
+        b64(format!("{USER}:{}", SECRETS[0])),
+        b64(format!("nobody-we-know:{}", SECRETS[1])),
+        b64(format!("{CLIENT}:{}", SECRETS[3])),
+        malformed.clone(),
+        b64(format!("{CLIENT}:{SECRET}")),
+    ];
+    for header in &headers {
+        assert!(!text.contains(header.as_str()), "{header} in {text}");
+    }
 
     // The database and its write-ahead log, as they are on the disk now.
     let mut scanned = 0;
@@ -299,7 +345,12 @@ async fn no_credential_ever_reaches_the_audit_log() {
         let path = file.unwrap().path();
         let bytes = std::fs::read(&path).unwrap();
         scanned += bytes.len();
-        for secret in SECRETS.iter().chain([&SECRET]) {
+        for secret in SECRETS
+            .iter()
+            .chain([&SECRET])
+            .copied()
+            .chain(headers.iter().map(String::as_str))
+        {
             assert!(
                 !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
                 "{secret} in {}",

@@ -91,6 +91,19 @@ async fn a_message_completed_on_one_instance_is_a_duplicate_on_the_other_and_bot
             app.log_entry(&copy_id).await["OriginalMessageGuid"],
             first_id.as_str()
         );
+        // The monitor's list on either instance shows both.
+        let list = app
+            .client
+            .get(app.url("/monitor/"))
+            .basic_auth(USER, Some(PASSWORD))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(list.status(), 200);
+        let list = list.text().await.unwrap();
+        for id in [&first_id, &copy_id] {
+            assert!(list.contains(&format!("/monitor/messages/{id}\"")), "{id}");
+        }
     }
     let body = b.stored_body(&first_id, "request").await;
     assert_eq!(body.status(), 200, "A's bodies are readable on B");

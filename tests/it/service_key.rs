@@ -78,7 +78,12 @@ async fn the_printed_key_configures_a_client_that_reads_the_api() {
         .await
         .unwrap();
     let access = token["access_token"].as_str().expect("a token");
-    for set in ["MessageProcessingLogs", "KeystoreEntries", "AuditLogs"] {
+    for set in [
+        "MessageProcessingLogs",
+        "KeystoreEntries",
+        "AuditLogs",
+        "JmsBrokers('Broker1')",
+    ] {
         let response = app
             .client
             .get(format!("{}/api/v1/{set}", here(&oauth["url"])))

@@ -5,6 +5,7 @@
 //! `MessagePayloadsRead` sees, a message's page (`pages.rs`). This file is their support.
 
 mod access;
+mod endpoints;
 mod pages;
 mod proxy_prefix;
 mod replay;
