@@ -1,5 +1,5 @@
 //! `iflowd messages show` and `iflowd messages --follow`, the real binary reading the log of a
-//! running server.
+//! running server, on both backends.
 
 use std::process::Stdio;
 
@@ -8,7 +8,10 @@ use tokio::process::{Child, ChildStdout};
 
 use crate::common::downstream::{Downstream, Reply};
 use crate::common::process::{BOUND, iflowd, run};
-use crate::common::{ARCHIVED_ENDPOINT, TestApp, fixture, isc_and_broken, message_id, users_toml};
+use crate::common::{
+    ARCHIVED_ENDPOINT, Backend, TestApp, fixture, isc_and_broken, message_id, on_both_backends,
+    users_toml,
+};
 
 async fn messages(app: &TestApp, args: &[&str]) -> (bool, String, String) {
     run(iflowd()
@@ -19,9 +22,10 @@ async fn messages(app: &TestApp, args: &[&str]) -> (bool, String, String) {
     .await
 }
 
-#[tokio::test]
-async fn show_prints_every_field_the_error_and_both_bodies_under_headings() {
-    let app = TestApp::spawn(&isc_and_broken("soap")).await;
+async fn show_prints_every_field_the_error_and_both_bodies_under_headings(backend: Backend) {
+    // The store's url in the file too: the command reads the log the file names.
+    let config = format!("{}{}", isc_and_broken("soap"), backend.store_toml());
+    let app = TestApp::spawn_on(&backend, &config).await;
     let answer = app.post_soap("/cxf/broken", fixture("hire.xml")).await;
     assert_eq!(answer.status(), 500);
     let id = message_id(&answer);
@@ -112,10 +116,14 @@ async fn show_prints_every_field_the_error_and_both_bodies_under_headings() {
         .unwrap();
     assert_eq!(raw.stdout, answer_body);
 }
+on_both_backends!(show_prints_every_field_the_error_and_both_bodies_under_headings);
 
-#[tokio::test]
-async fn show_names_what_is_missing() {
-    let app = TestApp::spawn(&format!("{}\n[store]\npayloads = false\n", users_toml())).await;
+async fn show_names_what_is_missing(backend: Backend) {
+    let url = backend
+        .url()
+        .map_or(String::new(), |url| format!("url = \"{url}\"\n"));
+    let config = format!("{}\n[store]\npayloads = false\n{url}", users_toml());
+    let app = TestApp::spawn_on(&backend, &config).await;
     let id = message_id(&app.post_fixture("hire.xml").await);
     let (ok, out, err) = messages(&app, &["show", &id]).await;
     assert!(ok, "{err}");
@@ -140,6 +148,7 @@ async fn show_names_what_is_missing() {
     assert!(!ok);
     assert!(err.contains("invalid value 'headers'"), "{err}");
 }
+on_both_backends!(show_names_what_is_missing);
 
 /// `iflowd messages --follow` on `app`'s log, its standard output read line by line.
 struct Follower {
@@ -206,15 +215,17 @@ fn status_of(line: &str) -> &str {
     line.split_whitespace().nth(2).unwrap()
 }
 
-#[tokio::test]
-async fn follow_prints_entries_as_they_are_written_and_their_changes_until_ctrl_c() {
+async fn follow_prints_entries_as_they_are_written_and_their_changes_until_ctrl_c(
+    backend: Backend,
+) {
     let mut downstream = Downstream::spawn(&[Reply::Gated(200)]).await;
     let config = format!(
-        "{}{ARCHIVED_ENDPOINT}\n[[endpoints]]\nname = \"Held\"\naddress = \"/held\"\nhandlers = [\"hold\"]\n\n[handlers.hold]\ntype = \"forward\"\nurl = \"{}\"\n",
+        "{}{ARCHIVED_ENDPOINT}\n[[endpoints]]\nname = \"Held\"\naddress = \"/held\"\nhandlers = [\"hold\"]\n\n[handlers.hold]\ntype = \"forward\"\nurl = \"{}\"\n{}",
         users_toml(),
-        downstream.url("/")
+        downstream.url("/"),
+        backend.store_toml()
     );
-    let app = TestApp::spawn(&config).await;
+    let app = TestApp::spawn_on(&backend, &config).await;
     let before = message_id(&app.post_fixture("hire.xml").await);
 
     let mut follower = Follower::start(&app);
@@ -263,3 +274,4 @@ async fn follow_prints_entries_as_they_are_written_and_their_changes_until_ctrl_
     rows.dedup();
     assert_eq!(rows.len(), count, "no row printed twice: {printed:#?}");
 }
+on_both_backends!(follow_prints_entries_as_they_are_written_and_their_changes_until_ctrl_c);

@@ -45,8 +45,7 @@ async fn a_retry_scheduled_before_a_restart_runs_at_its_time_after_it() {
     assert!(archived.contains(&id), "{archived}");
 }
 
-#[tokio::test]
-async fn a_graceful_stop_finishes_the_running_attempt_and_leaves_the_rest_queued() {
+async fn a_graceful_stop_finishes_the_running_attempt_and_leaves_the_rest_queued(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     make_fifo(&dir.path().join("pipe"));
     let mut reader = open_fifo_reader(&dir.path().join("pipe"));
@@ -55,7 +54,7 @@ async fn a_graceful_stop_finishes_the_running_attempt_and_leaves_the_rest_queued
         "",
         &format!("{}\n[queue]\nworkers = 1\n", archive("{dir}/pipe")),
     );
-    let mut app = TestApp::spawn_in(dir, &config).await;
+    let mut app = TestApp::spawn_in_on(&backend, dir, &config).await;
     let running = message_id(&app.post_soap(PATH, envelope("stop-1", 300, false)).await);
     wait_for_writer(&mut reader).await;
     let waiting = message_id(&app.post_soap(PATH, envelope("stop-2", 300, false)).await);
@@ -76,7 +75,9 @@ async fn a_graceful_stop_finishes_the_running_attempt_and_leaves_the_rest_queued
     app.begin_shutdown();
     app.stopped().await.unwrap();
 
-    let store = iflowd::store::open(&Default::default(), &app.path("data"))
+    let mut settings = iflowd::config::StoreConfig::default();
+    settings.url = backend.url().map(Into::into);
+    let store = iflowd::store::open(&settings, &app.path("data"))
         .await
         .unwrap();
     let finished = store.get(&running).await.unwrap().unwrap();
@@ -86,6 +87,7 @@ async fn a_graceful_stop_finishes_the_running_attempt_and_leaves_the_rest_queued
     assert_eq!(queued.custom_status, "QUEUED");
     assert_eq!(store.attempts(&waiting).await.unwrap(), Some(Vec::new()));
 }
+on_both_backends!(a_graceful_stop_finishes_the_running_attempt_and_leaves_the_rest_queued);
 
 fn crash_config(archive_path: &str) -> String {
     format!(
