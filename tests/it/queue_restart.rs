@@ -75,8 +75,10 @@ async fn a_graceful_stop_finishes_the_running_attempt_and_leaves_the_rest_queued
     app.begin_shutdown();
     app.stopped().await.unwrap();
 
-    let mut settings = iflowd::config::StoreConfig::default();
-    settings.url = backend.url().map(Into::into);
+    let settings = iflowd::config::StoreConfig {
+        url: backend.url().map(Into::into),
+        ..Default::default()
+    };
     let store = iflowd::store::open(&settings, &app.path("data"))
         .await
         .unwrap();
