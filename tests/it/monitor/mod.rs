@@ -6,6 +6,7 @@
 
 mod access;
 mod endpoints;
+mod filters;
 mod pages;
 mod proxy_prefix;
 mod replay;
