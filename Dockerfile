@@ -8,7 +8,7 @@
 # volume there to keep them. iflowd is PID 1 and handles SIGTERM itself: `docker stop` lets requests
 # in flight finish (up to limits.shutdown_timeout_ms) and exits.
 #
-# The first build takes a few minutes (about 300 crates; the dependencies are their own layer, so
+# The first build takes a few minutes (about 290 crates; the dependencies are their own layer, so
 # changing iflowd's code rebuilds only the crate). The image is debian:bookworm-slim (about 75 MB)
 # plus the stripped binary (15 MB) and the CA bundle, without which reqwest refuses to build
 # `forward`'s client at all ("No CA certificates were loaded from the system"; bookworm-slim has no

@@ -2,8 +2,6 @@
 //! whole body before it reads, as PHP's SoapClient does, over HTTP/1.1 (a raw socket) and over
 //! HTTP/2 with TLS (curl, whose `(92) Stream error` was the symptom).
 
-use std::time::Duration;
-
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
@@ -123,6 +121,59 @@ async fn over_http2_early_answers_are_read_by_curl() {
             "{path} as {user} with {size} bytes: {stdout:?} {stderr}"
         );
     }
-    // Unused, but keeps the bound visible: each curl run is bounded by `run`.
-    let _ = Duration::ZERO;
+}
+
+/// `[limits]` with these drain bounds, and the test users.
+fn drain_config(limits: &str) -> String {
+    format!("{}\n[limits]\n{limits}\n", users_toml())
+}
+
+#[tokio::test]
+async fn past_drain_max_bytes_the_connection_is_closed_instead_of_read_on() {
+    let app = TestApp::spawn(&drain_config("drain_max_bytes = 65536")).await;
+    let length = 64 * 1024 * 1024;
+    let mut stream = TcpStream::connect(app.address).await.unwrap();
+    let head = post_head(length, USER, "wrong password", "");
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // The 401 goes out at once; 64 KiB later iflowd stops reading and closes, so a write fails
+    // long before the 64 MiB are sent (the default bound, 16 MiB, would read a quarter of them).
+    let chunk = vec![b'x'; 64 * 1024];
+    let written = tokio::time::timeout(BOUND, async {
+        let mut written = 0;
+        while written < length {
+            if stream.write_all(&chunk).await.is_err() {
+                return written;
+            }
+            written += chunk.len();
+        }
+        written
+    })
+    .await
+    .expect("a write fails or all is written in time");
+    assert!(written < 8 * 1024 * 1024, "{written} bytes were taken");
+}
+
+#[tokio::test]
+async fn a_body_that_stops_coming_is_drained_no_longer_than_drain_timeout_ms() {
+    use tokio::io::AsyncReadExt;
+    let app = TestApp::spawn(&drain_config("drain_timeout_ms = 300")).await;
+    let mut stream = TcpStream::connect(app.address).await.unwrap();
+    let head = post_head(1_000_000, USER, "wrong password", "");
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&[b'x'; 1000]).await.unwrap();
+    // Then nothing more: the 401 arrives, and the connection ends after the drain's 300 ms, far
+    // sooner than the body's own read timeout (30 s) would end it.
+    let started = std::time::Instant::now();
+    let answer = read_until(&mut stream, "\r\n\r\n").await;
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    let mut rest = Vec::new();
+    // An end of stream or a reset: either way the connection is over.
+    let _ended = tokio::time::timeout(BOUND, stream.read_to_end(&mut rest))
+        .await
+        .expect("the connection ends in time");
+    let took = started.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(10),
+        "closed after {took:?}"
+    );
 }

@@ -15,6 +15,7 @@ mod compose_example;
 mod compressed_bodies;
 mod connections;
 mod copies;
+mod dependencies;
 mod disk_full;
 mod drills;
 mod early_answers;
