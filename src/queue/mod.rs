@@ -53,7 +53,7 @@ use crate::endpoint::Endpoint;
 use crate::event::EventTypes;
 use crate::message::Message;
 use crate::metrics::Metrics;
-use crate::store::{EntryKey, Lease, Store};
+use crate::store::{EntryKey, Lease, Start, Store};
 
 /// A handle on the running queue. Clones share it.
 #[derive(Clone)]
@@ -187,6 +187,17 @@ impl Queue {
     /// The end of a lease taken now.
     pub fn lease_until(&self) -> OffsetDateTime {
         clock::now() + self.shared.lease
+    }
+
+    /// How a message enqueued now starts: leased for its first attempt when it has a `place` in
+    /// the in-memory hand-off, else queued, due now, for the scheduler.
+    pub fn start_for(&self, place: Option<&Place>) -> Start {
+        match place {
+            Some(_) => Start::Leased {
+                until: self.lease_until(),
+            },
+            None => Start::Queued { due: clock::now() },
+        }
     }
 
     /// Runs attempt 1 of a message enqueued leased (`key`) with its `place`, as soon as a

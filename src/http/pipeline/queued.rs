@@ -16,12 +16,10 @@ use std::sync::Arc;
 
 use super::Recording;
 use crate::app::App;
-use crate::clock;
 use crate::endpoint::Endpoint;
 use crate::http::reply::Reply;
 use crate::message::{Ack, Message};
 use crate::message_log::{Enqueued, MessageFacts, ToQueue};
-use crate::store::Start;
 
 impl Recording<'_> {
     /// Queues `message` and answers with the acknowledgement that says so.
@@ -40,12 +38,7 @@ impl Recording<'_> {
         let ack = queued(&message);
         let reply = Reply::acknowledged(&message.envelope, &ack, self.who.id);
         let place = queue.place();
-        let start = match place {
-            Some(_) => Start::Leased {
-                until: queue.lease_until(),
-            },
-            None => Start::Queued { due: clock::now() },
-        };
+        let start = queue.start_for(place.as_ref());
         let queued = self
             .log
             .enqueue(ToQueue {
