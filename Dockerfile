@@ -15,7 +15,8 @@
 # ca-certificates). Why not smaller, e.g. FROM scratch with the binary and the glibc files it loads
 # (about 20 MB): `exec` handlers run programs, and a script needs /bin/sh and the tools it calls,
 # which an image FROM this one can add with apt-get; and `docker exec ... sh` stays possible for a
-# look inside.
+# look inside. A glibc-only base without a shell or apt (distroless/cc, about 25 MB) would cut the
+# image to about 40 MB for the same reasons' price.
 
 # ---- build -------------------------------------------------------------------------------------
 FROM rust:1.95-slim-bookworm AS build
