@@ -19,8 +19,9 @@
 //! The schema is created and upgraded by the migrations in `migrations/`, embedded in the binary
 //! and applied at start-up in order, tracked by SQLite's `user_version`. `write.rs` holds the
 //! statements that write entries, `query.rs` those that read them, `audit.rs` the audit log's,
-//! `setup.rs` the connections' settings, the migrations and the start-up abandonment, `size.rs`
-//! the log's size and the purge down to it, `pressure.rs` a disk that refuses writes.
+//! `queue.rs` the delivery queue's, `setup.rs` opening the log (the connections' settings, the
+//! migrations, the start-up abandonment), `size.rs` the log's size and the purge down to it,
+//! `pressure.rs` a disk that refuses writes.
 
 mod audit;
 mod pressure;
@@ -35,7 +36,7 @@ mod tests_pressure;
 mod write;
 mod writer;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -52,7 +53,7 @@ use super::{
 };
 use crate::clock::epoch_millis;
 use pressure::{Condition, is_disk_error};
-use setup::{SetupError, abandon_processing, configure_writer, open_reader, prepare};
+use setup::{SetupError, abandon_processing, open_reader, prepare};
 use writer::{Durability, Writer, Written};
 
 /// The database file inside the data directory.
@@ -115,87 +116,6 @@ impl Shared {
 }
 
 impl Sqlite {
-    /// Opens (creating the directory and database if needed) the log in `data_dir` and brings
-    /// the schema up to date.
-    pub async fn open(data_dir: &Path) -> Result<Self, StoreError> {
-        let data_dir = data_dir.to_path_buf();
-        tokio::task::spawn_blocking(move || Self::open_blocking(&data_dir))
-            .await
-            .map_err(|_| StoreError::Gone)?
-    }
-
-    /// Opens the writer connection and sets the log up. When the disk refuses the set-up (it
-    /// is full), the log is opened all the same, not set up, and the upkeep task (see
-    /// `pressure.rs`) sets it up once the disk takes writes; any other failure is an error.
-    fn open_blocking(data_dir: &Path) -> Result<Self, StoreError> {
-        let path = data_dir.join(DATABASE_FILE);
-        let failed = |message: String| StoreError::Open {
-            path: path.clone(),
-            message,
-        };
-        std::fs::create_dir_all(data_dir).map_err(|e| failed(e.to_string()))?;
-        let mut connection = Connection::open(&path).map_err(|e| failed(e.to_string()))?;
-        configure_writer(&connection).map_err(|e| failed(e.to_string()))?;
-        let setup = match prepare(&mut connection) {
-            Ok(()) => Ok(()),
-            Err(SetupError::Disk(message)) => {
-                tracing::error!(
-                    path = %path.display(),
-                    error = message,
-                    "the message log cannot be set up (is its disk full?); iflowd starts, and sets it up once the disk takes writes"
-                );
-                Err(message)
-            }
-            Err(SetupError::Failed(message)) => return Err(failed(message)),
-        };
-        let shared = Arc::new(Shared {
-            writer: Writer::new(connection, &path),
-            path,
-            readers: Mutex::new(Vec::new()),
-            condition: Condition::new(setup),
-        });
-        pressure::spawn_upkeep(&shared);
-        Ok(Self { shared })
-    }
-
-    /// Opens an existing log for reading only (the `iflowd messages` command): no directory or
-    /// database is created, and no entry is changed.
-    pub async fn open_existing(data_dir: &Path) -> Result<Self, StoreError> {
-        let path = data_dir.join(DATABASE_FILE);
-        if !path.is_file() {
-            return Err(StoreError::Open {
-                path,
-                message: "there is no message log here yet; has iflowd run with this data_dir?"
-                    .to_owned(),
-            });
-        }
-        let reader = open_reader(&path).map_err(|e| StoreError::Open {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
-        let version: i64 = reader
-            .query_row("PRAGMA user_version", [], |row| row.get(0))
-            .map_err(StoreError::from)?;
-        if usize::try_from(version).ok() != Some(MIGRATIONS.len()) {
-            return Err(StoreError::Open {
-                path,
-                message: format!(
-                    "the schema is at version {version}, this iflowd reads version {}; start `iflowd serve` once to upgrade it",
-                    MIGRATIONS.len()
-                ),
-            });
-        }
-        // Writes never happen through this handle; the writer connection is a read-only one.
-        Ok(Self {
-            shared: Arc::new(Shared {
-                path: path.clone(),
-                writer: Writer::new(open_reader(&path)?, &path),
-                readers: Mutex::new(vec![reader]),
-                condition: Condition::new(Ok(())),
-            }),
-        })
-    }
-
     async fn write(
         &self,
         op: writer::WriteOp,

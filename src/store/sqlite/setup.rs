@@ -1,14 +1,99 @@
-//! Opening the log: the connections' settings, the schema's migrations, and what a previous run
-//! left unfinished.
+//! Opening the log: the handle for serving or for reading only, the connections' settings, the
+//! schema's migrations, and what a previous run left unfinished.
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, params};
 
 use super::super::{Abandoned, StoreError};
-use super::MIGRATIONS;
-use super::pressure::{is_disk_error, truncate_wal};
+use super::pressure::{self, Condition, is_disk_error, truncate_wal};
+use super::writer::Writer;
+use super::{DATABASE_FILE, MIGRATIONS, Shared, Sqlite};
+
+impl Sqlite {
+    /// Opens (creating the directory and database if needed) the log in `data_dir` and brings
+    /// the schema up to date.
+    pub async fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        let data_dir = data_dir.to_path_buf();
+        tokio::task::spawn_blocking(move || Self::open_blocking(&data_dir))
+            .await
+            .map_err(|_| StoreError::Gone)?
+    }
+
+    /// Opens the writer connection and sets the log up. When the disk refuses the set-up (it
+    /// is full), the log is opened all the same, not set up, and the upkeep task (see
+    /// `pressure.rs`) sets it up once the disk takes writes; any other failure is an error.
+    fn open_blocking(data_dir: &Path) -> Result<Self, StoreError> {
+        let path = data_dir.join(DATABASE_FILE);
+        let failed = |message: String| StoreError::Open {
+            path: path.clone(),
+            message,
+        };
+        std::fs::create_dir_all(data_dir).map_err(|e| failed(e.to_string()))?;
+        let mut connection = Connection::open(&path).map_err(|e| failed(e.to_string()))?;
+        configure_writer(&connection).map_err(|e| failed(e.to_string()))?;
+        let setup = match prepare(&mut connection) {
+            Ok(()) => Ok(()),
+            Err(SetupError::Disk(message)) => {
+                tracing::error!(
+                    path = %path.display(),
+                    error = message,
+                    "the message log cannot be set up (is its disk full?); iflowd starts, and sets it up once the disk takes writes"
+                );
+                Err(message)
+            }
+            Err(SetupError::Failed(message)) => return Err(failed(message)),
+        };
+        let shared = Arc::new(Shared {
+            writer: Writer::new(connection, &path),
+            path,
+            readers: Mutex::new(Vec::new()),
+            condition: Condition::new(setup),
+        });
+        pressure::spawn_upkeep(&shared);
+        Ok(Self { shared })
+    }
+
+    /// Opens an existing log for reading only (the `iflowd messages` command): no directory or
+    /// database is created, and no entry is changed.
+    pub async fn open_existing(data_dir: &Path) -> Result<Self, StoreError> {
+        let path = data_dir.join(DATABASE_FILE);
+        if !path.is_file() {
+            return Err(StoreError::Open {
+                path,
+                message: "there is no message log here yet; has iflowd run with this data_dir?"
+                    .to_owned(),
+            });
+        }
+        let reader = open_reader(&path).map_err(|e| StoreError::Open {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        let version: i64 = reader
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(StoreError::from)?;
+        if usize::try_from(version).ok() != Some(MIGRATIONS.len()) {
+            return Err(StoreError::Open {
+                path,
+                message: format!(
+                    "the schema is at version {version}, this iflowd reads version {}; start `iflowd serve` once to upgrade it",
+                    MIGRATIONS.len()
+                ),
+            });
+        }
+        // Writes never happen through this handle; the writer connection is a read-only one.
+        Ok(Self {
+            shared: Arc::new(Shared {
+                path: path.clone(),
+                writer: Writer::new(open_reader(&path)?, &path),
+                readers: Mutex::new(vec![reader]),
+                condition: Condition::new(Ok(())),
+            }),
+        })
+    }
+}
 
 /// How long a connection waits for another's lock before it gives up.
 pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
