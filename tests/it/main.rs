@@ -52,6 +52,7 @@ mod restart;
 mod routing;
 mod scale_out;
 mod scale_out_queue;
+mod schema_upgrade;
 mod send;
 mod serve_signals;
 mod server_lifecycle;

@@ -429,15 +429,23 @@ async fn bodies_and_entries_are_purged_after_their_retention(backend: Backend) {
 
     let id = message_id(&app.post_fixture("hire.xml").await);
     let body = format!("MessageStoreEntries('{id}.request')/$value");
+    let answer = format!("MessageStoreEntries('{id}.response')/$value");
     assert_eq!(raw(&app, &body).await.0, 200);
+    assert_eq!(raw(&app, &answer).await.0, 200);
 
     tokio::time::advance(Duration::from_secs(6 * 86_400)).await;
     purge_after(&mut purges).await;
     assert_eq!(raw(&app, &body).await.0, 200, "6 days: still kept");
+    assert_eq!(raw(&app, &answer).await.0, 200, "6 days: still kept");
 
     tokio::time::advance(Duration::from_secs(2 * 86_400)).await;
     purge_after(&mut purges).await;
     assert_eq!(raw(&app, &body).await.0, 404, "8 days: the body is gone");
+    assert_eq!(
+        raw(&app, &answer).await.0,
+        404,
+        "8 days: the answer is gone"
+    );
     assert_eq!(
         app.log_entry(&id).await["Status"],
         "COMPLETED",

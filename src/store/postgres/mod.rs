@@ -62,6 +62,7 @@ use crate::message::MessageId;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_message_log.sql"),
     include_str!("migrations/0002_queue.sql"),
+    include_str!("migrations/0003_responses.sql"),
 ];
 
 /// Connections per instance when `[store] pool_size` does not say.
@@ -398,7 +399,8 @@ impl Backend for Postgres {
         let client = self.client().await?;
         let bytes: i64 = client
             .query_one(
-                "SELECT pg_total_relation_size('messages') + pg_total_relation_size('bodies')
+                "SELECT pg_total_relation_size('messages') + pg_total_relation_size('requests')
+                      + pg_total_relation_size('responses')
                       + pg_total_relation_size('message_events') + pg_total_relation_size('audit_log')
                       + pg_total_relation_size('attempts')",
                 &[],

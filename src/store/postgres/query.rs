@@ -369,35 +369,38 @@ pub(super) async fn error(
     }))
 }
 
-/// The stored bodies of an entry: `None` when there is no such entry.
+/// The stored bodies of an entry, the request first: `None` when there is no such entry.
 pub(super) async fn payloads(
     client: &deadpool_postgres::Client,
     guid: &str,
 ) -> Result<Option<Vec<PayloadInfo>>, StoreError> {
+    // One row per body; one row of NULLs for an entry without any, none without an entry.
     let statement = client
         .prepare_cached(
-            "SELECT b.stored_at, b.request_type, b.response_type
-             FROM messages m LEFT JOIN bodies b ON b.message_id = m.id
-             WHERE m.message_guid = $1",
+            "SELECT b.kind, b.stored_at, b.content_type
+             FROM messages m LEFT JOIN LATERAL (
+                 SELECT 'request' AS kind, stored_at, content_type FROM requests
+                 WHERE message_id = m.id
+                 UNION ALL
+                 SELECT 'response', stored_at, content_type FROM responses
+                 WHERE message_id = m.id
+             ) b ON true
+             WHERE m.message_guid = $1
+             ORDER BY b.kind",
         )
         .await
         .map_err(db)?;
-    let Some(row) = client.query_opt(&statement, &[&guid]).await.map_err(db)? else {
+    let rows = client.query(&statement, &[&guid]).await.map_err(db)?;
+    if rows.is_empty() {
         return Ok(None);
-    };
-    let Some(stored_at) = row.get::<_, Option<i64>>(0) else {
-        return Ok(Some(Vec::new()));
-    };
-    let stored_at = from_epoch_millis(stored_at);
-    let kinds: [(&str, Option<String>); 2] = [("request", row.get(1)), ("response", row.get(2))];
+    }
     Ok(Some(
-        kinds
-            .into_iter()
-            .filter_map(|(kind, content_type)| {
+        rows.iter()
+            .filter_map(|row| {
                 Some(PayloadInfo {
-                    kind: kind.to_owned(),
-                    stored_at,
-                    content_type: content_type?,
+                    kind: row.get::<_, Option<String>>(0)?,
+                    stored_at: from_epoch_millis(row.get::<_, Option<i64>>(1)?),
+                    content_type: row.get::<_, Option<String>>(2)?,
                 })
             })
             .collect(),
@@ -410,27 +413,23 @@ pub(super) async fn payload(
     guid: &str,
     kind: &str,
 ) -> Result<Option<Payload>, StoreError> {
-    // The column names come from this fixed choice, never from the caller's text.
+    // The table's name comes from this fixed choice, never from the caller's text.
     let sql = match kind {
         "request" => {
-            "SELECT b.request_type, b.request FROM bodies b JOIN messages m ON m.id = b.message_id
+            "SELECT b.content_type, b.body FROM requests b JOIN messages m ON m.id = b.message_id
              WHERE m.message_guid = $1"
         }
         "response" => {
-            "SELECT b.response_type, b.response FROM bodies b JOIN messages m ON m.id = b.message_id
+            "SELECT b.content_type, b.body FROM responses b JOIN messages m ON m.id = b.message_id
              WHERE m.message_guid = $1"
         }
         _ => return Ok(None),
     };
     let statement = client.prepare_cached(sql).await.map_err(db)?;
     let row = client.query_opt(&statement, &[&guid]).await.map_err(db)?;
-    Ok(row.and_then(|row| {
-        let content_type: Option<String> = row.get(0);
-        let body: Option<Vec<u8>> = row.get(1);
-        content_type.zip(body).map(|(content_type, body)| Payload {
-            content_type,
-            body: bytes::Bytes::from(body),
-        })
+    Ok(row.map(|row| Payload {
+        content_type: row.get(0),
+        body: bytes::Bytes::from(row.get::<_, Vec<u8>>(1)),
     }))
 }
 

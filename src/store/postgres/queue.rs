@@ -154,8 +154,8 @@ const CLAIM: &str = "WITH lost AS (
     SELECT id, attempts, $2, 'RUNNING' FROM u
 )
 SELECT u.id, u.attempts, u.failures, u.message_guid, u.integration_flow_name, u.sender,
-    u.log_start, b.request_type, b.request
-FROM u LEFT JOIN bodies b ON b.message_id = u.id";
+    u.log_start, b.content_type, b.body
+FROM u LEFT JOIN requests b ON b.message_id = u.id";
 
 /// Claims up to `limit` due messages (waiting ones first, then those whose lease ran out), the
 /// ones another instance is claiming skipped, for instance `me`.
@@ -336,7 +336,7 @@ pub(super) async fn end_attempt(
                      retry_at = $9, started = $12
                  WHERE message_id IN (SELECT id FROM m) AND number = $2
              ), b AS (
-                 DELETE FROM bodies WHERE message_id IN (SELECT id FROM m) AND $13
+                 DELETE FROM requests WHERE message_id IN (SELECT id FROM m) AND $13
              )
              SELECT count(*) FROM m",
     )
@@ -413,8 +413,7 @@ pub(super) async fn retry(
         "UPDATE messages SET status = 'PROCESSING', custom_status = 'QUEUED', failures = 0,
                  log_end = NULL, next_attempt_at = $2
              WHERE message_guid = $1 AND status = 'ESCALATED' AND attempts IS NOT NULL
-               AND EXISTS (SELECT 1 FROM bodies WHERE message_id = messages.id
-                           AND request IS NOT NULL)",
+               AND EXISTS (SELECT 1 FROM requests WHERE message_id = messages.id)",
     )
     .await?;
     let changed = client
@@ -427,8 +426,7 @@ pub(super) async fn retry(
     // Why not: there is none, it is not escalated, or its request is gone.
     let statement = prepared(
         client,
-        "SELECT m.status, EXISTS (SELECT 1 FROM bodies b
-                                      WHERE b.message_id = m.id AND b.request IS NOT NULL)
+        "SELECT m.status, EXISTS (SELECT 1 FROM requests b WHERE b.message_id = m.id)
              FROM messages m WHERE m.message_guid = $1",
     )
     .await?;

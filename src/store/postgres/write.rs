@@ -10,10 +10,11 @@ use crate::clock::epoch_millis;
 use crate::message::MessageId;
 
 /// An entry, its events and its bodies (and, when queued, its place in the queue), in one
-/// statement. A synchronous `PROCESSING` entry whose endpoint and externalEventId already have a
-/// running synchronous entry (on any instance) is not written: the statement returns no row
-/// (`messages_running`'s partial unique index, where a concurrent insert of the same key waits
-/// for the other transaction to end).
+/// statement; the request is stored at the entry's start, an answer at its end. A synchronous
+/// `PROCESSING` entry whose endpoint and externalEventId already have a running synchronous
+/// entry (on any instance) is not written: the statement returns no row (`messages_running`'s
+/// partial unique index, where a concurrent insert of the same key waits for the other
+/// transaction to end).
 pub(super) const INSERT: &str = "WITH m AS (
     INSERT INTO messages (message_guid, correlation_id, transaction_id, application_message_id,
         application_message_type, integration_flow_name, sender, status, custom_status, log_start,
@@ -31,10 +32,12 @@ pub(super) const INSERT: &str = "WITH m AS (
     SELECT m.id, (ev.position - 1)::integer, ev.kind, ev.user_id, ev.event_id, ev.event_type
     FROM m, unnest($18::text[], $19::text[], $20::text[], $21::text[]) WITH ORDINALITY
         AS ev (kind, user_id, event_id, event_type, position)
-), b AS (
-    INSERT INTO bodies (message_id, stored_at, request_type, request, response_type, response)
-    SELECT m.id, $22, $23, $24, $25, $26 FROM m
-    WHERE $23::text IS NOT NULL OR $25::text IS NOT NULL
+), q AS (
+    INSERT INTO requests (message_id, stored_at, content_type, body)
+    SELECT m.id, $9, $23, $24 FROM m WHERE $23::text IS NOT NULL
+), r AS (
+    INSERT INTO responses (message_id, stored_at, content_type, body)
+    SELECT m.id, $22, $25, $26 FROM m WHERE $25::text IS NOT NULL
 )
 SELECT id FROM m";
 
@@ -76,7 +79,7 @@ pub(super) async fn insert(
         .iter()
         .map(|e| e.event_type.as_deref())
         .collect();
-    let stored_at = epoch_millis(entry.log_end.unwrap_or(entry.log_start));
+    let answered_at = epoch_millis(entry.log_end.unwrap_or(entry.log_start));
     let owner = instance.filter(|_| entry.status == Status::Processing && queue.is_none());
     let params: [&(dyn ToSql + Sync); 31] = [
         &entry.guid.as_str(),
@@ -104,7 +107,7 @@ pub(super) async fn insert(
         &users,
         &event_ids,
         &event_types,
-        &stored_at,
+        &answered_at,
         &entry.request.as_ref().map(|p| p.content_type.as_str()),
         &entry.request.as_ref().map(|p| &p.body[..]),
         &entry.response.as_ref().map(|p| p.content_type.as_str()),
@@ -193,8 +196,9 @@ pub(super) async fn abandon_one(
         .map(|_| ())
 }
 
-/// Ends a `PROCESSING` entry, the answer joining its bodies; the number of entries changed (0:
-/// there is no such entry, or it is final already).
+/// Ends a `PROCESSING` entry and stores its answer (an insert beside the request, which stays
+/// as it was written); the number of entries changed (0: there is no such entry, or it is final
+/// already).
 pub(super) async fn finish(
     client: &impl GenericClient,
     completion: &Completion,
@@ -206,11 +210,11 @@ pub(super) async fn finish(
                      error_text = $4, error_step = $5, ack = $6, instance_id = NULL
                  WHERE id = $1 AND status = 'PROCESSING'
                  RETURNING id
-             ), b AS (
-                 INSERT INTO bodies (message_id, stored_at, response_type, response)
+             ), r AS (
+                 INSERT INTO responses (message_id, stored_at, content_type, body)
                  SELECT u.id, $3, $7, $8 FROM u WHERE $7::text IS NOT NULL
                  ON CONFLICT (message_id) DO UPDATE SET stored_at = excluded.stored_at,
-                     response_type = excluded.response_type, response = excluded.response
+                     content_type = excluded.content_type, body = excluded.body
              )
              SELECT count(*) FROM u",
         )
@@ -250,14 +254,25 @@ pub(super) async fn purge(
     payloads_before: i64,
 ) -> Result<Purged, tokio_postgres::Error> {
     let tx = client.transaction().await?;
-    let payloads = tx
-        .execute(
-            "DELETE FROM bodies WHERE stored_at < $1
-                 AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = bodies.message_id
-                     AND (m.next_attempt_at IS NOT NULL OR m.lease_until IS NOT NULL))",
+    // Entries whose bodies went, each counted once (its request and answer are two rows).
+    let payloads: i64 = tx
+        .query_one(
+            "WITH q AS (
+                 DELETE FROM requests b WHERE stored_at < $1
+                     AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = b.message_id
+                         AND (m.next_attempt_at IS NOT NULL OR m.lease_until IS NOT NULL))
+                 RETURNING message_id
+             ), r AS (
+                 DELETE FROM responses b WHERE stored_at < $1
+                     AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = b.message_id
+                         AND (m.next_attempt_at IS NOT NULL OR m.lease_until IS NOT NULL))
+                 RETURNING message_id
+             )
+             SELECT count(*) FROM (SELECT message_id FROM q UNION SELECT message_id FROM r) d",
             &[&payloads_before],
         )
-        .await?;
+        .await?
+        .get(0);
     let entries = tx
         .execute(
             "DELETE FROM messages WHERE log_start < $1 AND status NOT IN ('PROCESSING', 'RETRY')",

@@ -17,7 +17,10 @@
 //! disk) is opened all the same and set up once it can be.
 //!
 //! The schema is created and upgraded by the migrations in `migrations/`, embedded in the binary
-//! and applied at start-up in order, tracked by SQLite's `user_version`. `write.rs` holds the
+//! and applied at start-up in order, tracked by SQLite's `user_version`. An entry is a row of
+//! `messages` with its events in `message_events`, its request in `requests` (written once,
+//! with the entry's first write) and its answer in `responses` (written when it is final, an
+//! insert beside the request rather than a rewrite of its row). `write.rs` holds the
 //! statements that write entries, `query.rs` those that read them, `audit.rs` the audit log's,
 //! `queue.rs` the delivery queue's, `setup.rs` opening the log (the connections' settings, the
 //! migrations, the start-up abandonment), `size.rs` the log's size and the purge down to it,
@@ -66,6 +69,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_message_events.sql"),
     include_str!("migrations/0004_audit_log_event_ids.sql"),
     include_str!("migrations/0005_queue.sql"),
+    include_str!("migrations/0006_responses.sql"),
 ];
 
 impl From<rusqlite::Error> for StoreError {

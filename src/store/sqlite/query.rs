@@ -263,34 +263,28 @@ pub(super) fn error(db: &Connection, guid: &str) -> rusqlite::Result<Option<Opti
         .optional()
 }
 
-/// The stored bodies of an entry: `None` when there is no such entry.
+/// The stored bodies of an entry, the request first: `None` when there is no such entry.
 pub(super) fn payloads(db: &Connection, guid: &str) -> rusqlite::Result<Option<Vec<PayloadInfo>>> {
     let id: Option<i64> = db
         .prepare_cached("SELECT id FROM messages WHERE message_guid = ?1")?
         .query_row(params![guid], |row| row.get(0))
         .optional()?;
     let Some(id) = id else { return Ok(None) };
-    let row = db
-        .prepare_cached(
-            "SELECT stored_at, request_type, response_type FROM bodies WHERE message_id = ?1",
-        )?
-        .query_row(params![id], |row| {
-            let stored_at = from_epoch_millis(row.get(0)?);
-            let kinds: [(&str, Option<String>); 2] =
-                [("request", row.get(1)?), ("response", row.get(2)?)];
-            Ok(kinds
-                .into_iter()
-                .filter_map(|(kind, content_type)| {
-                    Some(PayloadInfo {
-                        kind: kind.to_owned(),
-                        stored_at,
-                        content_type: content_type?,
-                    })
-                })
-                .collect())
+    db.prepare_cached(
+        "SELECT 'request', stored_at, content_type FROM requests WHERE message_id = ?1
+         UNION ALL
+         SELECT 'response', stored_at, content_type FROM responses WHERE message_id = ?1
+         ORDER BY 1",
+    )?
+    .query_map(params![id], |row| {
+        Ok(PayloadInfo {
+            kind: row.get(0)?,
+            stored_at: from_epoch_millis(row.get(1)?),
+            content_type: row.get(2)?,
         })
-        .optional()?;
-    Ok(Some(row.unwrap_or_default()))
+    })?
+    .collect::<rusqlite::Result<_>>()
+    .map(Some)
 }
 
 /// One stored body (`kind` is `request` or `response`).
@@ -299,30 +293,26 @@ pub(super) fn payload(
     guid: &str,
     kind: &str,
 ) -> rusqlite::Result<Option<Payload>> {
-    // The column names come from this fixed choice, never from the caller's text.
+    // The table's name comes from this fixed choice, never from the caller's text.
     let sql = match kind {
         "request" => {
-            "SELECT b.request_type, b.request FROM bodies b JOIN messages m ON m.id = b.message_id
+            "SELECT b.content_type, b.body FROM requests b JOIN messages m ON m.id = b.message_id
              WHERE m.message_guid = ?1"
         }
         "response" => {
-            "SELECT b.response_type, b.response FROM bodies b JOIN messages m ON m.id = b.message_id
+            "SELECT b.content_type, b.body FROM responses b JOIN messages m ON m.id = b.message_id
              WHERE m.message_guid = ?1"
         }
         _ => return Ok(None),
     };
-    let found = db
-        .prepare_cached(sql)?
+    db.prepare_cached(sql)?
         .query_row(params![guid], |row| {
-            let content_type: Option<String> = row.get(0)?;
-            let body: Option<Vec<u8>> = row.get(1)?;
-            Ok(content_type.zip(body).map(|(content_type, body)| Payload {
-                content_type,
-                body: bytes::Bytes::from(body),
-            }))
+            Ok(Payload {
+                content_type: row.get(0)?,
+                body: bytes::Bytes::from(row.get::<_, Vec<u8>>(1)?),
+            })
         })
-        .optional()?;
-    Ok(found.flatten())
+        .optional()
 }
 
 /// The custom header properties of an entry, in order: `None` when there is no such entry.

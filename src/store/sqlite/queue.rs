@@ -166,23 +166,14 @@ fn claim_one(
         })?;
     start_attempt(tx, row, attempt, now)?;
     let request = tx
-        .prepare_cached("SELECT request_type, request FROM bodies WHERE message_id = ?1")?
+        .prepare_cached("SELECT content_type, body FROM requests WHERE message_id = ?1")?
         .query_row([row], |r| {
-            Ok(
-                match (
-                    r.get::<_, Option<String>>(0)?,
-                    r.get::<_, Option<Vec<u8>>>(1)?,
-                ) {
-                    (Some(content_type), Some(body)) => Some(Payload {
-                        content_type,
-                        body: body.into(),
-                    }),
-                    _ => None,
-                },
-            )
+            Ok(Payload {
+                content_type: r.get(0)?,
+                body: r.get::<_, Vec<u8>>(1)?.into(),
+            })
         })
-        .optional()?
-        .flatten();
+        .optional()?;
     Ok(Claimed { request, ..claimed })
 }
 
@@ -284,7 +275,7 @@ pub(super) fn end_attempt(
         keep_request: false,
     } = end.next
     {
-        tx.prepare_cached("DELETE FROM bodies WHERE message_id = ?1")?
+        tx.prepare_cached("DELETE FROM requests WHERE message_id = ?1")?
             .execute([row])?;
     }
     Ok(changed)
@@ -316,7 +307,7 @@ pub(super) fn retry(tx: &Connection, row: i64, now: i64) -> rusqlite::Result<usi
         "UPDATE messages SET status = 'PROCESSING', custom_status = 'QUEUED', failures = 0,
              log_end = NULL, next_attempt_at = ?2
          WHERE id = ?1 AND status = 'ESCALATED' AND attempts IS NOT NULL
-           AND EXISTS (SELECT 1 FROM bodies WHERE message_id = ?1 AND request IS NOT NULL)",
+           AND EXISTS (SELECT 1 FROM requests WHERE message_id = ?1)",
     )?
     .execute(params![row, now])
 }
@@ -329,7 +320,7 @@ pub(super) fn retry_facts(
 ) -> rusqlite::Result<Option<(i64, Status, bool)>> {
     db.prepare_cached(
         "SELECT m.id, m.status,
-                EXISTS (SELECT 1 FROM bodies b WHERE b.message_id = m.id AND b.request IS NOT NULL)
+                EXISTS (SELECT 1 FROM requests r WHERE r.message_id = m.id)
          FROM messages m WHERE m.message_guid = ?1",
     )?
     .query_row([guid], |r| {

@@ -22,6 +22,9 @@ const MAX_CHUNK: u64 = 1024;
 /// How long the purge's checkpoint waits for readers to let go of the WAL.
 const READER_WAIT: Duration = Duration::from_millis(100);
 
+/// One step of the purge down to size: deletes up to a number of rows, oldest first; how many.
+type Delete = dyn Fn(&Connection, i64) -> rusqlite::Result<usize>;
+
 /// The log's size in bytes: pages in use plus the WAL.
 pub(super) fn of(shared: &Shared) -> Result<u64, StoreError> {
     let pages = shared.with_reader(pages_in_use)?;
@@ -39,23 +42,31 @@ pub(super) fn purge_to(shared: &Shared, max: u64, purged: &mut Purged) -> Result
     if shared.writer.with_connection(|db| measure(db))? <= max {
         return Ok(());
     }
-    for (sql, count) in [
-        (
-            // Not the request of a queued message: the queue runs it from there.
-            "DELETE FROM bodies WHERE message_id IN
-                 (SELECT message_id FROM bodies WHERE message_id NOT IN
+    // Not the request of a queued message: the queue runs it from there.
+    let bodies = |db: &Connection, limit: i64| {
+        super::write::delete_bodies(
+            db,
+            "message_id IN
+                 (SELECT message_id FROM {table} WHERE message_id NOT IN
                       (SELECT id FROM messages WHERE next_attempt_at IS NOT NULL
                        UNION ALL SELECT id FROM messages WHERE lease_until IS NOT NULL)
                   ORDER BY message_id LIMIT ?1)",
-            &mut purged.payloads_over_size,
-        ),
-        (
+            limit,
+        )
+    };
+    let entries = |db: &Connection, limit: i64| {
+        db.prepare_cached(
             "DELETE FROM messages WHERE id IN
                  (SELECT id FROM messages WHERE status NOT IN ('PROCESSING', 'RETRY')
                   ORDER BY id LIMIT ?1)",
-            &mut purged.entries_over_size,
-        ),
-    ] {
+        )?
+        .execute(params![limit])
+    };
+    let steps: [(&Delete, &mut usize); 2] = [
+        (&bodies, &mut purged.payloads_over_size),
+        (&entries, &mut purged.entries_over_size),
+    ];
+    for (delete, count) in steps {
         let mut chunk = FIRST_CHUNK;
         loop {
             // Measured before and after under the writer's lock, so that calls' writes between
@@ -63,7 +74,7 @@ pub(super) fn purge_to(shared: &Shared, max: u64, purged: &mut Purged) -> Result
             let (deleted, emptied, before, after) = shared.writer.with_connection(|db| {
                 let before = measure(db)?;
                 let limit = i64::try_from(chunk).unwrap_or(i64::MAX);
-                let deleted = db.prepare_cached(sql)?.execute(params![limit])?;
+                let deleted = delete(db, limit)?;
                 // What the deletes wrote to the WAL counts too: give it back at once.
                 let emptied = truncate_wal_within(db, READER_WAIT);
                 Ok::<_, StoreError>((deleted as u64, emptied, before, measure(db)?))

@@ -1,5 +1,6 @@
 //! The statements that write entries: the duplicate lookup, new entries, completions, their
-//! bodies, and the retention purge. Values are always bound parameters.
+//! bodies (the request and the answer, each in a table of its own), and the retention purge.
+//! Values are always bound parameters.
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -100,14 +101,19 @@ pub(super) fn insert(
     ])?;
     let id = tx.last_insert_rowid();
     insert_events(tx, id, &entry.events)?;
-    let stored_at = entry.log_end.unwrap_or(entry.log_start);
-    store_bodies(
-        tx,
-        id,
-        epoch_millis(stored_at),
-        entry.request.as_ref(),
-        entry.response.as_ref(),
-    )?;
+    if let Some(request) = &entry.request {
+        store_body(
+            tx,
+            Body::Request,
+            id,
+            epoch_millis(entry.log_start),
+            request,
+        )?;
+    }
+    if let Some(response) = &entry.response {
+        let stored_at = entry.log_end.unwrap_or(entry.log_start);
+        store_body(tx, Body::Response, id, epoch_millis(stored_at), response)?;
+    }
     Ok(id)
 }
 
@@ -149,46 +155,50 @@ pub(super) fn finish(tx: &Connection, completion: &Completion) -> rusqlite::Resu
             completion.error.as_ref().and_then(|e| e.step.as_ref()),
             completion.ack,
         ])?;
-    if rows == 1 {
-        store_bodies(
-            tx,
-            completion.key.0,
-            log_end,
-            None,
-            completion.response.as_ref(),
-        )?;
+    if rows == 1
+        && let Some(response) = &completion.response
+    {
+        store_body(tx, Body::Response, completion.key.0, log_end, response)?;
     }
     Ok(rows)
 }
 
-/// Writes an entry's bodies, when it has any, in its one row: the request with the first write
-/// of the entry, the answer added to the same row when the entry is final. That second write is
-/// an update of the whole row (the request is rewritten with it), and `stored_at` becomes the
-/// entry's end: both bodies then show that time as their `TimeStamp`, and their retention counts
-/// from it.
-pub(super) fn store_bodies(
+/// Which of an entry's bodies: each has a table of its own, so that the answer, written when
+/// the entry is final, is an insert beside the request instead of a rewrite of the request's
+/// row (see migration 0006).
+#[derive(Debug, Clone, Copy)]
+enum Body {
+    Request,
+    Response,
+}
+
+/// Stores one body of entry `message_id`, with the time it is stored (its `TimeStamp`, and what
+/// its retention counts from); a body of that kind stored before is replaced.
+fn store_body(
     tx: &Connection,
+    kind: Body,
     message_id: i64,
     stored_at: i64,
-    request: Option<&Payload>,
-    response: Option<&Payload>,
+    payload: &Payload,
 ) -> rusqlite::Result<()> {
-    if request.is_none() && response.is_none() {
-        return Ok(());
-    }
-    tx.prepare_cached(
-        "INSERT INTO bodies (message_id, stored_at, request_type, request, response_type, response)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT (message_id) DO UPDATE SET stored_at = excluded.stored_at,
-             response_type = excluded.response_type, response = excluded.response",
-    )?
-    .execute(params![
+    // The table's name comes from this fixed choice, never from input.
+    let sql = match kind {
+        Body::Request => {
+            "INSERT INTO requests (message_id, stored_at, content_type, body) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (message_id) DO UPDATE SET stored_at = excluded.stored_at,
+                 content_type = excluded.content_type, body = excluded.body"
+        }
+        Body::Response => {
+            "INSERT INTO responses (message_id, stored_at, content_type, body) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (message_id) DO UPDATE SET stored_at = excluded.stored_at,
+                 content_type = excluded.content_type, body = excluded.body"
+        }
+    };
+    tx.prepare_cached(sql)?.execute(params![
         message_id,
         stored_at,
-        request.map(|p| &p.content_type),
-        request.map(|p| &p.body[..]),
-        response.map(|p| &p.content_type),
-        response.map(|p| &p.body[..]),
+        payload.content_type,
+        &payload.body[..]
     ])?;
     Ok(())
 }
@@ -203,11 +213,12 @@ pub(super) fn purge(
     payloads_before: i64,
 ) -> rusqlite::Result<Purged> {
     let tx = db.transaction()?;
-    let payloads = tx.execute(
-        "DELETE FROM bodies WHERE stored_at < ?1
-             AND message_id NOT IN (SELECT id FROM messages WHERE next_attempt_at IS NOT NULL)
-             AND message_id NOT IN (SELECT id FROM messages WHERE lease_until IS NOT NULL)",
-        params![payloads_before],
+    let payloads = delete_bodies(
+        &tx,
+        "stored_at < ?1
+         AND message_id NOT IN (SELECT id FROM messages WHERE next_attempt_at IS NOT NULL)
+         AND message_id NOT IN (SELECT id FROM messages WHERE lease_until IS NOT NULL)",
+        payloads_before,
     )?;
     let entries = tx.execute(
         "DELETE FROM messages WHERE log_start < ?1 AND status NOT IN ('PROCESSING', 'RETRY')",
@@ -220,4 +231,26 @@ pub(super) fn purge(
         payloads,
         ..Purged::default()
     })
+}
+
+/// Deletes the bodies, of both kinds, that `condition` picks (SQL over a body table's columns,
+/// `{table}` standing for its name, with one bound value `?1`); the number of entries whose
+/// bodies went, each counted once (the two kinds are rows of two tables).
+pub(super) fn delete_bodies(
+    tx: &Connection,
+    condition: &str,
+    bound: i64,
+) -> rusqlite::Result<usize> {
+    let mut entries = std::collections::BTreeSet::new();
+    for table in ["requests", "responses"] {
+        let sql = format!(
+            "DELETE FROM {table} WHERE {} RETURNING message_id",
+            condition.replace("{table}", table)
+        );
+        let mut statement = tx.prepare_cached(&sql)?;
+        for id in statement.query_map(params![bound], |row| row.get::<_, i64>(0))? {
+            entries.insert(id?);
+        }
+    }
+    Ok(entries.len())
 }

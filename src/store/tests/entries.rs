@@ -162,10 +162,13 @@ async fn the_duplicate_lookup_sees_completed_entries_within_the_window_only(kind
 }
 each_backend!(the_duplicate_lookup_sees_completed_entries_within_the_window_only);
 
-async fn the_request_is_stored_with_the_running_entry_and_the_answer_joins_it(kind: Kind) {
+async fn the_request_is_stored_with_the_running_entry_and_the_answer_beside_it(kind: Kind) {
     let (_place, store) = store(kind).await;
     let mut running = entry("running", Status::Processing);
     running.request = body("text/xml", "<request/>");
+    // A minute ago, in whole milliseconds as the log keeps times.
+    let started = clock::from_epoch_millis(clock::epoch_millis(clock::now()) - 60_000);
+    running.log_start = started;
     let NewOrDuplicate::New(key) = store.begin(running, None).await.unwrap() else {
         panic!("not a duplicate");
     };
@@ -181,10 +184,9 @@ async fn the_request_is_stored_with_the_running_entry_and_the_answer_joins_it(ki
             .is_none()
     );
 
-    store
-        .finish(completed(key, body("text/xml; charset=utf-8", "<answer/>")))
-        .await
-        .unwrap();
+    let finished = completed(key, body("text/xml; charset=utf-8", "<answer/>"));
+    let ended = clock::from_epoch_millis(clock::epoch_millis(finished.log_end));
+    store.finish(finished).await.unwrap();
     let listed = store.payloads(guid.as_str()).await.unwrap().unwrap();
     let kinds: Vec<(&str, &str)> = listed
         .iter()
@@ -198,8 +200,9 @@ async fn the_request_is_stored_with_the_running_entry_and_the_answer_joins_it(ki
         ]
     );
     assert_eq!(
-        listed[0].stored_at, listed[1].stored_at,
-        "one row: both bodies show the time of its last write, the entry's end"
+        (listed[0].stored_at, listed[1].stored_at),
+        (started, ended),
+        "each body shows when it was stored: the request at the start, the answer at the end"
     );
     let request = store
         .payload(guid.as_str(), "request")
@@ -261,7 +264,7 @@ async fn the_request_is_stored_with_the_running_entry_and_the_answer_joins_it(ki
         Some(Vec::new())
     );
 }
-each_backend!(the_request_is_stored_with_the_running_entry_and_the_answer_joins_it);
+each_backend!(the_request_is_stored_with_the_running_entry_and_the_answer_beside_it);
 
 async fn entries_started_in_one_millisecond_keep_their_written_order_both_ways(kind: Kind) {
     use crate::store::query::{Direction, LogField, Order};
