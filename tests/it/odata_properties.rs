@@ -51,12 +51,14 @@ fn literal(value: &Literal) -> String {
     match value {
         Literal::Null => "null".to_owned(),
         Literal::Text(text) => format!("'{}'", text.replace('\'', "''")),
+        // `datetime'...'` is UTC: a `datetimeoffset` literal's instant, written in UTC.
         Literal::DateTime(at) => format!(
             "datetime'{}'",
-            at.format(format_description!(
-                "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]"
-            ))
-            .unwrap()
+            at.to_offset(time::UtcOffset::UTC)
+                .format(format_description!(
+                    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]"
+                ))
+                .unwrap()
         ),
         Literal::Int(n) => n.to_string(),
         Literal::Bool(b) => b.to_string(),
@@ -285,4 +287,16 @@ mod the_logs_sql_selects_what_the_in_memory_evaluator_selects {
     fn postgres() {
         super::the_logs_sql_selects_what_the_in_memory_evaluator_selects(true);
     }
+}
+
+/// The case proptest found: a `datetimeoffset` literal an hour east of UTC printed as if its
+/// local time were UTC, so it parsed back an hour off.
+#[test]
+fn a_datetimeoffset_literal_prints_and_parses_back_to_the_same_instant() {
+    let text = "datetimeoffset'2026-01-01T00:00:00+01:00' eq LogStart";
+    let expr = filter::parse(text, &MESSAGE_PROCESSING_LOG).unwrap();
+    assert_eq!(
+        filter::parse(&print(&expr), &MESSAGE_PROCESSING_LOG),
+        Ok(expr)
+    );
 }
