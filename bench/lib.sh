@@ -111,3 +111,36 @@ check_report() {
     die "$name: socket errors (see $report)"
   grep -q '^Requests/sec:' "$report" || die "$name: no Requests/sec in $report"
 }
+
+# The configuration of one iflowd under load (bench/store.sh, bench/profile.sh): the bench user,
+# warnings only, the message log on for $1 = on or async (async: the default endpoint with
+# delivery = "async"), off for anything else; $2 the port, $3 the data directory, $4 whether
+# bodies are stored (default true).
+bench_config() {
+    local side=$1 enabled=false
+    [[ $side == on || $side == async ]] && enabled=true
+    cat <<TOML
+listen = "127.0.0.1:$2"
+data_dir = "$3"
+
+[store]
+enabled = $enabled
+payloads = ${4:-true}
+
+[log]
+level = "warn"
+
+[[users]]
+name = "bench"
+password = "bench"
+TOML
+    [[ $side == async ]] || return 0
+    cat <<TOML
+
+[[endpoints]]
+name = "ISC_Events"
+adapter = "soap"
+address = "/isc/events"
+delivery = "async"
+TOML
+}

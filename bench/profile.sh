@@ -38,27 +38,7 @@ else
     iflowd_bin=$(target_dir)/release/iflowd
 fi
 
-enabled=true
-[[ $side == off ]] && enabled=false
-{
-    cat <<TOML
-listen = "127.0.0.1:$port"
-data_dir = "$out/data"
-
-[store]
-enabled = $enabled
-
-[log]
-level = "warn"
-
-[[users]]
-name = "bench"
-password = "bench"
-TOML
-    if [[ $side == async ]]; then
-        printf '\n[[endpoints]]\nname = "ISC_Events"\nadapter = "soap"\naddress = "/isc/events"\ndelivery = "async"\n'
-    fi
-} >"$out/iflowd.toml"
+bench_config "$side" "$port" "$out/data" >"$out/iflowd.toml"
 
 wait_idle
 taskset -c 0 "$iflowd_bin" serve --config "$out/iflowd.toml" >"$out/server.log" 2>&1 &

@@ -81,33 +81,8 @@ mkdir -p "$out"
 iflowd_bin=$(target_dir)/release/iflowd
 
 config() { # $1 = side (off, on, late, async; a -base side has its side's), $2 = port
-    local enabled=false side=${1%-base}
-    [[ $side == on || $side == async ]] && enabled=true
-    cat <<TOML
-listen = "127.0.0.1:$2"
-data_dir = "$out/data-$1"
-
-[store]
-enabled = $enabled
-payloads = ${PAYLOADS:-true}
-
-[log]
-level = "warn"
-
-[[users]]
-name = "bench"
-password = "bench"
-TOML
-    if [[ $side == async ]]; then
-        cat <<TOML
-
-[[endpoints]]
-name = "ISC_Events"
-adapter = "soap"
-address = "/isc/events"
-delivery = "async"
-TOML
-    fi
+    local side=${1%-base}
+    bench_config "$side" "$2" "$out/data-$1" "${PAYLOADS:-true}"
     [[ $side == late ]] || return 0
     # The default endpoint, with a drill that answers every call late_ms later, normally.
     cat <<TOML
