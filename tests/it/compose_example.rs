@@ -74,12 +74,8 @@ async fn the_compose_examples_two_instances_share_one_log_and_publish_each_event
 
     // Its second, to instance B: the message A logged.
     let list: serde_json::Value = b
-        .client
-        .get(b.url("/api/v1/MessageProcessingLogs?$format=json"))
-        .basic_auth("isc", Some("secret"))
-        .send()
+        .api_as("isc", "secret", "MessageProcessingLogs?$format=json")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();

@@ -4,20 +4,8 @@
 use time::macros::format_description;
 use time::{Duration, OffsetDateTime};
 
-use super::{Monitor, basic};
-use crate::common::{Backend, PASSWORD, USER, envelope, fixture, on_both_backends};
-
-/// The list fragment for `query`, read as the test user.
-async fn live(monitor: &Monitor, query: &str) -> String {
-    let page = monitor
-        .get(
-            &format!("/monitor/live?{query}"),
-            &[("authorization", &basic(USER, PASSWORD))],
-        )
-        .await;
-    assert_eq!(page.status, 200, "{query}: {}", page.body);
-    page.body
-}
+use super::Monitor;
+use crate::common::{Backend, envelope, fixture, on_both_backends};
 
 /// A time as the list's `from`/`to` fields send it.
 fn field(at: OffsetDateTime) -> String {
@@ -36,40 +24,32 @@ async fn the_event_type_and_a_time_range_narrow_the_list(backend: Backend) {
         .post_envelope("/cxf/isc/events", fixture("hire.xml"))
         .await;
 
-    let body = live(
-        &monitor,
-        "period=all&type=com.successfactors.Employment.AssignmentInformation.Hire",
-    )
-    .await;
+    let body = monitor
+        .live("period=all&type=com.successfactors.Employment.AssignmentInformation.Hire")
+        .await;
     assert!(body.contains(&hire) && !body.contains(&manager), "{body}");
 
     let now = OffsetDateTime::now_utc();
     let range = |from: OffsetDateTime, to: OffsetDateTime| {
         format!("period=custom&from={}&to={}", field(from), field(to))
     };
-    let around = live(
-        &monitor,
-        &range(now - Duration::hours(1), now + Duration::hours(1)),
-    )
-    .await;
+    let around = monitor
+        .live(&range(now - Duration::hours(1), now + Duration::hours(1)))
+        .await;
     assert!(
         around.contains(&hire) && around.contains(&manager),
         "{around}"
     );
-    let before = live(
-        &monitor,
-        &range(now - Duration::hours(2), now - Duration::hours(1)),
-    )
-    .await;
+    let before = monitor
+        .live(&range(now - Duration::hours(2), now - Duration::hours(1)))
+        .await;
     assert!(
         !before.contains(&hire) && !before.contains(&manager),
         "{before}"
     );
-    let after = live(
-        &monitor,
-        &range(now + Duration::hours(1), now + Duration::hours(2)),
-    )
-    .await;
+    let after = monitor
+        .live(&range(now + Duration::hours(1), now + Duration::hours(2)))
+        .await;
     assert!(
         !after.contains(&hire) && !after.contains(&manager),
         "{after}"
@@ -84,8 +64,8 @@ async fn the_list_pages_fifty_at_a_time_newest_first(backend: Backend) {
         let body = envelope(&format!("paged-{i}"), 1, false);
         ids.push(monitor.post_envelope("/cxf/isc/events", body).await);
     }
-    let first = live(&monitor, "").await;
-    let second = live(&monitor, "page=1").await;
+    let first = monitor.live("").await;
+    let second = monitor.live("page=1").await;
     for (i, id) in ids.iter().enumerate() {
         // The two oldest are on the second page, the 50 newest on the first.
         let (on, off) = if i < 2 {

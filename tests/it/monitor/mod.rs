@@ -155,6 +155,19 @@ impl Monitor {
         self.call(request.body(Body::empty()).unwrap()).await
     }
 
+    /// The list's live fragment for `query` as the test user (Basic): its HTML, after a 200.
+    pub async fn live(&self, query: &str) -> String {
+        let auth = basic(USER, PASSWORD);
+        let page = self
+            .get(
+                &format!("/monitor/live?{query}"),
+                &[("authorization", &auth)],
+            )
+            .await;
+        assert_eq!(page.status, 200, "{query}: {}", page.body);
+        page.body
+    }
+
     /// POST a form to `path`.
     pub async fn post_form(
         &self,
@@ -222,13 +235,15 @@ impl Monitor {
         assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
         let cookie = pair(&answer.set_cookie("iflowd_session").unwrap());
         let page = self.get("/monitor/", &[("cookie", &cookie)]).await;
-        let token = page
-            .body
-            .split("name=\"csrf\" value=\"")
-            .nth(1)
-            .and_then(|rest| rest.split('"').next())
-            .expect("the logout form's token")
-            .to_owned();
-        (cookie, token)
+        (cookie, csrf_token(&page.body))
     }
+}
+
+/// The CSRF token a page's forms carry (the first form's: the logout button's on every page).
+pub fn csrf_token(page: &str) -> String {
+    page.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a form's CSRF token")
+        .to_owned()
 }

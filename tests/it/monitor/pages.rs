@@ -55,20 +55,6 @@ async fn filters_find_messages_by_their_events_and_status(backend: Backend) {
         .post_envelope("/cxf/broken", fixture("termination.xml"))
         .await;
     let basic_user = basic(USER, PASSWORD);
-    let found = |query: &'static str| {
-        let monitor = &monitor;
-        let auth = basic_user.clone();
-        async move {
-            let page = monitor
-                .get(
-                    &format!("/monitor/live?{query}"),
-                    &[("authorization", &auth)],
-                )
-                .await;
-            assert_eq!(page.status, 200, "{query}: {}", page.body);
-            page.body
-        }
-    };
     for (query, wanted, unwanted) in [
         ("user=103221", &manager, &hire),
         ("kind=change_in_manager", &manager, &failed),
@@ -77,7 +63,7 @@ async fn filters_find_messages_by_their_events_and_status(backend: Backend) {
         ("endpoint=Broken", &failed, &manager),
         ("ext=5e6c2a7d-8f1b-4c39-9d0e-7a4b3c2d1e0f", &manager, &hire),
     ] {
-        let body = found(query).await;
+        let body = monitor.live(query).await;
         assert!(body.contains(wanted.as_str()), "{query} finds {wanted}");
         assert!(
             !body.contains(unwanted.as_str()),
@@ -85,7 +71,7 @@ async fn filters_find_messages_by_their_events_and_status(backend: Backend) {
         );
     }
     // The counts ignore the status filter (each is a link to it) and the chart is there.
-    let body = found("status=FAILED").await;
+    let body = monitor.live("status=FAILED").await;
     assert!(
         body.contains(r#"<span class="count">3</span> all"#),
         "{body}"

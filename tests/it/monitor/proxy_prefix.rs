@@ -4,7 +4,7 @@
 
 use http::StatusCode;
 
-use super::{Monitor, pair};
+use super::{Monitor, csrf_token, pair};
 use crate::common::{PASSWORD, USER, envelope};
 
 const PROXY: &str = "[proxy]\npublic_url = \"https://sfsf.example.com/iflowd/\"\n";
@@ -73,13 +73,7 @@ async fn behind_a_proxy_with_a_path_prefix_every_link_redirect_and_cookie_carrie
             .contains(&format!("href=\"/iflowd/monitor/messages/{id}\""))
     );
 
-    let token = list
-        .body
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap()
-        .to_owned();
+    let token = csrf_token(&list.body);
     let out = monitor
         .post_form(
             "/monitor/logout",
