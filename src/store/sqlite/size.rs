@@ -42,17 +42,27 @@ pub(super) fn purge_to(shared: &Shared, max: u64, purged: &mut Purged) -> Result
     if shared.writer.with_connection(|db| measure(db))? <= max {
         return Ok(());
     }
-    // Not the request of a queued message: the queue runs it from there.
+    // The bodies of the `limit` oldest entries that have any, both kinds together, but not the
+    // request of a queued message: the queue runs it from there. The oldest such entries are
+    // every one up to the last of them, so one bound picks them in both tables.
     let bodies = |db: &Connection, limit: i64| {
-        super::write::delete_bodies(
-            db,
-            "message_id IN
-                 (SELECT message_id FROM {table} WHERE message_id NOT IN
-                      (SELECT id FROM messages WHERE next_attempt_at IS NOT NULL
-                       UNION ALL SELECT id FROM messages WHERE lease_until IS NOT NULL)
-                  ORDER BY message_id LIMIT ?1)",
-            limit,
-        )
+        const UNQUEUED: &str = "message_id NOT IN
+            (SELECT id FROM messages WHERE next_attempt_at IS NOT NULL
+             UNION ALL SELECT id FROM messages WHERE lease_until IS NOT NULL)";
+        let last: Option<i64> = db
+            .prepare_cached(&format!(
+                "SELECT max(message_id) FROM
+                     (SELECT message_id FROM
+                          (SELECT message_id FROM requests UNION SELECT message_id FROM responses)
+                      WHERE {UNQUEUED} ORDER BY message_id LIMIT ?1)"
+            ))?
+            .query_row(params![limit], |row| row.get(0))?;
+        match last {
+            Some(last) => {
+                super::write::delete_bodies(db, &format!("message_id <= ?1 AND {UNQUEUED}"), last)
+            }
+            None => Ok(0),
+        }
     };
     let entries = |db: &Connection, limit: i64| {
         db.prepare_cached(

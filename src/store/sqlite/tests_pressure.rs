@@ -194,3 +194,49 @@ async fn the_size_counts_pages_in_use_and_the_wal_and_a_purge_brings_it_under_th
     assert!(store.get(id("running").as_str()).await.unwrap().is_some());
     store.finish(completed(running, None)).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_purge_down_to_size_takes_whole_entries_bodies_request_and_answer_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let body = |size: usize| Payload {
+        content_type: "text/xml".to_owned(),
+        body: Bytes::from(vec![b'x'; size]),
+    };
+    // Every third entry has no stored answer (a refusal, say), so the two tables differ.
+    let answered = |i: usize| i % 3 != 0;
+    for i in 0..40 {
+        let mut entry = large(&format!("e{i:02}"), Status::Completed, 8 * 1024);
+        entry.response = answered(i).then(|| body(8 * 1024));
+        store.insert(entry).await.unwrap();
+    }
+    let full = store.size().await.unwrap();
+    let retention = Retention {
+        entries: time::Duration::days(3650),
+        payloads: time::Duration::days(3650),
+        max_size: Some(full / 2),
+    };
+    let purged = store.purge(clock::now(), retention).await.unwrap();
+    assert!(purged.payloads_over_size >= 10, "{purged:?}");
+    let mut gone = 0;
+    for i in 0..40 {
+        let guid = id(&format!("e{i:02}"));
+        let request = store.payload(guid.as_str(), "request").await.unwrap();
+        let response = store.payload(guid.as_str(), "response").await.unwrap();
+        if answered(i) {
+            assert_eq!(
+                request.is_none(),
+                response.is_none(),
+                "e{i:02}: one body of two"
+            );
+        }
+        // The oldest go first: no entry keeps its bodies while a later one lost them.
+        assert!(
+            request.is_some() || gone == i,
+            "e{i:02} went after a later one stayed"
+        );
+        gone += usize::from(request.is_none());
+    }
+    // Each entry counted once, however many of its bodies went.
+    assert_eq!(purged.payloads_over_size, gone, "{purged:?}");
+}
