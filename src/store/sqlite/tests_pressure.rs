@@ -204,7 +204,7 @@ async fn a_purge_down_to_size_takes_whole_entries_bodies_request_and_answer_toge
         body: Bytes::from(vec![b'x'; size]),
     };
     // Every third entry has no stored answer (a refusal, say), so the two tables differ.
-    let answered = |i: usize| i % 3 != 0;
+    let answered = |i: usize| !i.is_multiple_of(3);
     for i in 0..40 {
         let mut entry = large(&format!("e{i:02}"), Status::Completed, 8 * 1024);
         entry.response = answered(i).then(|| body(8 * 1024));
