@@ -83,7 +83,7 @@ pub fn routes(app: &App) -> Router<App> {
         .route("/monitor/login", get(login::form).post(login::submit))
         .route("/monitor/assets/{file}", get(assets::serve))
         .merge(signed_in)
-        .layer(from_fn_with_state(app.clone(), prefix::scope))
+        .layer(from_fn_with_state(prefix::of(app), prefix::scope))
         .layer(from_fn(headers::secure))
         .layer(Extension(Monitor::default()))
 }

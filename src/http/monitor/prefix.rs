@@ -22,9 +22,14 @@ pub fn at(path: &str) -> String {
         .unwrap_or_else(|_| path.to_owned())
 }
 
-/// Middleware: runs the request's handler with the configured prefix.
-pub async fn scope(State(app): State<App>, request: Request, next: Next) -> Response {
-    let prefix: Arc<str> = Arc::from(app.proxy().path_prefix());
+/// The prefix `app` is configured with, made once when the routes are built (the state of
+/// [`scope`]).
+pub fn of(app: &App) -> Arc<str> {
+    Arc::from(app.proxy().path_prefix())
+}
+
+/// Middleware: runs the request's handler with the prefix.
+pub async fn scope(State(prefix): State<Arc<str>>, request: Request, next: Next) -> Response {
     PREFIX.scope(prefix, next.run(request)).await
 }
 
